@@ -1,0 +1,57 @@
+"""Note names, MIDI numbers and frequencies, and the model's class list."""
+
+from __future__ import annotations
+
+import math
+
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+# The model's classes: MIDI 23 (B0, 5-string bass) to 96 (C7), plus "no note".
+MIDI_MIN = 23
+MIDI_MAX = 96
+NO_NOTE = "none"
+
+
+def note_name(midi: int) -> str:
+    """MIDI number to scientific pitch name with sharps: 69 -> 'A4'."""
+    return f"{SHARP_NAMES[midi % 12]}{midi // 12 - 1}"
+
+
+def midi_from_name(name: str) -> int:
+    """'A4', 'C#3', 'Db3' or 'B0' to a MIDI number. Raises ValueError on anything else."""
+    text = name.strip()
+    if len(text) < 2 or text[0].upper() not in "CDEFGAB":
+        raise ValueError(f"not a note name: {name!r} (expected e.g. 'A4', 'C#3', 'Bb1')")
+    pitch_class = SHARP_NAMES.index(text[0].upper())
+    rest = text[1:]
+    if rest[:1] in ("#", "♯"):
+        pitch_class, rest = pitch_class + 1, rest[1:]
+    elif rest[:1] in ("b", "♭"):
+        pitch_class, rest = pitch_class - 1, rest[1:]
+    try:
+        octave = int(rest)
+    except ValueError:
+        raise ValueError(f"not a note name: {name!r} (expected e.g. 'A4', 'C#3', 'Bb1')") from None
+    return (octave + 1) * 12 + pitch_class
+
+
+def midi_to_hz(midi: float, a4_hz: float = 440.0) -> float:
+    return a4_hz * 2.0 ** ((midi - 69) / 12.0)
+
+
+def hz_to_midi(f_hz: float, a4_hz: float = 440.0) -> float:
+    return 69 + 12.0 * math.log2(f_hz / a4_hz)
+
+
+def class_labels() -> list[str]:
+    """The model's output labels in order: note names for MIDI_MIN..MIDI_MAX, then NO_NOTE."""
+    return [note_name(m) for m in range(MIDI_MIN, MIDI_MAX + 1)] + [NO_NOTE]
+
+
+def label_index(midi: int | None) -> int:
+    """Class index of a MIDI note, or of "no note" for None."""
+    if midi is None:
+        return MIDI_MAX - MIDI_MIN + 1
+    if not MIDI_MIN <= midi <= MIDI_MAX:
+        raise ValueError(f"MIDI {midi} is outside the model's range {MIDI_MIN}..{MIDI_MAX}")
+    return midi - MIDI_MIN
