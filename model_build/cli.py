@@ -1,0 +1,157 @@
+"""pitchrec-build: make the note model. data -> train -> evaluate -> convert, or `all` for the four.
+
+Every step reads and writes under --work-dir (default ./build), so steps can be
+run one at a time, and `train` resumes where it stopped. `convert` writes the
+int8 model and its metadata to --out (default: assets/pitchrec.tflite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from model_build.config import BuildConfig
+
+log = logging.getLogger("pitchrec-build")
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "pitchrec.tflite"
+
+
+def _paths(args) -> tuple[Path, Path, Path]:
+    work = Path(args.work_dir)
+    return work / "data", work / "train", work / "eval"
+
+
+def _config(args) -> BuildConfig:
+    config = BuildConfig.quick() if args.quick else BuildConfig()
+    if getattr(args, "epochs", None):
+        config = dataclasses.replace(config, epochs=args.epochs)
+    return config
+
+
+def cmd_data(args) -> None:
+    from model_build.corpus import write_data
+
+    data_dir, _, _ = _paths(args)
+    manifest = write_data(_config(args), data_dir)
+    log.info("wrote %s: %s", data_dir, json.dumps(manifest["bank"]["notes"]))
+
+
+def cmd_train(args) -> None:
+    from model_build.train import train
+
+    data_dir, train_dir, _ = _paths(args)
+    _require(data_dir / "bank.npz", "pitchrec-build data")
+    state = train(_config(args), data_dir, train_dir)
+    if state["history"]:
+        log.info("last epoch: %s", state["history"][-1])
+
+
+def _trained_model(train_dir: Path):
+    import keras
+
+    path = train_dir / "best.keras"
+    _require(path, "pitchrec-build train")
+    return keras.models.load_model(path)
+
+
+def cmd_evaluate(args) -> None:
+    from model_build.evaluate import predict_keras, write_report
+    from model_build.train import load_validation
+
+    data_dir, train_dir, eval_dir = _paths(args)
+    x, y = load_validation(data_dir)
+    m = write_report(y, predict_keras(_trained_model(train_dir), x), eval_dir, "float")
+    log.info("float model on %d validation patches: note accuracy %.4f, octave errors %.4f, no-note precision %.4f",
+             m["patches"], m["note_accuracy"], m["octave_error_rate"], m["no_note_precision"])
+
+
+def cmd_convert(args) -> None:
+    import numpy as np
+
+    from model_build.convert import to_int8_tflite, write_model
+    from model_build.corpus import NoteBank, PatchMaker
+    from model_build.evaluate import predict_keras, predict_tflite, write_report
+    from model_build.train import load_validation
+
+    config = _config(args)
+    data_dir, train_dir, eval_dir = _paths(args)
+    model = _trained_model(train_dir)
+    bank = NoteBank.load(data_dir / "bank.npz")
+    representative, _ = PatchMaker(bank.subset(~bank.validation)).batch(np.random.default_rng(config.seed + 2), config.representative_patches)
+    tflite = to_int8_tflite(model, representative)
+
+    x, y = load_validation(data_dir)
+    float_metrics = write_report(y, predict_keras(model, x), eval_dir, "float")
+    out = Path(args.out)
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    state_path = train_dir / "state.json"
+    history = json.loads(state_path.read_text())["history"] if state_path.exists() else []
+    summary = lambda m: {k: v for k, v in m.items() if k != "per_class"}  # noqa: E731
+    # Write first with float metrics only, then score the written int8 file through the app's own loader.
+    meta = write_model(tflite, out, manifest, {"float": summary(float_metrics)}, args.version, {"epochs": len(history), "history": history})
+    int8_metrics = write_report(y, predict_tflite(out, x), eval_dir, "int8")
+    meta["metrics"]["int8"] = summary(int8_metrics)
+    meta["metrics"]["int8_per_class_accuracy"] = {k: round(v["accuracy"], 4) for k, v in int8_metrics["per_class"].items()}
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    log.info("wrote %s (%d bytes): note accuracy float %.4f, int8 %.4f", out, len(tflite),
+             float_metrics["note_accuracy"], int8_metrics["note_accuracy"])
+
+
+def cmd_all(args) -> None:
+    for step in (cmd_data, cmd_train, cmd_evaluate, cmd_convert):
+        log.info("== %s", step.__name__[4:])
+        step(args)
+
+
+def _require(path: Path, producer: str) -> None:
+    if not path.exists():
+        raise SystemExit(f"pitchrec-build: {path} not found; run `{producer}` first (same --work-dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pitchrec-build", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
+    common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    train_opts = argparse.ArgumentParser(add_help=False)
+    train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")
+    convert_opts = argparse.ArgumentParser(add_help=False)
+    convert_opts.add_argument("--out", default=str(DEFAULT_OUT), help=f"model file to write (default: {DEFAULT_OUT})")
+    convert_opts.add_argument("--version", default="dev", help="version string for the metadata")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, parents, text in (
+        ("data", cmd_data, [common], "render and synthesize the note bank and the fixed validation patches"),
+        ("train", cmd_train, [common, train_opts], "train, or resume training, the VGGish+head model"),
+        ("evaluate", cmd_evaluate, [common], "score the trained float model on the validation patches"),
+        ("convert", cmd_convert, [common, convert_opts], "int8 TFLite model + metadata; score float against int8"),
+        ("all", cmd_all, [common, train_opts, convert_opts], "data, train, evaluate and convert in one go"),
+    ):
+        p = sub.add_parser(name, parents=parents, help=text, description=text)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        log.error("interrupted; `train` resumes from its last checkpoint")
+        return 130
+    except FileNotFoundError as e:
+        log.error("%s", e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""What goes into a build: sound sources, instrument ranges, the validation split, sizes.
+
+Validation holds out whole General MIDI programs and whole synthesizer families,
+so its accuracy is measured on timbres the model never trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+FLUIDR3_SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    number: int  # General MIDI program, 0-based
+    name: str
+    midi_lo: int
+    midi_hi: int
+
+
+# FluidR3 GM programs over each instrument's playable range (clipped to the model's classes later).
+PROGRAMS: tuple[Program, ...] = (
+    Program(0, "acoustic grand piano", 23, 96),
+    Program(1, "bright acoustic piano", 23, 96),
+    Program(2, "electric grand piano", 28, 96),
+    Program(4, "electric piano 1", 28, 96),
+    Program(5, "electric piano 2", 28, 96),
+    Program(6, "harpsichord", 29, 89),
+    Program(7, "clavinet", 29, 89),
+    Program(11, "vibraphone", 53, 89),
+    Program(12, "marimba", 45, 96),
+    Program(16, "drawbar organ", 24, 96),
+    Program(19, "church organ", 24, 96),
+    Program(21, "accordion", 41, 89),
+    Program(22, "harmonica", 48, 84),
+    Program(24, "nylon guitar", 40, 83),
+    Program(25, "steel guitar", 40, 86),
+    Program(26, "jazz guitar", 40, 86),
+    Program(27, "clean electric guitar", 40, 86),
+    Program(28, "muted electric guitar", 40, 81),
+    Program(29, "overdriven guitar", 40, 86),
+    Program(30, "distortion guitar", 40, 86),
+    Program(32, "acoustic bass", 28, 60),
+    Program(33, "electric bass (finger)", 23, 67),
+    Program(34, "electric bass (pick)", 23, 67),
+    Program(35, "fretless bass", 23, 67),
+    Program(36, "slap bass 1", 28, 67),
+    Program(38, "synth bass 1", 23, 67),
+    Program(39, "synth bass 2", 23, 67),
+    Program(40, "violin", 55, 96),
+    Program(41, "viola", 48, 88),
+    Program(42, "cello", 36, 76),
+    Program(43, "contrabass", 28, 60),
+    Program(45, "pizzicato strings", 28, 91),
+    Program(46, "orchestral harp", 24, 96),
+    Program(48, "string ensemble 1", 28, 96),
+    Program(52, "choir aahs", 40, 81),
+    Program(53, "voice oohs", 40, 81),
+    Program(56, "trumpet", 54, 84),
+    Program(57, "trombone", 40, 72),
+    Program(58, "tuba", 28, 58),
+    Program(60, "french horn", 41, 77),
+    Program(61, "brass section", 36, 84),
+    Program(64, "soprano sax", 56, 87),
+    Program(65, "alto sax", 49, 81),
+    Program(66, "tenor sax", 44, 76),
+    Program(67, "baritone sax", 36, 69),
+    Program(68, "oboe", 58, 91),
+    Program(70, "bassoon", 34, 75),
+    Program(71, "clarinet", 50, 91),
+    Program(72, "piccolo", 74, 96),
+    Program(73, "flute", 60, 96),
+    Program(74, "recorder", 60, 96),
+    Program(80, "square lead", 23, 96),
+    Program(81, "sawtooth lead", 23, 96),
+)
+
+# One program held out from most families, chosen so that every register is covered.
+VALIDATION_PROGRAMS = frozenset({1, 19, 26, 34, 41, 53, 57, 65, 73})
+VALIDATION_FAMILIES = frozenset({"formant", "organ"})
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildConfig:
+    """Sizes and seeds of one build. `quick()` is the tiny variant used by the tests."""
+
+    seed: int = 1234
+    velocities: tuple[int, ...] = (50, 80, 110)
+    note_hold_s: float = 1.6  # note-on to note-off in renders
+    note_total_s: float = 2.2  # render length, release included
+    synth_notes_per_midi: int = 10  # per family, validation families included
+    validation_patches: int = 6000
+    train_patches_per_epoch: int = 16000
+    epochs: int = 8
+    batch_size: int = 32
+    learning_rate: float = 3e-4
+    note_stride: int = 1  # render every n-th note of each range
+    programs: tuple[int, ...] | None = None  # None: all of PROGRAMS
+    representative_patches: int = 300
+
+    @classmethod
+    def quick(cls) -> "BuildConfig":
+        return cls(
+            velocities=(90,),
+            synth_notes_per_midi=1,
+            validation_patches=64,
+            train_patches_per_epoch=96,
+            epochs=1,
+            batch_size=16,
+            note_stride=6,
+            programs=(24, 26, 33, 34, 73),
+            representative_patches=16,
+        )

@@ -1,0 +1,82 @@
+"""Convert a trained Keras model to a full-integer int8 TFLite model, with its metadata sidecar.
+
+Weights and activations are int8, calibrated on a representative set of training
+patches; the input and output tensors are int8 too (app.model quantizes the
+log-mel patch with the input's scale and zero point).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import subprocess
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+
+from app.notes import class_labels
+from app.params import VGGISH
+
+
+def to_int8_tflite(model, representative: np.ndarray) -> bytes:
+    """Keras model + (N, patch_frames, mel_bands) calibration patches -> int8 .tflite bytes."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def samples():
+        for patch in representative:
+            yield [patch[None].astype(np.float32)]
+
+    converter.representative_dataset = samples
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def library_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for dist in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "soxr", "ai-edge-litert", "pyfluidsynth"):
+        try:
+            versions[dist] = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def git_commit(repo_dir: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_dir, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, version: str, training: dict) -> dict:
+    """Write path (.tflite) and its .json sidecar; returns the metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "name": "pitchrec-vggish-note",
+        "version": version,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "labels": class_labels(),
+        "front_end": VGGISH.to_dict(),
+        "input": {"name": "log_mel", "shape": [1, *VGGISH.patch_shape], "dtype": "int8"},
+        "output": {"name": "probs", "meaning": "softmax over labels", "dtype": "int8"},
+        "library_versions": library_versions(),
+        "data": data_summary,
+        "training": training,
+        "metrics": metrics,
+        "commit": git_commit(Path(__file__).resolve().parent.parent),
+        "size_bytes": len(tflite),
+    }
+    path.write_bytes(tflite)
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

@@ -1,0 +1,91 @@
+"""Evaluation on the fixed validation patches: accuracy, per-class accuracy, octave errors, no-note precision.
+
+Writes `<out>/metrics.json` and `<out>/confusion.png`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from app.notes import class_labels, label_index
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Scores from (N,) true and predicted class indices.
+
+    - note_accuracy: share of note patches named exactly right;
+    - octave_error_rate: share of note patches named as the right pitch class in another octave;
+    - semitone_error_rate: share of note patches named one semitone off;
+    - no_note_precision: of patches called "no note", the share that were; no_note_recall: the converse;
+    - false_note_rate: share of no-note patches that were given a note.
+    """
+    labels = class_labels()
+    none = label_index(None)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    notes = y_true != none
+    interval = y_pred[notes] - y_true[notes]
+    octave = (y_pred[notes] != none) & (interval != 0) & (interval % 12 == 0)
+    called_none = y_pred == none
+    per_class = {
+        labels[c]: {"accuracy": float(np.mean(y_pred[y_true == c] == c)), "patches": int(np.sum(y_true == c))}
+        for c in range(len(labels))
+        if np.any(y_true == c)
+    }
+    return {
+        "patches": int(len(y_true)),
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "note_accuracy": float(np.mean(y_pred[notes] == y_true[notes])) if notes.any() else float("nan"),
+        "octave_error_rate": float(np.mean(octave)) if notes.any() else float("nan"),
+        "semitone_error_rate": float(np.mean((y_pred[notes] != none) & (np.abs(interval) == 1))) if notes.any() else float("nan"),
+        "no_note_precision": float(np.mean(y_true[called_none] == none)) if called_none.any() else float("nan"),
+        "no_note_recall": float(np.mean(y_pred[~notes] == none)) if (~notes).any() else float("nan"),
+        "false_note_rate": float(np.mean(y_pred[~notes] != none)) if (~notes).any() else float("nan"),
+        "per_class": per_class,
+    }
+
+
+def predict_keras(model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+
+
+def predict_tflite(path: Path, x: np.ndarray, num_threads: int = 2) -> np.ndarray:
+    from app.model import NoteModel
+
+    model = NoteModel(path, num_threads=num_threads)
+    return np.array([np.argmax(model.probabilities(p)) for p in tqdm(x, desc=f"LiteRT {path.name}", unit="patch", mininterval=2)])
+
+
+def confusion_png(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = class_labels()
+    n = len(labels)
+    cm = np.zeros((n, n))
+    np.add.at(cm, (y_true, y_pred), 1)
+    cm /= np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(12, 11))
+    ax.imshow(cm, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+    ticks = [i for i, name in enumerate(labels) if name.startswith("C") and "#" not in name or name == labels[-1]]
+    ax.set_xticks(ticks, [labels[i] for i in ticks])
+    ax.set_yticks(ticks, [labels[i] for i in ticks])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def write_report(y_true: np.ndarray, y_pred: np.ndarray, out_dir: Path, name: str) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    m = metrics(y_true, y_pred)
+    (out_dir / f"metrics-{name}.json").write_text(json.dumps(m, indent=2))
+    confusion_png(y_true, y_pred, out_dir / f"confusion-{name}.png", f"{name}: note accuracy {m['note_accuracy']:.2%}")
+    return m

@@ -1,0 +1,128 @@
+"""Labels come from the note rendered or synthesized, and survive patch mixing."""
+
+import numpy as np
+import pytest
+
+from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
+from model_build import synth
+from model_build.config import FLUIDR3_SF2, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
+from model_build.corpus import NoteBank, PatchMaker, build_bank, coloured_noise, is_validation_source, render_fluidr3
+
+SR = 16000
+
+
+def f0_by_autocorrelation(x: np.ndarray, midi: int) -> float:
+    """Independent check of a note's pitch: the autocorrelation peak within ±1 semitone of midi's period."""
+    x = x - x.mean()
+    ac = np.fft.irfft(np.abs(np.fft.rfft(x, 2 * len(x))) ** 2)[: len(x)]
+    lo, hi = int(SR / midi_to_hz(midi + 1)), int(SR / midi_to_hz(midi - 1)) + 1
+    lag = lo + int(np.argmax(ac[lo:hi]))
+    a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
+    return SR / (lag + 0.5 * (a - c) / (a - 2 * b + c))
+
+
+@pytest.mark.parametrize("family", sorted(synth.FAMILIES))
+@pytest.mark.parametrize("midi", [MIDI_MIN, 40, 57, 69, 84, MIDI_MAX])
+def test_synth_note_is_within_half_a_semitone_of_its_label(family, midi):
+    rng = np.random.default_rng(midi)
+    audio, f0 = synth.synthesize(rng, family, midi, 1.0)
+    assert abs(hz_to_midi(f0) - midi) < 0.5
+    assert audio.dtype == np.float32 and np.abs(audio).max() == pytest.approx(1.0)
+    if midi >= 40:  # low notes' periods are too long for a 1 s autocorrelation check with vibrato
+        assert abs(hz_to_midi(f0_by_autocorrelation(audio[SR // 4 :], midi)) - midi) < 0.5
+
+
+@pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
+def test_fluidr3_render_sounds_at_the_midi_note():
+    config = BuildConfig(velocities=(100,), note_stride=12, programs=(0, 24, 33))
+    notes = render_fluidr3(config)
+    assert {src for *_, src in notes} == {"fluidr3:0", "fluidr3:24", "fluidr3:33"}
+    for audio, midi, note_off, _ in notes:
+        assert note_off == int(config.note_hold_s * SR)
+        if midi >= 36:
+            assert abs(hz_to_midi(f0_by_autocorrelation(audio[2000:12000], midi)) - midi) < 0.5, midi
+
+
+def tiny_bank() -> NoteBank:
+    """Sine notes: easy to tell apart by their spectrum."""
+    midis = np.arange(MIDI_MIN, MIDI_MAX + 1, dtype=np.int16)
+    n = int(2.2 * SR)
+    t = np.arange(n) / SR
+    audio = np.stack([np.sin(2 * np.pi * midi_to_hz(m) * t) for m in midis]).astype(np.float16)
+    return NoteBank(
+        audio=audio,
+        midi=midis,
+        note_off=np.full(len(midis), int(1.6 * SR), dtype=np.int32),
+        source=np.array(["synth:pure"] * len(midis)),
+        validation=np.zeros(len(midis), dtype=bool),
+    )
+
+
+def test_patches_carry_the_label_of_the_note_at_their_end():
+    maker = PatchMaker(tiny_bank())
+    rng = np.random.default_rng(0)
+    for midi in (60, 72, 81):
+        for _ in range(20):
+            x, y = maker.make(rng, midi)
+            assert y == label_index(midi)
+            assert x.shape == (96, 64)
+            # The last frames hold the labelled note: their strongest band is that of its frequency.
+            expected = maker.make(np.random.default_rng(1), midi)[0][-1].argmax()
+            assert abs(int(x[-1].argmax()) - int(expected)) <= 1
+
+
+def test_no_note_patches_are_labelled_none_and_hold_no_loud_tone_at_the_end():
+    maker = PatchMaker(tiny_bank())
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        x, y = maker.make(rng, None)
+        assert y == label_index(None)
+        assert np.isfinite(x).all()
+
+
+def test_batches_draw_every_class_and_no_note():
+    maker = PatchMaker(tiny_bank())
+    x, y = maker.batch(np.random.default_rng(5), 600)
+    assert x.shape == (600, 96, 64) and y.dtype == np.int32
+    counts = np.bincount(y, minlength=label_index(None) + 1)
+    assert 0.06 < counts[label_index(None)] / len(y) < 0.2
+    assert (counts[:-1] > 0).mean() > 0.9
+
+
+def test_batches_are_reproducible_from_their_seed():
+    maker = PatchMaker(tiny_bank())
+    a = maker.batch(np.random.default_rng([1, 2, 3]), 8)
+    b = maker.batch(np.random.default_rng([1, 2, 3]), 8)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_validation_split_holds_out_whole_programs_and_families():
+    for p in VALIDATION_PROGRAMS:
+        assert is_validation_source(f"fluidr3:{p}")
+    for f in VALIDATION_FAMILIES:
+        assert is_validation_source(f"synth:{f}")
+    assert not is_validation_source("fluidr3:0") and not is_validation_source("synth:saw")
+
+
+def test_bank_round_trips_and_splits(tmp_path):
+    config = BuildConfig.quick()
+    bank = build_bank(config)
+    bank.save(tmp_path / "bank.npz")
+    loaded = NoteBank.load(tmp_path / "bank.npz")
+    np.testing.assert_array_equal(loaded.midi, bank.midi)
+    assert loaded.validation.any() and (~loaded.validation).any()
+    val_sources = {str(s) for s in bank.source[bank.validation]}
+    train_sources = {str(s) for s in bank.source[~bank.validation]}
+    assert not val_sources & train_sources
+
+
+def test_coloured_noise_has_unit_rms_and_the_right_slope():
+    rng = np.random.default_rng(0)
+    for exponent in (0.0, 1.0, 2.0):
+        x = coloured_noise(rng, 1 << 15, exponent)
+        assert np.sqrt(np.mean(x**2)) == pytest.approx(1.0, rel=1e-3)
+        p = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(len(x))
+        slope = np.polyfit(np.log(f[10:]), np.log(p[10:] + 1e-12), 1)[0]
+        assert slope == pytest.approx(-exponent, abs=0.2)

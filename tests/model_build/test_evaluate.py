@@ -1,0 +1,20 @@
+import numpy as np
+import pytest
+
+from app.notes import label_index
+from model_build.evaluate import metrics
+
+
+def test_metrics_count_octave_errors_and_no_note_precision():
+    a4, a5, a3, b4 = (label_index(m) for m in (69, 81, 57, 71))
+    none = label_index(None)
+    y_true = np.array([a4, a4, a4, a4, none, none, b4, b4])
+    y_pred = np.array([a4, a5, a3, none, none, a4, b4, b4 + 1])
+    m = metrics(y_true, y_pred)
+    assert m["note_accuracy"] == pytest.approx(2 / 6)
+    assert m["octave_error_rate"] == pytest.approx(2 / 6)
+    assert m["semitone_error_rate"] == pytest.approx(1 / 6)
+    assert m["no_note_precision"] == pytest.approx(1 / 2)
+    assert m["no_note_recall"] == pytest.approx(1 / 2)
+    assert m["false_note_rate"] == pytest.approx(1 / 2)
+    assert m["per_class"]["A4"] == {"accuracy": 0.25, "patches": 4}
