@@ -1,0 +1,83 @@
+"""pitchrec's console commands: results on good files, one-line errors on bad ones."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from app.model import DEFAULT_MODEL, metadata_path
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "app.cli", *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_info_shows_model_and_metrics():
+    result = run("info")
+    assert result.returncode == 0, result.stderr
+    assert str(DEFAULT_MODEL) in result.stdout and "note accuracy" in result.stdout
+
+
+def test_classify_names_a_tone_at_44k_stereo(tmp_path):
+    rate = 44100
+    t = np.arange(int(1.5 * rate)) / rate
+    f0 = 220.0  # A3
+    mono = sum(0.5 / k * np.sin(2 * np.pi * k * f0 * t) for k in range(1, 12))
+    path = tmp_path / "a3.wav"
+    soundfile.write(path, np.stack([mono, mono], axis=1) * 0.5, rate, subtype="PCM_16")
+    result = run("classify", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split()[2] == "A3"
+
+
+@pytest.mark.parametrize(
+    "name, content, fragment",
+    [
+        ("missing.wav", None, "no such file"),
+        ("empty.wav", b"", "not readable audio"),
+        ("text.wav", b"this is not audio at all" * 10, "not readable audio"),
+        ("truncated.wav", b"RIFF\x24\x00\x00\x00WAVEfmt ", "not readable audio"),
+    ],
+)
+def test_classify_bad_files(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert_one_line_error(run("classify", path), fragment)
+
+
+def test_classify_zero_length_wav(tmp_path):
+    path = tmp_path / "zero.wav"
+    soundfile.write(path, np.zeros(0), 16000)
+    assert_one_line_error(run("classify", path), "no samples")
+
+
+def test_classify_nan_samples(tmp_path):
+    path = tmp_path / "nan.wav"
+    soundfile.write(path, np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    assert_one_line_error(run("classify", path), "NaN")
+
+
+def test_bad_model_is_one_line(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 100)
+    metadata_path(bad).write_text(metadata_path(DEFAULT_MODEL).read_text())
+    assert_one_line_error(run("--model", bad, "info"), "not a loadable TFLite model")
+    assert_one_line_error(run("--model", tmp_path / "none.tflite", "info"), "not found")
+
+
+def test_metadata_is_what_info_reports():
+    meta = json.loads(metadata_path(DEFAULT_MODEL).read_text())
+    assert meta["version"] in run("info").stdout

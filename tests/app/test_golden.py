@@ -1,0 +1,45 @@
+"""Golden test of the shipped model: sustained harmonic tones from E2 to C6 are named right."""
+
+import numpy as np
+import pytest
+
+from app import features
+from app.model import NoteModel
+from app.notes import midi_to_hz, note_name
+
+E2, C6 = 40, 84
+
+
+def harmonic_tone(midi: int, seconds: float = 1.5, rate: int = 16000, cents: float = 0.0) -> np.ndarray:
+    """A plucked-string-like tone: 1/k partials, each decaying faster the higher it is."""
+    f0 = midi_to_hz(midi + cents / 100.0)
+    t = np.arange(int(seconds * rate)) / rate
+    partials = [k for k in range(1, 40) if k * f0 < rate / 2 * 0.9]
+    x = sum(np.exp(-t * (0.8 + 0.3 * k)) / k * np.sin(2 * np.pi * k * f0 * t) for k in partials)
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return NoteModel()
+
+
+@pytest.mark.parametrize("midi", range(E2, C6 + 1), ids=note_name)
+def test_shipped_model_names_sustained_tones(model, midi):
+    patch = features.log_mel(harmonic_tone(midi))[-96:]
+    prediction = model.predict(patch)
+    assert prediction.label == note_name(midi), f"top: {prediction.label} at {prediction.confidence:.2f}"
+
+
+@pytest.mark.parametrize("cents", [-35.0, 35.0])
+@pytest.mark.parametrize("midi", [45, 57, 64, 76])
+def test_detuned_tones_keep_their_nearest_note(model, midi, cents):
+    patch = features.log_mel(harmonic_tone(midi, cents=cents))[-96:]
+    assert model.predict(patch).label == note_name(midi)
+
+
+def test_silence_and_noise_are_no_note(model):
+    rng = np.random.default_rng(0)
+    for level in (0.0, 1e-4, 1e-2):
+        x = (rng.standard_normal(16000) * level).astype(np.float32)
+        assert model.predict(features.log_mel(x)[-96:]).label == "none", level

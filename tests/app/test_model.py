@@ -1,0 +1,108 @@
+"""app.model: the shipped model loads and validates; every broken model gives a one-line ModelError."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from app.model import DEFAULT_MODEL, ModelError, NoteModel, metadata_path
+from app.notes import class_labels
+from app.params import VGGISH
+
+
+@pytest.fixture()
+def model_copy(tmp_path):
+    """A copy of the shipped model and its metadata that a test may break."""
+    path = tmp_path / "m.tflite"
+    shutil.copy(DEFAULT_MODEL, path)
+    shutil.copy(metadata_path(DEFAULT_MODEL), metadata_path(path))
+    return path
+
+
+def edit_metadata(path, **changes):
+    meta = json.loads(metadata_path(path).read_text())
+    meta.update(changes)
+    metadata_path(path).write_text(json.dumps(meta))
+
+
+def load_error(path) -> str:
+    with pytest.raises(ModelError) as err:
+        NoteModel(path)
+    message = str(err.value)
+    assert "\n" not in message and str(path.name) in message
+    return message
+
+
+def test_shipped_model_loads_with_its_labels_and_front_end():
+    model = NoteModel()
+    assert model.labels == class_labels()
+    assert model.metadata["front_end"] == VGGISH.to_dict()
+    assert DEFAULT_MODEL.stat().st_size <= 8 * 1024 * 1024
+    p = model.predict(np.full(VGGISH.patch_shape, np.log(VGGISH.log_offset), np.float32))
+    assert p.probs.shape == (len(class_labels()),)
+    assert 0.0 <= p.confidence <= 1.0 and p.probs.sum() == pytest.approx(1.0, abs=0.05)
+    assert p.label == "none"  # digital silence
+
+
+def test_missing_model(tmp_path):
+    assert "not found" in load_error(tmp_path / "nothing.tflite")
+
+
+def test_missing_metadata(model_copy):
+    metadata_path(model_copy).unlink()
+    assert "metadata not found" in load_error(model_copy)
+
+
+def test_corrupt_metadata(model_copy):
+    metadata_path(model_copy).write_text("{ not json")
+    assert "not valid JSON" in load_error(model_copy)
+
+
+def test_corrupt_model_bytes(model_copy):
+    model_copy.write_bytes(np.random.default_rng(0).bytes(4096))
+    assert "not a loadable TFLite model" in load_error(model_copy)
+
+
+def test_truncated_model(model_copy):
+    data = model_copy.read_bytes()
+    model_copy.write_bytes(data[: len(data) // 3])
+    assert "not a loadable TFLite model" in load_error(model_copy)
+
+
+def test_empty_model(model_copy):
+    model_copy.write_bytes(b"")
+    assert "not a loadable TFLite model" in load_error(model_copy)
+
+
+def test_front_end_mismatch(model_copy):
+    edit_metadata(model_copy, front_end={**VGGISH.to_dict(), "num_mel_bands": 128})
+    assert "other front-end settings" in load_error(model_copy)
+
+
+def test_unknown_front_end_key(model_copy):
+    edit_metadata(model_copy, front_end={**VGGISH.to_dict(), "fmax": 8000})
+    assert "bad front-end settings" in load_error(model_copy)
+
+
+def test_label_count_mismatch(model_copy):
+    edit_metadata(model_copy, labels=class_labels()[:-1])
+    assert "labels" in load_error(model_copy)
+
+
+def test_metadata_without_labels(model_copy):
+    metadata_path(model_copy).write_text(json.dumps({"front_end": VGGISH.to_dict()}))
+    assert "lacks 'labels'" in load_error(model_copy)
+
+
+def test_importing_the_app_does_not_import_tensorflow_or_librosa():
+    code = (
+        "import sys, app, app.cli, app.model, app.features, app.audio_file, app.notes\n"
+        "bad = [m for m in ('tensorflow', 'librosa', 'keras') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
