@@ -1,0 +1,52 @@
+# Two entry points, each setting up what it needs first (Debian packages, then .venv):
+#   make run    the app (for now the command-line tools: no window yet)
+#   make test   the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm
+EXAMPLE ?= assets/examples/guitar-open-strings.flac
+
+.PHONY: run test test-fast system-deps benchmark model clean
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.app: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[train,dev]'
+	touch $@ $(VENV)/.app
+
+run: system-deps $(VENV)/.app
+	$(VENV)/bin/pitchrec info
+	$(VENV)/bin/pitchrec classify $(EXAMPLE)
+
+test: system-deps $(VENV)/.dev
+	$(PY) -m pytest
+
+test-fast: system-deps $(VENV)/.dev
+	$(PY) -m pytest -m "not slow"
+
+benchmark: system-deps $(VENV)/.dev
+	$(PY) benchmarks/bench_model.py
+
+# Rebuild the shipped model from scratch (about 80 minutes on 2 cores); resumes if interrupted.
+model: system-deps $(VENV)/.dev
+	$(VENV)/bin/pitchrec-build all --version $$(git describe --always --dirty)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
