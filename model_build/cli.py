@@ -31,6 +31,8 @@ def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
     if getattr(args, "epochs", None):
         config = dataclasses.replace(config, epochs=args.epochs)
+    if getattr(args, "embedding_stack", False):
+        config = dataclasses.replace(config, embedding_stack=True)
     return config
 
 
@@ -122,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")
+    train_opts.add_argument("--embedding-stack", action="store_true",
+                            help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
     convert_opts = argparse.ArgumentParser(add_help=False)
     convert_opts.add_argument("--out", default=str(DEFAULT_OUT), help=f"model file to write (default: {DEFAULT_OUT})")
     convert_opts.add_argument("--version", default="dev", help="version string for the metadata")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
         model = keras.models.load_model(last_path)
         log.info("resuming from %s after epoch %d", last_path, state["epoch"])
     else:
-        model = build_model(len(class_labels()))
+        model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm)
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * epochs, alpha=0.03)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0),
@@ -99,6 +100,6 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
         validation_data=(x_val, y_val),
         validation_batch_size=128,
         callbacks=[Checkpoint()],
-        verbose=2,
+        verbose=1 if sys.stderr.isatty() else 2,  # a progress bar in a terminal, a line per epoch in a log
     )
     return state
