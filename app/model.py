@@ -8,8 +8,11 @@ anything wrong raises `ModelError` with a one-line message.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,27 @@ class Prediction:
     index: int  # class index
     confidence: float  # probability of `label`, 0..1
     probs: np.ndarray  # (num_classes,) float32
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" to file descriptor 2, and no
+    setting turns it off; it would break one-line error output. Load errors still arrive as exceptions.
+    NB: for these few milliseconds, other threads' writes to stderr are lost too."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (pytest capture, GUI): nothing to do
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -73,8 +97,9 @@ class NoteModel:
 
         try:
             content = self.path.read_bytes()
-            interpreter = Interpreter(model_content=content, num_threads=num_threads)
-            interpreter.allocate_tensors()
+            with _native_stderr_silenced():
+                interpreter = Interpreter(model_content=content, num_threads=num_threads)
+                interpreter.allocate_tensors()
         except Exception as e:  # LiteRT raises ValueError or RuntimeError with multi-line text
             first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(f"{self.path} is not a loadable TFLite model: {first_line}") from None

@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.model import DEFAULT_MODEL, NoteModel  # noqa: E402
+from app.notes import MIDI_MIN  # noqa: E402
+
+REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-B5", 60, 83), ("C6-C7", 84, 96))
 
 TARGETS = {  # issue 2
     "note_accuracy_int8": ("≥ 95%", lambda v: v >= 0.95),
@@ -67,7 +70,8 @@ def main() -> int:
     x, y = load_validation(data_dir)
 
     results: dict[str, float] = {}
-    int8 = metrics(y, predict_tflite(args.model, x))
+    y_int8 = predict_tflite(args.model, x)
+    int8 = metrics(y, y_int8)
     keras_path = args.work_dir / "train" / "best.keras"
     flt = None
     if keras_path.exists():
@@ -110,6 +114,15 @@ def main() -> int:
         target, check = TARGETS.get(key, ("", None))
         met = "" if check is None or value is None else ("yes" if check(value) else "NO")
         print(f"| {label} | {'n/a' if value is None else fmt(value)} | {target} | {met} |")
+    print("\nint8 note accuracy by register (validation):\n")
+    print("| register | patches | note accuracy | octave errors |")
+    print("|---|---|---|---|")
+    for name, lo, hi in REGISTERS:
+        mask = (y >= lo - MIDI_MIN) & (y <= hi - MIDI_MIN)
+        if mask.any():
+            m = metrics(y[mask], y_int8[mask])
+            results[f"note_accuracy_int8_{name}"] = m["note_accuracy"]
+            print(f"| {name} | {int(mask.sum())} | {pct(m['note_accuracy'])} | {pct(m['octave_error_rate'])} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -67,6 +67,8 @@ def cmd_evaluate(args) -> None:
     from model_build.train import load_validation
 
     data_dir, train_dir, eval_dir = _paths(args)
+    _require(data_dir / "validation.npz", "pitchrec-build data")
+    _require(train_dir / "best.keras", "pitchrec-build train")
     x, y = load_validation(data_dir)
     m = write_report(y, predict_keras(_trained_model(train_dir), x), eval_dir, "float")
     log.info("float model on %d validation patches: note accuracy %.4f, octave errors %.4f, no-note precision %.4f",
@@ -83,6 +85,7 @@ def cmd_convert(args) -> None:
 
     config = _config(args)
     data_dir, train_dir, eval_dir = _paths(args)
+    _require(data_dir / "bank.npz", "pitchrec-build data")
     model = _trained_model(train_dir)
     bank = NoteBank.load(data_dir / "bank.npz")
     representative, _ = PatchMaker(bank.subset(~bank.validation)).batch(np.random.default_rng(config.seed + 2), config.representative_patches)

@@ -99,7 +99,7 @@ def test_metadata_without_labels(model_copy):
 
 def test_importing_the_app_does_not_import_tensorflow_or_librosa():
     code = (
-        "import sys, app, app.cli, app.model, app.features, app.audio_file, app.notes\n"
+        "import sys, app, app.cli, app.model, app.features, app.audio_file, app.notes, app.engine, app.audio, app.pitch, app.ringbuffer\n"
         "bad = [m for m in ('tensorflow', 'librosa', 'keras') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
