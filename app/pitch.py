@@ -1,0 +1,82 @@
+"""Fine pitch: McLeod's normalized square difference function (MPM), searched only near a hinted note.
+
+The model names the note; this module measures its f0 at the device's own rate, to
+a fraction of a cent, by finding the NSDF peak whose lag lies within about a
+semitone of the hinted note's period and refining it by parabolic interpolation.
+Because the search never leaves that range, it cannot make octave errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import soxr
+
+from app.notes import midi_to_hz
+
+SEARCH_SEMITONES = 1.25  # the true f0 lies within ±0.65 semitone of the shown note; a neighbour hint must still find it
+MIN_WINDOW_S = 0.040
+MIN_PERIODS = 4
+MIN_LAG_SAMPLES = 64  # parabolic interpolation is exact to ~0.01 sample only on well-sampled peaks
+
+
+@dataclasses.dataclass(frozen=True)
+class PitchEstimate:
+    f0_hz: float
+    clarity: float  # NSDF peak height, 0..1: 1 is a perfectly periodic signal
+
+
+def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0) -> int:
+    """Analysis length for a note: MIN_PERIODS periods of the lowest searched f0, at least MIN_WINDOW_S,
+    plus the longest searched lag."""
+    f_lo = midi_to_hz(midi_hint - SEARCH_SEMITONES, a4_hz)
+    max_lag = rate_hz / f_lo
+    return int(math.ceil(max(MIN_WINDOW_S * rate_hz, MIN_PERIODS * max_lag) + max_lag + 2))
+
+
+def nsdf(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """(samples,) -> (max_lag + 1,) normalized square difference n(τ) = 2 r(τ) / m(τ), in [-1, 1]."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    size = 1 << int(math.ceil(math.log2(2 * n)))
+    spectrum = np.fft.rfft(x, size)
+    r = np.fft.irfft(spectrum * np.conj(spectrum), size)[: max_lag + 1]
+    sq = x * x
+    cumulative = np.concatenate([[0.0], np.cumsum(sq)])
+    lags = np.arange(max_lag + 1)
+    # m(τ) = Σ_{j<n-τ} x_j² + x_{j+τ}²
+    m = cumulative[n - lags] + (cumulative[n] - cumulative[lags])
+    return np.where(m > 1e-12, 2.0 * r / np.maximum(m, 1e-12), 0.0)
+
+
+def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0) -> PitchEstimate | None:
+    """f0 of the newest audio near `midi_hint`, or None if no NSDF peak lies in the searched range.
+
+    x: (samples,) mono at rate_hz, the newest last; only the last `window_samples` are used.
+    """
+    need = window_samples(midi_hint, rate_hz, a4_hz)
+    x = np.asarray(x, dtype=np.float64)[-need:]
+    f_lo = midi_to_hz(midi_hint - SEARCH_SEMITONES, a4_hz)
+    f_hi = midi_to_hz(midi_hint + SEARCH_SEMITONES, a4_hz)
+    factor = int(math.ceil(MIN_LAG_SAMPLES * f_hi / rate_hz))
+    if factor > 1:
+        # High notes have periods of few samples: measure them on an upsampled copy.
+        x = soxr.resample(x, rate_hz, rate_hz * factor, quality="VHQ")
+        rate_hz = rate_hz * factor
+    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi))), int(math.ceil(rate_hz / f_lo))
+    if len(x) < lag_hi + 3:
+        return None
+    x = x - x.mean()
+    curve = nsdf(x, lag_hi + 1)
+    segment = curve[lag_lo : lag_hi + 1]
+    i = lag_lo + int(np.argmax(segment))
+    # Only a true local maximum counts: a maximum on the range's edge is the slope of a peak outside it.
+    if not (curve[i] >= curve[i - 1] and curve[i] >= curve[i + 1]) or i in (lag_lo, lag_hi):
+        return None
+    a, b, c = curve[i - 1], curve[i], curve[i + 1]
+    denom = a - 2.0 * b + c
+    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    peak = b - 0.25 * (a - c) * shift
+    return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(peak, 0.0, 1.0)))

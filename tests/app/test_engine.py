@@ -1,0 +1,139 @@
+"""Analyzer fusion with a scripted model: gate, hysteresis, cents against A4, JSON schema."""
+
+import numpy as np
+import pytest
+
+from app.engine import Analyzer, Latest, Settings
+from app.notes import MIDI_MIN, class_labels, label_index, midi_to_hz
+from app.params import VGGISH
+
+RATE = 48000
+
+
+class ScriptedModel:
+    """Stands in for NoteModel: names the notes it is told to, one per call."""
+
+    params = VGGISH
+    labels = class_labels()
+
+    def __init__(self, script, prob=0.9):
+        self.script = list(script)
+        self.prob = prob
+        self.calls = 0
+
+    def probabilities(self, patch):
+        assert patch.shape == VGGISH.patch_shape
+        midi = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        probs = np.full(len(self.labels), (1 - self.prob) / (len(self.labels) - 1), np.float32)
+        probs[label_index(midi)] = self.prob
+        return probs
+
+
+def tone(f_hz, seconds, amp=0.3):
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (amp * sum(np.sin(2 * np.pi * k * f_hz * t) / k for k in range(1, 6))).astype(np.float32)
+
+
+def run(analyzer, audio):
+    hop = analyzer.hop_samples
+    return [analyzer.process(audio[i : i + hop]) for i in range(0, len(audio) - hop + 1, hop)]
+
+
+def test_steady_note_gives_cents_against_a4():
+    f = midi_to_hz(57 + 0.123)  # A3, 12.3 cents sharp
+    results = run(Analyzer(ScriptedModel([57]), RATE), tone(f, 1.0))
+    last = results[-1]
+    assert (last.note, last.midi) == ("A3", 57)
+    assert last.cents == pytest.approx(12.3, abs=0.5)
+    assert last.f0_hz == pytest.approx(f, rel=1e-3)
+    assert 0.5 < last.confidence <= 1.0
+    assert last.t_s == pytest.approx(1.0, abs=0.05)
+
+
+def test_reference_a4_changes_the_note_and_cents():
+    # 415 Hz is A4 at baroque pitch; the 440-tuned model calls it G#4.
+    results = run(Analyzer(ScriptedModel([68]), RATE, Settings(a4_hz=415.0)), tone(415.0, 1.0))
+    assert results[-1].note == "A4" and abs(results[-1].cents) < 0.5
+
+
+def test_a_one_hop_blip_does_not_change_the_note():
+    script = [57] * 10 + [60] + [57] * 10
+    results = run(Analyzer(ScriptedModel(script, prob=0.6), RATE), tone(midi_to_hz(57), 1.05))
+    assert {r.note for r in results[2:]} == {"A3"}
+
+
+def test_a_new_note_is_taken_after_two_hops_or_at_once_when_sure():
+    script = [57] * 6 + [60] * 6
+    audio = np.concatenate([tone(midi_to_hz(57), 0.3), tone(midi_to_hz(60), 0.3)])
+    results = run(Analyzer(ScriptedModel(script, prob=0.6), RATE), audio)
+    assert [r.note for r in results[6:9]] == ["A3", "C4", "C4"]
+    results = run(Analyzer(ScriptedModel(script, prob=0.95), RATE), audio)
+    assert results[6].note == "C4"
+
+
+def test_gate_closes_on_silence_and_no_note_is_released_after_two_hops():
+    audio = np.concatenate([tone(midi_to_hz(64), 0.5), np.zeros(int(0.3 * RATE), np.float32)])
+    results = run(Analyzer(ScriptedModel([64]), RATE), audio)
+    assert results[9].note == "E4"
+    assert results[-1].note is None and results[-1].confidence == 1.0
+    quiet_but_open = run(Analyzer(ScriptedModel([64] * 10 + [None] * 10), RATE), tone(midi_to_hz(64), 1.0))
+    assert [r.note for r in quiet_but_open[9:13]] == ["E4", "E4", None, None]
+
+
+def test_json_schema_fields():
+    r = run(Analyzer(ScriptedModel([57]), RATE), tone(220.0, 0.5))[-1]
+    assert set(r.to_json()) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence"}
+
+
+def test_multichannel_input_is_mixed_or_a_channel_is_taken():
+    left = tone(220.0, 0.5)
+    stereo = np.stack([left, np.zeros_like(left)], axis=1)
+    assert run(Analyzer(ScriptedModel([57]), RATE, Settings(channel=0)), stereo)[-1].note == "A3"
+    assert run(Analyzer(ScriptedModel([57]), RATE, Settings(channel=1)), stereo)[-1].note is None
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="415"):
+        Settings(a4_hz=400)
+    with pytest.raises(ValueError, match="hop"):
+        Settings(hop_s=0.0001)
+
+
+def test_latest_keeps_only_the_newest():
+    channel = Latest()
+    for i in range(5):
+        channel.put(i)
+    version, value = channel.get()
+    assert value == 4 and version == 5
+    assert channel.get(after_version=5, timeout=0.01) == (5, 4)
+
+
+def test_lowest_class_is_b0():
+    assert class_labels()[0] == "B0" and MIDI_MIN == 23
+
+
+def test_worker_reads_the_ring_publishes_results_and_stops():
+    import time
+
+    from app.engine import AnalysisWorker
+    from app.ringbuffer import RingBuffer
+
+    ring = RingBuffer(RATE * 2, 1, RATE)
+    worker = AnalysisWorker(Analyzer(ScriptedModel([57]), RATE), ring)
+    worker.start()
+    audio = tone(midi_to_hz(57), 1.0)
+    block = RATE // 100
+    for start in range(0, len(audio), block):  # ~real time, 10 ms blocks, as a sound card would
+        ring.write(audio[start : start + block, None])
+        time.sleep(0.002)
+    deadline = time.monotonic() + 5
+    version, result = 0, None
+    while time.monotonic() < deadline:
+        version, result = worker.results.get(version, timeout=0.5)
+        if result is not None and result.t_s >= 0.95:
+            break
+    worker.stop()
+    assert not worker.is_alive()
+    assert result.note == "A3" and result.t_s == pytest.approx(1.0, abs=0.06)
+    assert worker.lost_samples == 0 and worker.cpu_s > 0
