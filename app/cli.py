@@ -1,7 +1,10 @@
-"""pitchrec: name the notes in audio with the shipped VGGish note model.
+"""pitchrec: name the note being played and how far it is from in tune.
 
+  pitchrec listen            live view in the terminal: note, cents bar, level
+  pitchrec devices           list input devices, the default first
+  pitchrec analyze FILE      replay the live analysis on a file: notes, cents, f0 (--json: JSON Lines)
   pitchrec info              show the model in use and its validation figures
-  pitchrec classify FILE     name the note in each 0.96 s patch of a WAV/FLAC/OGG file
+  pitchrec classify FILE     name the note in each 0.96 s patch of a file (the model alone)
 """
 
 from __future__ import annotations
@@ -54,11 +57,145 @@ def cmd_classify(args) -> int:
     return 0
 
 
+def replay(path: Path, model, settings):
+    """Results of the live analysis on a file, fed hop by hop as a microphone would feed it."""
+    from app.audio_file import read_audio
+    from app.engine import Analyzer
+
+    audio, rate = read_audio(path)
+    analyzer = Analyzer(model, rate, settings)
+    hop = analyzer.hop_samples
+    for start in range(0, len(audio), hop):  # the last block may be shorter than a hop
+        yield analyzer.process(audio[start : start + hop])
+
+
+def segments(results):
+    """Runs of the same note: [(start_s, end_s, note, [results])]."""
+    runs = []
+    for r in results:
+        if runs and runs[-1][2] == r.note:
+            runs[-1][1] = r.t_s
+            runs[-1][3].append(r)
+        else:
+            runs.append([r.t_s, r.t_s, r.note, [r]])
+    return runs
+
+
+def cmd_analyze(args) -> int:
+    import json
+
+    from app.engine import Settings
+    from app.model import NoteModel
+
+    settings = Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4)
+    model = NoteModel(args.model)
+    results = replay(args.file, model, settings)
+    if args.json:
+        for r in results:
+            print(json.dumps(r.to_json()), flush=False)
+        return 0
+    results = list(results)
+    print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s analysed every {args.hop_ms:g} ms, A4 = {args.a4:g} Hz")
+    for start, end, note, run in segments(results):
+        if note is None:
+            continue
+        cents = [r.cents for r in run if r.cents is not None]
+        f0 = [r.f0_hz for r in run if r.f0_hz is not None]
+        detail = f"{np.median(cents):+6.1f} cents  {np.median(f0):8.2f} Hz" if cents else "   (no f0)"
+        print(f"{start:7.2f} - {end:7.2f} s  {note:4s} {detail}  confidence {np.median([r.confidence for r in run]):.2f}")
+    return 0
+
+
+def cmd_devices(args) -> int:
+    from app.audio import input_devices
+
+    devices = input_devices()
+    if not devices:
+        print("no input devices found (is a microphone connected, or PulseAudio running?)")
+        return 1
+    for d in devices:
+        print(f"{d.index:3d}  {d.name}  ({d.channels} ch, {d.default_rate_hz:g} Hz, {d.hostapi}){'  default' if d.is_default else ''}")
+    return 0
+
+
+def cents_bar(cents: float | None, width: int = 21) -> str:
+    """'[----------|----------]' with a '*' at the cents position (-50..+50); '=' marks ±2 cents."""
+    bar = ["-"] * width
+    mid = width // 2
+    bar[mid] = "|"
+    if cents is not None:
+        pos = int(round(mid + max(-50.0, min(50.0, cents)) / 50.0 * mid))
+        bar[pos] = "=" if abs(cents) <= 2.0 else "*"
+    return "[" + "".join(bar) + "]"
+
+
+def status_line(r) -> str:
+    level = f"{r.level_dbfs:6.1f} dBFS"
+    if r.note is None:
+        return f"  --              {cents_bar(None)}              {level}"
+    cents = "   ?   " if r.cents is None else f"{r.cents:+6.1f}c"
+    f0 = "       " if r.f0_hz is None else f"{r.f0_hz:7.2f}"
+    return f"  {r.note:4s} {cents}  {cents_bar(r.cents)}  {f0} Hz  {level}  conf {r.confidence:.2f}"
+
+
+def cmd_listen(args) -> int:
+    import time
+
+    from app.audio import AudioInput
+    from app.engine import Analyzer, AnalysisWorker, Settings
+    from app.model import NoteModel
+
+    settings = Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, channel=args.channel)
+    model = NoteModel(args.model)
+    source = AudioInput(args.device)
+    worker = AnalysisWorker(Analyzer(model, source.rate_hz, settings), source.ring)
+    worker.start()
+    print(f"listening on {source.device.index}: {source.device.name} at {source.rate_hz:g} Hz, A4 = {args.a4:g} Hz (Ctrl-C stops)")
+    version, started = 0, time.monotonic()
+    try:
+        while args.seconds is None or time.monotonic() - started < args.seconds:
+            version, result = worker.results.get(version, timeout=0.5)
+            if result is None or not source.active:
+                line = "  input lost: the device stopped sending audio"
+            else:
+                line = status_line(result) + (f"  overflows {source.overflows}" if source.overflows else "")
+            if args.lines:
+                print(line.strip(), flush=True)
+            else:
+                print("\r" + line.ljust(100), end="", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+        source.close()
+        if not args.lines:
+            print()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pitchrec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a .tflite note model with its .json beside it (default: the shipped one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("listen", help="live view in the terminal", description="Live view in the terminal: note, cents bar, f0, level.")
+    p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input)")
+    p.add_argument("--channel", type=int, help="use this input channel (0-based) instead of a mix of all")
+    p.add_argument("--a4", type=float, default=440.0, help="reference A4 in Hz, 415 to 466 (default 440)")
+    p.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
+    p.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    p.add_argument("--lines", action="store_true", help="print a line per result instead of redrawing one line")
+    p.set_defaults(func=cmd_listen)
+    p = sub.add_parser("devices", help="list input devices", description="List input devices, the default first.")
+    p.set_defaults(func=cmd_devices)
+    p = sub.add_parser("analyze", help="replay the live analysis on a file",
+                       description="Replay the live analysis on an audio file, in hop-sized blocks, through the same code "
+                       "and with the same causality as the microphone path.")
+    p.add_argument("file", type=Path, help="WAV, FLAC or OGG; any rate, mono or multichannel")
+    p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents, f0_hz, confidence")
+    p.add_argument("--a4", type=float, default=440.0, help="reference A4 in Hz, 415 to 466 (default 440)")
+    p.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
+    p.set_defaults(func=cmd_analyze)
     p = sub.add_parser("info", help="show the model in use", description="Show the model in use and its validation figures.")
     p.set_defaults(func=cmd_info)
     p = sub.add_parser("classify", help="name the note in each patch of a file",
@@ -70,14 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.audio import DeviceError
     from app.audio_file import AudioFileError
+    from app.engine import SettingsError
     from app.model import ModelError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ModelError, AudioFileError) as e:
+    except (ModelError, AudioFileError, DeviceError, SettingsError) as e:
         print(f"pitchrec: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -60,15 +60,17 @@ class NoteBank:
         }
 
 
-def render_fluidr3(config: BuildConfig, sf2: Path = FLUIDR3_SF2) -> list[tuple[np.ndarray, int, int, str]]:
+def render_fluidr3(
+    config: BuildConfig, sf2: Path = FLUIDR3_SF2, rate_hz: int = SR
+) -> list[tuple[np.ndarray, int, int, str]]:
     """Render each program's notes, dry (no reverb or chorus send): [(audio, midi, note_off, source)]."""
     import fluidsynth  # only model_build needs it
 
     if not sf2.exists():
         raise FileNotFoundError(f"soundfont not found: {sf2} (Debian package fluid-soundfont-gm)")
     programs = [p for p in PROGRAMS if config.programs is None or p.number in config.programs]
-    hold, total = int(config.note_hold_s * SR), int(config.note_total_s * SR)
-    fs = fluidsynth.Synth(samplerate=float(SR), gain=0.5)
+    hold, total = int(config.note_hold_s * rate_hz), int(config.note_total_s * rate_hz)
+    fs = fluidsynth.Synth(samplerate=float(rate_hz), gain=0.5)
     sfid = fs.sfload(str(sf2))
     jobs = [
         (p, m, v)
@@ -87,7 +89,7 @@ def render_fluidr3(config: BuildConfig, sf2: Path = FLUIDR3_SF2) -> list[tuple[n
             fs.noteoff(0, midi)
             off = fs.get_samples(total - hold)
             fs.all_sounds_off(0)
-            fs.get_samples(SR // 2)  # let voices and filters die before the next note
+            fs.get_samples(rate_hz // 2)  # let voices and filters die before the next note
             audio = np.concatenate([on, off]).reshape(-1, 2).mean(axis=1) / 32768.0
             peak = np.abs(audio).max()
             if peak < 1e-3:

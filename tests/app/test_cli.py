@@ -81,3 +81,43 @@ def test_bad_model_is_one_line(tmp_path):
 def test_metadata_is_what_info_reports():
     meta = json.loads(metadata_path(DEFAULT_MODEL).read_text())
     assert meta["version"] in run("info").stdout
+
+
+def write_tone(path, midi_seq, rate=44100, seconds=1.0):
+    from app.notes import midi_to_hz
+
+    t = np.arange(int(seconds * rate)) / rate
+    parts = [sum(0.4 / k * np.sin(2 * np.pi * k * midi_to_hz(m) * t) for k in range(1, 8)) for m in midi_seq]
+    soundfile.write(path, np.concatenate(parts) * 0.4, rate)
+
+
+def test_analyze_json_lines_schema(tmp_path):
+    path = tmp_path / "a3.wav"
+    write_tone(path, [57], seconds=1.5)
+    result = run("analyze", path, "--json", "--hop-ms", "50")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 30
+    for row in rows:
+        assert set(row) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence"}
+        assert 0.0 <= row["confidence"] <= 1.0
+    assert [r["t_s"] for r in rows[:3]] == pytest.approx([0.05, 0.10, 0.15])
+    last = rows[-1]
+    assert (last["note"], last["midi"]) == ("A3", 57)
+    assert abs(last["cents"]) < 1.0 and last["f0_hz"] == pytest.approx(220.0, rel=1e-3)
+
+
+def test_analyze_summary_lists_the_notes(tmp_path):
+    path = tmp_path / "seq.flac"
+    write_tone(path, [57, 64, 69], seconds=1.0)
+    result = run("analyze", path)
+    assert result.returncode == 0, result.stderr
+    named = [line.split()[4] for line in result.stdout.splitlines()[1:]]
+    assert named == ["A3", "E4", "A4"]
+
+
+@pytest.mark.parametrize("option, fragment", [(["--a4", "400"], "reference A4"), (["--hop-ms", "0.1"], "hop")])
+def test_analyze_bad_settings(tmp_path, option, fragment):
+    path = tmp_path / "a.wav"
+    write_tone(path, [57], seconds=0.2)
+    assert_one_line_error(run("analyze", path, *option), fragment)

@@ -32,7 +32,8 @@ def load_error(path) -> str:
     with pytest.raises(ModelError) as err:
         NoteModel(path)
     message = str(err.value)
-    assert "\n" not in message and str(path.name) in message
+    assert "\n" not in message
+    assert path.name in message or metadata_path(path).name in message  # names the file at fault
     return message
 
 
