@@ -9,7 +9,7 @@ validation synthesizer families (model_build.config). Clips:
   - silence / noise: digital silence, noise floors, hum, loud noise.
 
 Truth: every note has its MIDI note and, where it is exactly known, its f0. For
-synthesized notes the f0 is exact. FluidR3's samples sit up to ±15 cents from their
+synthesized notes (made without vibrato) the f0 is exact at every instant. FluidR3's samples sit up to ±15 cents from their
 nominal pitch (measured), so their absolute cents are unknown; their detuned copies
 are scored by the offset between copy and original, which is exact.
 """
@@ -67,7 +67,7 @@ def _synth_notes(rng, step: int) -> list[tuple[np.ndarray, int, str, float]]:
     out = []
     for family in sorted(VALIDATION_FAMILIES):
         for midi in range(MIDI_MIN, MIDI_MAX + 1, step):
-            audio, f0 = synth.synthesize(rng, family, midi, 1.5, RATE_HZ)
+            audio, f0 = synth.synthesize(rng, family, midi, 1.5, RATE_HZ, vibrato=False)  # f0 exact at every instant
             out.append((audio, midi, f"synth:{family}", f0))
     return out
 

@@ -67,12 +67,13 @@ def _partial_levels(rng: np.random.Generator, fam: Family, n: int) -> np.ndarray
 
 
 def synthesize(
-    rng: np.random.Generator, family: str, midi: int, duration_s: float, rate_hz: int = 16000
+    rng: np.random.Generator, family: str, midi: int, duration_s: float, rate_hz: int = 16000, vibrato: bool = True
 ) -> tuple[np.ndarray, float]:
     """One note of `family` at `midi`, detuned at random by up to ±49 cents.
 
     Returns (samples,) float32 peak-normalised to 1 with the note-on at sample 0,
-    and the f0 in Hz actually used.
+    and the f0 in Hz actually used: the exact f0 throughout when vibrato is False,
+    the centre of the vibrato otherwise.
     """
     fam = FAMILIES[family]
     f0 = midi_to_hz(midi + rng.uniform(-0.49, 0.49))
@@ -92,8 +93,8 @@ def synthesize(
     amps = 10.0 ** (level_db / 20.0)
 
     t = np.arange(int(duration_s * rate_hz)) / rate_hz
-    vib_cents = rng.uniform(*fam.vibrato_cents)
-    if vib_cents > 0:
+    vib_cents = rng.uniform(*fam.vibrato_cents)  # drawn either way, so vibrato=False keeps the rng in step
+    if vib_cents > 0 and vibrato:
         rate = rng.uniform(4.0, 7.0)
         # Vibrato as a phase modulation whose frequency deviation is vib_cents.
         depth = 2.0 ** (vib_cents / 1200.0) - 1.0
