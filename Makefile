@@ -44,7 +44,7 @@ test-fast: system-deps $(VENV)/.dev
 benchmark: system-deps $(VENV)/.dev
 	$(PY) benchmarks/bench_model.py
 
-# Rebuild the shipped model from scratch (about 80 minutes on 2 cores); resumes if interrupted.
+# Rebuild the shipped model from scratch (about 90 minutes on 2 cores); resumes if interrupted.
 model: system-deps $(VENV)/.dev
 	$(VENV)/bin/pitchrec-build all --version $$(git describe --always --dirty)
 
