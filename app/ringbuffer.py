@@ -72,7 +72,7 @@ class RingBuffer:
         end = self.written
         n = min(n, end, self.capacity)
         audio = self._copy(end - n, n)
-        lost = max(0, self.written - self.capacity - (end - n))
+        lost = min(n, max(0, self.written - self.capacity - (end - n)))
         if lost:  # lapped during the copy: drop the overwritten head
             audio, n = audio[lost:], n - lost
         return Window(audio, end - n, self.rate_hz)
@@ -98,7 +98,9 @@ class RingReader:
         start = self.cursor + lost
         n = end - start if max_samples is None else min(end - start, max_samples)
         audio = self.ring._copy(start, n)
-        lapped = max(0, self.ring.written - self.ring.capacity - start)
+        # Lapped during the copy: drop the overwritten head. Samples overwritten beyond the span
+        # copied are not counted here; the next read finds them lost from its own cursor.
+        lapped = min(n, max(0, self.ring.written - self.ring.capacity - start))
         if lapped:
             audio, start, n, lost = audio[lapped:], start + lapped, n - lapped, lost + lapped
         self.cursor = start + n

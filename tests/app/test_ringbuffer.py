@@ -79,12 +79,12 @@ def test_concurrent_writer_and_reader_see_a_consistent_stream():
     seen, expected_next = 0, 0
     while thread.is_alive() or reader.available():
         w = reader.read()
-        if len(w.audio):
-            # Whatever was lost, what arrives is contiguous and matches its stamp.
-            np.testing.assert_array_equal(w.audio[:, 0], np.arange(w.start, w.start + len(w.audio), dtype=np.float32))
-            assert w.start == expected_next + w.lost
-            expected_next = w.start + len(w.audio)
-            seen += len(w.audio) + w.lost
+        # Whatever was lost, what arrives is contiguous, matches its stamp, and every sample
+        # is either delivered or counted lost exactly once.
+        np.testing.assert_array_equal(w.audio[:, 0], np.arange(w.start, w.start + len(w.audio), dtype=np.float32))
+        assert w.start == expected_next + w.lost
+        expected_next = w.start + len(w.audio)
+        seen += len(w.audio) + w.lost
     thread.join()
     assert seen == ring.written
 
@@ -92,3 +92,24 @@ def test_concurrent_writer_and_reader_see_a_consistent_stream():
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError):
         RingBuffer(0, 1, 48000)
+
+
+def test_a_lap_during_the_copy_is_counted_once(monkeypatch):
+    """The writer overwrites more than the span being copied: nothing is counted twice."""
+    ring = RingBuffer(8, 1, 100.0)
+    reader = ring.reader()
+    ring.write(ramp(0, 6))
+    copy = ring._copy
+
+    def copy_while_writer_laps(start, n):
+        out = copy(start, n)
+        ring.write(ramp(ring.written, 20))  # laps the whole span, and beyond
+        return out
+
+    monkeypatch.setattr(ring, "_copy", copy_while_writer_laps)
+    w = reader.read()
+    monkeypatch.setattr(ring, "_copy", copy)
+    assert len(w.audio) == 0 and w.lost == 6 and reader.cursor == 6
+    w2 = reader.read()
+    assert w2.start == 26 - 8 and w2.lost == (26 - 8) - 6
+    assert 6 + w2.lost + len(w2.audio) == ring.written
