@@ -64,7 +64,7 @@ class Result:
     f0_hz: float | None
     confidence: float  # 0..1, in what is reported: the note and its f0, or that there is no note
     level_dbfs: float
-    model_note: str | None = None  # the model's own top class this hop, before fusion
+    model_note: str | None = None  # the model's own top class this hop, before fusion (None below the gate)
     columns: np.ndarray | None = None  # (new_frames, mel_bands) log-mel computed this hop, for display
 
     def to_json(self) -> dict:
@@ -124,13 +124,13 @@ class Analyzer:
         t_s = self._samples / self.rate_hz
         level = level_dbfs(self._history[-self.hop_samples :])
 
+        if level < self.settings.gate_dbfs:  # below the gate: surely no note, and no inference spent on it
+            self.reset_note()
+            return Result(t_s, None, None, None, None, 1.0, level, None, columns)
         probs = self.model.probabilities(self._stream.patch)
         top = int(np.argmax(probs))
         model_midi = self._class_midi[top]
         model_note = None if model_midi is None else note_name(model_midi)
-        if level < self.settings.gate_dbfs:
-            self.reset_note()
-            return Result(t_s, None, None, None, None, 1.0, level, model_note, columns)  # below the gate: surely no note
         hint = None if model_midi is None else int(round(model_midi + self._a4_offset))
         self._update_note(hint, float(probs[top]))
         if self._shown is None:
