@@ -63,10 +63,7 @@ def replay(path: Path, model, settings):
     from app.engine import Analyzer
 
     audio, rate = read_audio(path)
-    analyzer = Analyzer(model, rate, settings)
-    hop = analyzer.hop_samples
-    for start in range(0, len(audio), hop):  # the last block may be shorter than a hop
-        yield analyzer.process(audio[start : start + hop])
+    yield from Analyzer(model, rate, settings).feed(audio)
 
 
 def segments(results):
@@ -81,13 +78,19 @@ def segments(results):
     return runs
 
 
+def _settings(args, **more):
+    """Settings from the options analyze and listen share."""
+    from app.engine import Settings
+
+    return Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, **more)
+
+
 def cmd_analyze(args) -> int:
     import json
 
-    from app.engine import Settings
     from app.model import NoteModel
 
-    settings = Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4)
+    settings = _settings(args)
     model = NoteModel(args.model)
     results = replay(args.file, model, settings)
     if args.json:
@@ -142,10 +145,10 @@ def cmd_listen(args) -> int:
     import time
 
     from app.audio import AudioInput
-    from app.engine import Analyzer, AnalysisWorker, Settings
+    from app.engine import Analyzer, AnalysisWorker
     from app.model import NoteModel
 
-    settings = Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, channel=args.channel)
+    settings = _settings(args, channel=args.channel)
     model = NoteModel(args.model)
     source = AudioInput(args.device)
     worker = AnalysisWorker(Analyzer(model, source.rate_hz, settings), source.ring)
@@ -178,23 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, help="a .tflite note model with its .json beside it (default: the shipped one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("listen", help="live view in the terminal", description="Live view in the terminal: note, cents bar, f0, level.")
+    live = argparse.ArgumentParser(add_help=False)
+    live.add_argument("--a4", type=float, default=440.0, help="reference A4 in Hz, 415 to 466 (default 440)")
+    live.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
+    p = sub.add_parser("listen", parents=[live], help="live view in the terminal",
+                       description="Live view in the terminal: note, cents bar, f0, level.")
     p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input)")
     p.add_argument("--channel", type=int, help="use this input channel (0-based) instead of a mix of all")
-    p.add_argument("--a4", type=float, default=440.0, help="reference A4 in Hz, 415 to 466 (default 440)")
-    p.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
     p.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
     p.add_argument("--lines", action="store_true", help="print a line per result instead of redrawing one line")
     p.set_defaults(func=cmd_listen)
     p = sub.add_parser("devices", help="list input devices", description="List input devices, the default first.")
     p.set_defaults(func=cmd_devices)
-    p = sub.add_parser("analyze", help="replay the live analysis on a file",
+    p = sub.add_parser("analyze", parents=[live], help="replay the live analysis on a file",
                        description="Replay the live analysis on an audio file, in hop-sized blocks, through the same code "
                        "and with the same causality as the microphone path.")
     p.add_argument("file", type=Path, help="WAV, FLAC or OGG; any rate, mono or multichannel")
     p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents, f0_hz, confidence")
-    p.add_argument("--a4", type=float, default=440.0, help="reference A4 in Hz, 415 to 466 (default 440)")
-    p.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
     p.set_defaults(func=cmd_analyze)
     p = sub.add_parser("info", help="show the model in use", description="Show the model in use and its validation figures.")
     p.set_defaults(func=cmd_info)

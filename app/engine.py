@@ -112,6 +112,13 @@ class Analyzer:
         self._candidate_hops = 0
         self._none_hops = 0
 
+    def feed(self, audio: np.ndarray):
+        """Results for a whole recording, fed in hop-sized blocks as a microphone would feed them
+        (the last block may be shorter). The one replay loop: the CLI and the benchmarks use it."""
+        hop = self.hop_samples
+        for start in range(0, len(audio), hop):
+            yield self.process(audio[start : start + hop])
+
     def process(self, block: np.ndarray) -> Result:
         """block: (samples,) or (samples, channels) float audio at rate_hz, the newest after all before."""
         mono = features.to_mono(block, self.settings.channel)

@@ -48,12 +48,8 @@ def run_pitchrec(clips: list[Clip], model_path: Path, hop_s: float) -> tuple[dic
     out, cpu = {}, 0.0
     for clip in clips:
         t0 = time.process_time()
-        analyzer = Analyzer(model, RATE_HZ, Settings(hop_s=hop_s))
-        hop = analyzer.hop_samples
-        frames = []
-        for start in range(0, len(clip.audio) - hop + 1, hop):
-            r = analyzer.process(clip.audio[start : start + hop])
-            frames.append((r.t_s, r.midi, r.f0_hz))
+        results = Analyzer(model, RATE_HZ, Settings(hop_s=hop_s)).feed(clip.audio)
+        frames = [(r.t_s, r.midi, r.f0_hz) for r in results]
         cpu += time.process_time() - t0
         out[clip.name] = frames
     return out, cpu

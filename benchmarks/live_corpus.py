@@ -24,7 +24,7 @@ import soxr
 from app.notes import MIDI_MAX, MIDI_MIN, midi_to_hz
 from model_build import synth
 from model_build.config import PROGRAMS, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
-from model_build.corpus import coloured_noise, hum, render_fluidr3
+from model_build.corpus import coloured_noise, hum, render_fluidr3, rms
 
 RATE_HZ = 48000
 DETUNE_CENTS = (-30.0, -12.0, 7.0, 26.0)
@@ -51,10 +51,6 @@ class Clip:
     @property
     def seconds(self) -> float:
         return len(self.audio) / RATE_HZ
-
-
-def _rms(x):
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
 def _fluidr3_notes(stride: int) -> list[tuple[np.ndarray, int, str]]:
@@ -100,7 +96,7 @@ def build(seed: int = 2026, stride: int = 5) -> list[Clip]:
     for k, clip in enumerate(originals[1::3]):
         snr = SNRS_DB[k % len(SNRS_DB)]
         start = int(clip.notes[0].onset_s * RATE_HZ)
-        noise = coloured_noise(rng, len(clip.audio), 1.0) * _rms(clip.audio[start:]) * 10 ** (-snr / 20)
+        noise = coloured_noise(rng, len(clip.audio), 1.0) * rms(clip.audio[start:]) * 10 ** (-snr / 20)
         clips.append(Clip(f"{clip.name}/snr{snr:g}", "noisy", clip.audio + noise, list(clip.notes), base=clip.name))
 
     clips += _sequences(rng, originals)

@@ -151,7 +151,7 @@ def _db(x: float) -> float:
     return 10.0 ** (x / 20.0)
 
 
-def _rms(x: np.ndarray) -> float:
+def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
@@ -162,7 +162,7 @@ def coloured_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndar
     f[0] = f[1]
     spec *= f ** (-exponent / 2.0)
     out = np.fft.irfft(spec, n)
-    return (out / _rms(out)).astype(np.float32)
+    return (out / rms(out)).astype(np.float32)
 
 
 def hum(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -170,7 +170,7 @@ def hum(rng: np.random.Generator, n: int) -> np.ndarray:
     t = np.arange(n) / SR
     f = rng.choice([50.0, 60.0])
     out = sum(rng.uniform(0, 1) / k * np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3)) for k in range(1, 8))
-    return (out / _rms(out)).astype(np.float32)
+    return (out / rms(out)).astype(np.float32)
 
 
 def clicks(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -241,7 +241,7 @@ class PatchMaker:
                 signal = np.concatenate([self._background(rng, onset), self._note(i)[: n - onset]])
             signal = signal * _db(rng.uniform(-40, -1))
             # A noise floor below the note: room, preamp, fan.
-            floor = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * _rms(signal) * _db(-rng.uniform(25, 70))
+            floor = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * rms(signal) * _db(-rng.uniform(25, 70))
             signal = signal + floor
         return features.log_mel(signal.astype(np.float32), self.params), label_index(midi)
 

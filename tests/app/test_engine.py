@@ -36,8 +36,7 @@ def tone(f_hz, seconds, amp=0.3):
 
 
 def run(analyzer, audio):
-    hop = analyzer.hop_samples
-    return [analyzer.process(audio[i : i + hop]) for i in range(0, len(audio) - hop + 1, hop)]
+    return list(analyzer.feed(audio))
 
 
 def test_steady_note_gives_cents_against_a4():
@@ -137,3 +136,11 @@ def test_worker_reads_the_ring_publishes_results_and_stops():
     assert not worker.is_alive()
     assert result.note == "A3" and result.t_s == pytest.approx(1.0, abs=0.06)
     assert worker.lost_samples == 0 and worker.cpu_s > 0
+
+
+def test_feed_gives_one_result_per_hop_and_keeps_a_short_tail():
+    analyzer = Analyzer(ScriptedModel([57]), RATE)
+    results = list(analyzer.feed(tone(220.0, 0.52)))
+    assert len(results) == 11  # ten 50 ms hops and a 20 ms tail
+    assert [r.t_s for r in results[:2]] == pytest.approx([0.05, 0.10])
+    assert results[-1].t_s == pytest.approx(0.52)
