@@ -121,3 +121,15 @@ def test_analyze_bad_settings(tmp_path, option, fragment):
     path = tmp_path / "a.wav"
     write_tone(path, [57], seconds=0.2)
     assert_one_line_error(run("analyze", path, *option), fragment)
+
+
+def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path):
+    path = tmp_path / "long.wav"
+    write_tone(path, [57, 64, 69, 57, 64, 69], seconds=1.0)
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "analyze", str(path), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `| head -1` does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
