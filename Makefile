@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm
+APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm musescore-general-soundfont
 EXAMPLE ?= assets/examples/guitar-open-strings.flac
 
 .PHONY: run test test-fast system-deps benchmark model clean

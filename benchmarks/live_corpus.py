@@ -24,7 +24,7 @@ import soxr
 from app.notes import MIDI_MAX, MIDI_MIN, midi_to_hz
 from model_build import synth
 from model_build.config import PROGRAMS, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
-from model_build.corpus import coloured_noise, hum, render_fluidr3, rms
+from model_build.corpus import coloured_noise, hum, render_soundfont, rms
 
 RATE_HZ = 48000
 DETUNE_CENTS = (-30.0, -12.0, 7.0, 26.0)
@@ -56,7 +56,7 @@ class Clip:
 def _fluidr3_notes(stride: int) -> list[tuple[np.ndarray, int, str]]:
     config = BuildConfig(velocities=(90,), note_stride=stride, programs=tuple(sorted(VALIDATION_PROGRAMS)),
                          note_hold_s=1.5, note_total_s=1.5)
-    return [(audio.astype(np.float32), midi, src) for audio, midi, _, src in render_fluidr3(config, rate_hz=RATE_HZ)]
+    return [(audio.astype(np.float32), midi, src) for audio, midi, _, src in render_soundfont(config, "fluidr3", rate_hz=RATE_HZ)]
 
 
 def _synth_notes(rng, step: int) -> list[tuple[np.ndarray, int, str, float]]:

@@ -62,17 +62,26 @@ def _trained_model(train_dir: Path):
     return keras.models.load_model(path)
 
 
+def _splits(data_dir: Path):
+    """(name suffix, x, y, source) of each validation split present."""
+    from model_build.corpus import VALIDATION_SPLITS, load_validation
+
+    for split in VALIDATION_SPLITS:
+        if (data_dir / f"{split}.npz").exists():
+            yield ("" if split == "validation" else "-" + split.removeprefix("validation-")), *load_validation(data_dir, split)
+
+
 def cmd_evaluate(args) -> None:
     from model_build.evaluate import predict_keras, write_report
-    from model_build.train import load_validation
 
     data_dir, train_dir, eval_dir = _paths(args)
     _require(data_dir / "validation.npz", "pitchrec-build data")
     _require(train_dir / "best.keras", "pitchrec-build train")
-    x, y = load_validation(data_dir)
-    m = write_report(y, predict_keras(_trained_model(train_dir), x), eval_dir, "float")
-    log.info("float model on %d validation patches: note accuracy %.4f, octave errors %.4f, no-note precision %.4f",
-             m["patches"], m["note_accuracy"], m["octave_error_rate"], m["no_note_precision"])
+    model = _trained_model(train_dir)
+    for suffix, x, y, source in _splits(data_dir):
+        m = write_report(y, predict_keras(model, x), eval_dir, "float" + suffix, source)
+        log.info("float model on %d validation%s patches: note accuracy %.4f, octave errors %.4f, no-note precision %.4f",
+                 m["patches"], suffix, m["note_accuracy"], m["octave_error_rate"], m["no_note_precision"])
 
 
 def cmd_convert(args) -> None:
@@ -81,7 +90,6 @@ def cmd_convert(args) -> None:
     from model_build.convert import to_int8_tflite, write_model
     from model_build.corpus import NoteBank, PatchMaker
     from model_build.evaluate import predict_keras, predict_tflite, write_report
-    from model_build.train import load_validation
 
     config = _config(args)
     data_dir, train_dir, eval_dir = _paths(args)
@@ -91,21 +99,25 @@ def cmd_convert(args) -> None:
     representative, _ = PatchMaker(bank.subset(~bank.validation)).batch(np.random.default_rng(config.seed + 2), config.representative_patches)
     tflite = to_int8_tflite(model, representative)
 
-    x, y = load_validation(data_dir)
-    float_metrics = write_report(y, predict_keras(model, x), eval_dir, "float")
+    splits = list(_splits(data_dir))
+    float_metrics = {suffix: write_report(y, predict_keras(model, x), eval_dir, "float" + suffix, source) for suffix, x, y, source in splits}
     out = Path(args.out)
     manifest = json.loads((data_dir / "manifest.json").read_text())
     state_path = train_dir / "state.json"
     history = json.loads(state_path.read_text())["history"] if state_path.exists() else []
-    summary = lambda m: {k: v for k, v in m.items() if k != "per_class"}  # noqa: E731
+    summary = lambda m: {k: v for k, v in m.items() if k not in ("per_class", "per_source")}  # noqa: E731
     # Write first with float metrics only, then score the written int8 file through the app's own loader.
-    meta = write_model(tflite, out, manifest, {"float": summary(float_metrics)}, args.version, {"epochs": len(history), "history": history})
-    int8_metrics = write_report(y, predict_tflite(out, x), eval_dir, "int8")
-    meta["metrics"]["int8"] = summary(int8_metrics)
-    meta["metrics"]["int8_per_class_accuracy"] = {k: round(v["accuracy"], 4) for k, v in int8_metrics["per_class"].items()}
+    meta = write_model(tflite, out, manifest, {"float" + k: summary(m) for k, m in float_metrics.items()}, args.version,
+                       {"epochs": len(history), "history": history})
+    for suffix, x, y, source in splits:
+        int8_metrics = write_report(y, predict_tflite(out, x), eval_dir, "int8" + suffix, source)
+        meta["metrics"]["int8" + suffix] = summary(int8_metrics)
+        if not suffix:
+            meta["metrics"]["int8_per_class_accuracy"] = {k: round(v["accuracy"], 4) for k, v in int8_metrics["per_class"].items()}
+            meta["metrics"]["int8_per_source_accuracy"] = {k: round(v["accuracy"], 4) for k, v in int8_metrics["per_source"].items()}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     log.info("wrote %s (%d bytes): note accuracy float %.4f, int8 %.4f", out, len(tflite),
-             float_metrics["note_accuracy"], int8_metrics["note_accuracy"])
+             float_metrics[""]["note_accuracy"], meta["metrics"]["int8"]["note_accuracy"])
 
 
 def cmd_all(args) -> None:

@@ -1,7 +1,7 @@
 """What goes into a build: sound sources, instrument ranges, the validation split, sizes.
 
-Validation holds out whole General MIDI programs and whole synthesizer families,
-so its accuracy is measured on timbres the model never trained on.
+Validation holds out whole General MIDI programs (in every soundfont) and whole
+synthesizer families, so its accuracy is measured on timbres the model never trained on.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-FLUIDR3_SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+FLUIDR3_SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")  # Debian fluid-soundfont-gm
+MUSESCORE_SF3 = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")  # Debian musescore-general-soundfont
+# Source kind (the prefix of a note's source, "<kind>:<program>") -> soundfont file.
+SOUNDFONTS = {"fluidr3": FLUIDR3_SF2, "musescore": MUSESCORE_SF3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,7 +23,7 @@ class Program:
     midi_hi: int
 
 
-# FluidR3 GM programs over each instrument's playable range (clipped to the model's classes later).
+# General MIDI programs over each instrument's playable range (clipped to the model's classes later).
 PROGRAMS: tuple[Program, ...] = (
     Program(0, "acoustic grand piano", 23, 96),
     Program(1, "bright acoustic piano", 23, 96),
@@ -87,11 +90,12 @@ class BuildConfig:
     """Sizes and seeds of one build. `quick()` is the tiny variant used by the tests."""
 
     seed: int = 1234
+    soundfonts: tuple[str, ...] = ("fluidr3", "musescore")  # keys of SOUNDFONTS
     velocities: tuple[int, ...] = (50, 80, 110)
     note_hold_s: float = 1.6  # note-on to note-off in renders
     note_total_s: float = 2.2  # render length, release included
     synth_notes_per_midi: int = 10  # per family, validation families included
-    validation_patches: int = 6000
+    validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000
     epochs: int = 12
     batch_size: int = 32
@@ -101,6 +105,8 @@ class BuildConfig:
     representative_patches: int = 300
     batch_norm: bool = True  # BatchNorm after each trunk conv (not in the original VGGish): trains ~2x faster
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)
+    augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
+    room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
 
     @classmethod
     def quick(cls) -> "BuildConfig":
@@ -114,4 +120,5 @@ class BuildConfig:
             note_stride=6,
             programs=(24, 26, 33, 34, 73),
             representative_patches=16,
+            room_impulse_responses=4,
         )

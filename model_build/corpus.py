@@ -22,7 +22,10 @@ from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index
 from app.params import VGGISH, FrontEndParams
 from model_build import synth
-from model_build.config import FLUIDR3_SF2, PROGRAMS, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
+from model_build.augment import Augmenter, Probabilities, _db, coloured_noise, hum, rms
+from model_build.config import PROGRAMS, SOUNDFONTS, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
+
+__all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "hum", "load_validation", "render_soundfont", "rms", "write_data"]
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +63,19 @@ class NoteBank:
         }
 
 
-def render_fluidr3(
-    config: BuildConfig, sf2: Path = FLUIDR3_SF2, rate_hz: int = SR
+def render_soundfont(
+    config: BuildConfig, kind: str = "fluidr3", rate_hz: int = SR
 ) -> list[tuple[np.ndarray, int, int, str]]:
-    """Render each program's notes, dry (no reverb or chorus send): [(audio, midi, note_off, source)]."""
+    """Render each program's notes from SOUNDFONTS[kind], dry (no reverb or chorus send).
+
+    Returns [(audio, midi, note_off, source)] with source "<kind>:<program>".
+    """
     import fluidsynth  # only model_build needs it
 
+    sf2 = SOUNDFONTS[kind]
     if not sf2.exists():
-        raise FileNotFoundError(f"soundfont not found: {sf2} (Debian package fluid-soundfont-gm)")
+        package = {"fluidr3": "fluid-soundfont-gm", "musescore": "musescore-general-soundfont"}[kind]
+        raise FileNotFoundError(f"soundfont not found: {sf2} (Debian package {package})")
     programs = [p for p in PROGRAMS if config.programs is None or p.number in config.programs]
     hold, total = int(config.note_hold_s * rate_hz), int(config.note_total_s * rate_hz)
     fs = fluidsynth.Synth(samplerate=float(rate_hz), gain=0.5)
@@ -79,8 +87,11 @@ def render_fluidr3(
         for v in config.velocities
     ]
     notes = []
+    if sfid < 0:
+        fs.delete()
+        raise FileNotFoundError(f"fluidsynth could not load {sf2}")
     try:
-        for program, midi, velocity in tqdm(jobs, desc="render FluidR3", unit="note", mininterval=2):
+        for program, midi, velocity in tqdm(jobs, desc=f"render {kind}", unit="note", mininterval=2):
             fs.program_select(0, sfid, 0, program.number)
             fs.cc(0, 91, 0)
             fs.cc(0, 93, 0)
@@ -95,7 +106,7 @@ def render_fluidr3(
             if peak < 1e-3:
                 log.debug("program %d has no sound at MIDI %d; skipped", program.number, midi)
                 continue
-            notes.append((audio / peak, midi, hold, f"fluidr3:{program.number}"))
+            notes.append((audio / peak, midi, hold, f"{kind}:{program.number}"))
     finally:
         fs.delete()
     return notes
@@ -125,7 +136,8 @@ def synthesize_notes(config: BuildConfig, rng: np.random.Generator) -> list[tupl
 
 def build_bank(config: BuildConfig) -> NoteBank:
     rng = np.random.default_rng(config.seed)
-    notes = render_fluidr3(config) + synthesize_notes(config, rng)
+    notes = [note for kind in config.soundfonts for note in render_soundfont(config, kind)]
+    notes += synthesize_notes(config, rng)
     total = int(config.note_total_s * SR)
     audio = np.zeros((len(notes), total), dtype=np.float16)
     for i, (a, *_) in enumerate(notes):
@@ -142,35 +154,9 @@ def build_bank(config: BuildConfig) -> NoteBank:
 
 def is_validation_source(source: str) -> bool:
     kind, _, name = source.partition(":")
-    if kind == "fluidr3":
+    if kind in SOUNDFONTS:
         return int(name) in VALIDATION_PROGRAMS
     return name in VALIDATION_FAMILIES
-
-
-def _db(x: float) -> float:
-    return 10.0 ** (x / 20.0)
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
-
-
-def coloured_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
-    """Noise with power spectrum 1/f^exponent (0 white, 1 pink, 2 brown), unit RMS."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n)
-    f[0] = f[1]
-    spec *= f ** (-exponent / 2.0)
-    out = np.fft.irfft(spec, n)
-    return (out / rms(out)).astype(np.float32)
-
-
-def hum(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Mains hum at 50 or 60 Hz with random harmonics, unit RMS."""
-    t = np.arange(n) / SR
-    f = rng.choice([50.0, 60.0])
-    out = sum(rng.uniform(0, 1) / k * np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3)) for k in range(1, 8))
-    return (out / rms(out)).astype(np.float32)
 
 
 def clicks(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -184,37 +170,50 @@ def clicks(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 class PatchMaker:
-    """Mixes labelled patches from a NoteBank: (patch_frames, mel_bands) log-mel and a class index."""
+    """Mixes labelled patches from a NoteBank: (patch_frames, mel_bands) log-mel and a class index.
+
+    With an `Augmenter`, note patches may be pitch-shifted (label adjusted), get a
+    quieter second note underneath, a room, a microphone, noise and clipping;
+    no-note patches get the microphone only, since a room would leave a stopped
+    note ringing into a patch labelled "no note".
+    """
 
     NO_NOTE_SHARE = 0.12
     MIN_TAIL_S = 0.10  # the newest note sounds for at least this long at the patch's end
-    FLUIDR3_SHARE = 0.6
+    SOUNDFONT_SHARE = 0.6  # of note patches, the share drawn from soundfont renders rather than the synthesizer
 
-    def __init__(self, bank: NoteBank, params: FrontEndParams = VGGISH):
+    def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH):
         self.bank = bank
+        self.augmenter = augmenter
         self.params = params
         self.n = params.patch_samples
         self._by_midi: dict[tuple[str, int], np.ndarray] = {}
-        kinds = np.array([s.split(":")[0] for s in bank.source])
-        for kind in ("fluidr3", "synth"):
+        kinds = np.array(["synth" if s.startswith("synth:") else "soundfont" for s in bank.source])
+        for kind in ("soundfont", "synth"):
             for midi in range(MIDI_MIN, MIDI_MAX + 1):
                 idx = np.flatnonzero((kinds == kind) & (bank.midi == midi))
                 if len(idx):
                     self._by_midi[(kind, midi)] = idx
         self._midis = sorted({m for _, m in self._by_midi})
+        self._midi_set = set(self._midis)
 
     def _pick_note(self, rng: np.random.Generator, midi: int) -> int:
-        fluid, synth_ = self._by_midi.get(("fluidr3", midi)), self._by_midi.get(("synth", midi))
-        pool = fluid if fluid is not None and (synth_ is None or rng.random() < self.FLUIDR3_SHARE) else synth_
+        rendered, synth_ = self._by_midi.get(("soundfont", midi)), self._by_midi.get(("synth", midi))
+        pool = rendered if rendered is not None and (synth_ is None or rng.random() < self.SOUNDFONT_SHARE) else synth_
         return int(rng.choice(pool))
 
-    def _note(self, i: int) -> np.ndarray:
-        return self.bank.audio[i].astype(np.float32)
+    def _note(self, i: int, ratio: float = 1.0) -> tuple[np.ndarray, int]:
+        """Note i raised in pitch by `ratio`, and its note-off sample."""
+        audio = self.bank.audio[i].astype(np.float32)
+        if ratio == 1.0:
+            return audio, int(self.bank.note_off[i])
+        return Augmenter.resample(audio, ratio), int(self.bank.note_off[i] / ratio)
 
-    def _sustained(self, rng: np.random.Generator, i: int) -> np.ndarray:
+    def _sustained(self, rng: np.random.Generator, i: int, ratio: float = 1.0) -> np.ndarray:
         """A stretch of note i that ends before its release."""
-        end = int(rng.integers(self.n, max(self.n + 1, self.bank.note_off[i])))
-        return self._note(i)[end - self.n : end]
+        audio, note_off = self._note(i, ratio)
+        end = int(rng.integers(self.n, max(self.n + 1, min(note_off, len(audio)))))
+        return audio[end - self.n : end]
 
     def _background(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """What sounds before a note starts, at the same scale as a note (peak about 1)."""
@@ -227,23 +226,40 @@ class PatchMaker:
         seg[n - fade :] *= np.linspace(1.0, 0.0, fade)
         return seg
 
-    def make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int]:
-        """One patch whose label is `midi` (None: no note). Returns (log-mel patch, class index)."""
-        n = self.n
+    def make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, str]:
+        """One patch whose label is `midi` (None: no note). Returns (log-mel patch, class index, source)."""
+        aug = self.augmenter
         if midi is None:
             signal = self._no_note(rng)
+            if aug is not None:
+                signal = aug.microphone(rng, signal)
+            return features.log_mel(signal.astype(np.float32), self.params), label_index(None), "none"
+        n = self.n
+        source_midi, ratio = midi, 1.0
+        if aug is not None:
+            source_midi, ratio = aug.pitch_shift(rng, midi, self._midis[0], self._midis[-1])
+            if source_midi not in self._midi_set:
+                source_midi, ratio = midi, 1.0
+        i = self._pick_note(rng, source_midi)
+        if rng.random() < 0.5:
+            signal = self._sustained(rng, i, ratio)
         else:
-            i = self._pick_note(rng, midi)
-            if rng.random() < 0.5:
-                signal = self._sustained(rng, i)
-            else:
-                onset = int(rng.integers(0, n - int(self.MIN_TAIL_S * SR)))
-                signal = np.concatenate([self._background(rng, onset), self._note(i)[: n - onset]])
-            signal = signal * _db(rng.uniform(-40, -1))
-            # A noise floor below the note: room, preamp, fan.
-            floor = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * rms(signal) * _db(-rng.uniform(25, 70))
-            signal = signal + floor
-        return features.log_mel(signal.astype(np.float32), self.params), label_index(midi)
+            onset = int(rng.integers(0, n - int(self.MIN_TAIL_S * SR)))
+            note, _ = self._note(i, ratio)
+            signal = np.concatenate([self._background(rng, onset), note[: n - onset]])
+        if aug is not None and rng.random() < aug.p.second_note:
+            other = self._sustained(rng, self._pick_note(rng, int(rng.choice([m for m in self._midis if m != midi] or [midi]))))
+            signal = signal + other * (rms(signal) / rms(other) * _db(-rng.uniform(12, 30)))
+        signal = signal * _db(rng.uniform(-40, -1))
+        note_rms = rms(signal[-int(self.MIN_TAIL_S * SR) :])  # the newest note's level, for the SNR
+        if aug is not None:
+            signal = aug.microphone(rng, aug.room(rng, signal))
+        # A noise floor below the note: room, preamp, fan.
+        floor = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * rms(signal) * _db(-rng.uniform(25, 70))
+        signal = signal + floor
+        if aug is not None:
+            signal = aug.clip(rng, aug.noise(rng, signal, note_rms))
+        return features.log_mel(signal.astype(np.float32), self.params), label_index(midi), self.bank.source[i]
 
     def _no_note(self, rng: np.random.Generator) -> np.ndarray:
         n = self.n
@@ -263,35 +279,65 @@ class PatchMaker:
         signal = self._background(rng, stop) * _db(rng.uniform(-40, -1))
         return np.concatenate([signal, np.zeros(n - stop, dtype=np.float32)]) + noise * _db(-20)
 
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(size, patch_frames, mel_bands) float32 and (size,) int32 labels, classes drawn evenly."""
+    def batch(self, rng: np.random.Generator, size: int, with_sources: bool = False):
+        """(size, patch_frames, mel_bands) float32 and (size,) int32 labels, classes drawn evenly.
+
+        With `with_sources`, also the (size,) source of each patch's labelled note ("none" for no note).
+        """
         x = np.empty((size, *self.params.patch_shape), dtype=np.float32)
         y = np.empty(size, dtype=np.int32)
+        sources = []
         for k in range(size):
             midi = None if rng.random() < self.NO_NOTE_SHARE else int(rng.choice(self._midis))
-            x[k], y[k] = self.make(rng, midi)
-        return x, y
+            x[k], y[k], source = self.make(rng, midi)
+            sources.append(source)
+        return (x, y, np.array(sources)) if with_sources else (x, y)
+
+
+VALIDATION_SPLITS = {"validation": "clean", "validation-noisy": "in a room, noise at 10 dB SNR"}
+
+
+def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x float32, y, source) of a validation split written by write_data."""
+    with np.load(data_dir / f"{split}.npz") as z:
+        source = z["source"] if "source" in z.files else np.full(len(z["y"]), "unknown")
+        return z["x"].astype(np.float32), z["y"], source
 
 
 def write_data(config: BuildConfig, data_dir: Path) -> dict:
-    """Build the note bank and the fixed validation patches into data_dir; return the manifest."""
+    """Build the note bank and the fixed validation patches into data_dir; return the manifest.
+
+    Two validation splits from the held-out notes: `validation.npz` (clean) and
+    `validation-noisy.npz` (every patch in a synthetic room, noise at 10 dB SNR;
+    its rooms are drawn apart from training's).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     bank = build_bank(config)
     bank.save(data_dir / "bank.npz")
-    val_maker = PatchMaker(bank.subset(bank.validation))
-    rng = np.random.default_rng(config.seed + 1)
-    xs, ys = [], []
-    for start in tqdm(range(0, config.validation_patches, 256), desc="validation patches", unit="batch"):
-        x, y = val_maker.batch(rng, min(256, config.validation_patches - start))
-        xs.append(x.astype(np.float16))
-        ys.append(y)
-    np.savez(data_dir / "validation.npz", x=np.concatenate(xs), y=np.concatenate(ys))
+    held_out = bank.subset(bank.validation)
+    makers = {
+        "validation": PatchMaker(held_out),
+        "validation-noisy": PatchMaker(
+            held_out, Augmenter.noisy_validation(np.random.default_rng(config.seed + 4), config.room_impulse_responses)
+        ),
+    }
+    for k, (split, maker) in enumerate(makers.items()):
+        rng = np.random.default_rng(config.seed + 1 + 2 * k)
+        xs, ys, ss = [], [], []
+        for start in tqdm(range(0, config.validation_patches, 256), desc=f"{split} patches", unit="batch"):
+            x, y, s = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True)
+            xs.append(x.astype(np.float16))
+            ys.append(y)
+            ss.append(s)
+        np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), y=np.concatenate(ys), source=np.concatenate(ss))
     manifest = {
         "config": dataclasses.asdict(config),
         "bank": bank.summary(),
         "validation_programs": sorted(VALIDATION_PROGRAMS),
         "validation_families": sorted(VALIDATION_FAMILIES),
         "validation_patches": config.validation_patches,
+        "validation_splits": VALIDATION_SPLITS,
+        "augmentation": dataclasses.asdict(Probabilities()) if config.augment else None,
         "front_end": VGGISH.to_dict(),
     }
     (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))

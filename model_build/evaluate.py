@@ -14,14 +14,15 @@ from tqdm import tqdm
 from app.notes import class_labels, label_index
 
 
-def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """Scores from (N,) true and predicted class indices.
+def metrics(y_true: np.ndarray, y_pred: np.ndarray, sources: np.ndarray | None = None) -> dict:
+    """Scores from (N,) true and predicted class indices (and optionally each patch's source).
 
     - note_accuracy: share of note patches named exactly right;
     - octave_error_rate: share of note patches named as the right pitch class in another octave;
     - semitone_error_rate: share of note patches named one semitone off;
     - no_note_precision: of patches called "no note", the share that were; no_note_recall: the converse;
-    - false_note_rate: share of no-note patches that were given a note.
+    - false_note_rate: share of no-note patches that were given a note;
+    - per_class, and with sources per_source: accuracy and patch count.
     """
     labels = class_labels()
     none = label_index(None)
@@ -35,6 +36,12 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
         for c in range(len(labels))
         if np.any(y_true == c)
     }
+    per_source = {}
+    if sources is not None:
+        sources = np.asarray(sources)
+        for s in np.unique(sources):
+            mask = sources == s
+            per_source[str(s)] = {"accuracy": float(np.mean(y_pred[mask] == y_true[mask])), "patches": int(mask.sum())}
     return {
         "patches": int(len(y_true)),
         "accuracy": float(np.mean(y_true == y_pred)),
@@ -45,6 +52,7 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
         "no_note_recall": float(np.mean(y_pred[~notes] == none)) if (~notes).any() else float("nan"),
         "false_note_rate": float(np.mean(y_pred[~notes] != none)) if (~notes).any() else float("nan"),
         "per_class": per_class,
+        "per_source": per_source,
     }
 
 
@@ -83,9 +91,9 @@ def confusion_png(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: str
     plt.close(fig)
 
 
-def write_report(y_true: np.ndarray, y_pred: np.ndarray, out_dir: Path, name: str) -> dict:
+def write_report(y_true: np.ndarray, y_pred: np.ndarray, out_dir: Path, name: str, sources: np.ndarray | None = None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
-    m = metrics(y_true, y_pred)
+    m = metrics(y_true, y_pred, sources)
     (out_dir / f"metrics-{name}.json").write_text(json.dumps(m, indent=2))
     confusion_png(y_true, y_pred, out_dir / f"confusion-{name}.png", f"{name}: note accuracy {m['note_accuracy']:.2%}")
     return m

@@ -20,14 +20,10 @@ import numpy as np
 
 from app.notes import class_labels
 from model_build.config import BuildConfig
-from model_build.corpus import NoteBank, PatchMaker
+from model_build.augment import Augmenter
+from model_build.corpus import NoteBank, PatchMaker, load_validation
 
 log = logging.getLogger(__name__)
-
-
-def load_validation(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(data_dir / "validation.npz") as z:
-        return z["x"].astype(np.float32), z["y"]
 
 
 def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None = None) -> dict:
@@ -40,8 +36,9 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
     out_dir.mkdir(parents=True, exist_ok=True)
     epochs = epochs or config.epochs
     bank = NoteBank.load(data_dir / "bank.npz")
-    maker = PatchMaker(bank.subset(~bank.validation))
-    x_val, y_val = load_validation(data_dir)
+    augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
+    maker = PatchMaker(bank.subset(~bank.validation), augmenter)
+    x_val, y_val, _ = load_validation(data_dir)
     steps = config.train_patches_per_epoch // config.batch_size
 
     class Patches(keras.utils.PyDataset):

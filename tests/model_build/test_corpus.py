@@ -5,8 +5,8 @@ import pytest
 
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
 from model_build import synth
-from model_build.config import FLUIDR3_SF2, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
-from model_build.corpus import NoteBank, PatchMaker, build_bank, coloured_noise, is_validation_source, render_fluidr3
+from model_build.config import FLUIDR3_SF2, MUSESCORE_SF3, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
+from model_build.corpus import NoteBank, PatchMaker, build_bank, coloured_noise, is_validation_source, render_soundfont
 
 SR = 16000
 
@@ -32,11 +32,13 @@ def test_synth_note_is_within_half_a_semitone_of_its_label(family, midi):
         assert abs(hz_to_midi(f0_by_autocorrelation(audio[SR // 4 :], midi)) - midi) < 0.5
 
 
-@pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
-def test_fluidr3_render_sounds_at_the_midi_note():
+@pytest.mark.parametrize("kind, path", [("fluidr3", FLUIDR3_SF2), ("musescore", MUSESCORE_SF3)])
+def test_soundfont_render_sounds_at_the_midi_note(kind, path):
+    if not path.exists():
+        pytest.skip(f"{path} not installed")
     config = BuildConfig(velocities=(100,), note_stride=12, programs=(0, 24, 33))
-    notes = render_fluidr3(config)
-    assert {src for *_, src in notes} == {"fluidr3:0", "fluidr3:24", "fluidr3:33"}
+    notes = render_soundfont(config, kind)
+    assert {src for *_, src in notes} == {f"{kind}:0", f"{kind}:24", f"{kind}:33"}
     for audio, midi, note_off, _ in notes:
         assert note_off == int(config.note_hold_s * SR)
         if midi >= 36:
@@ -63,7 +65,8 @@ def test_patches_carry_the_label_of_the_note_at_their_end():
     rng = np.random.default_rng(0)
     for midi in (60, 72, 81):
         for _ in range(20):
-            x, y = maker.make(rng, midi)
+            x, y, source = maker.make(rng, midi)
+            assert source == "synth:pure"
             assert y == label_index(midi)
             assert x.shape == (96, 64)
             # The last frames hold the labelled note: their strongest band is that of its frequency.
@@ -75,7 +78,8 @@ def test_no_note_patches_are_labelled_none_and_hold_no_loud_tone_at_the_end():
     maker = PatchMaker(tiny_bank())
     rng = np.random.default_rng(3)
     for _ in range(50):
-        x, y = maker.make(rng, None)
+        x, y, source = maker.make(rng, None)
+        assert source == "none"
         assert y == label_index(None)
         assert np.isfinite(x).all()
 
@@ -99,10 +103,11 @@ def test_batches_are_reproducible_from_their_seed():
 
 def test_validation_split_holds_out_whole_programs_and_families():
     for p in VALIDATION_PROGRAMS:
-        assert is_validation_source(f"fluidr3:{p}")
+        assert is_validation_source(f"fluidr3:{p}") and is_validation_source(f"musescore:{p}")
     for f in VALIDATION_FAMILIES:
         assert is_validation_source(f"synth:{f}")
-    assert not is_validation_source("fluidr3:0") and not is_validation_source("synth:saw")
+    assert not is_validation_source("fluidr3:0") and not is_validation_source("musescore:0")
+    assert not is_validation_source("synth:saw")
 
 
 def test_bank_round_trips_and_splits(tmp_path):

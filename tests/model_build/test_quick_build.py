@@ -21,6 +21,8 @@ def test_quick_build_makes_a_model_the_app_loads(tmp_path):
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["labels"] == class_labels()
     assert meta["metrics"]["float"]["patches"] == meta["metrics"]["int8"]["patches"] > 0
+    assert meta["metrics"]["int8-noisy"]["patches"] == meta["metrics"]["int8"]["patches"]
+    assert set(meta["metrics"]["int8_per_source_accuracy"]) >= {"none"}
     assert meta["data"]["bank"]["notes"] > 0 and meta["library_versions"]["numpy"]
     assert (tmp_path / "build" / "eval" / "confusion-int8.png").stat().st_size > 1000
     model = NoteModel(out)

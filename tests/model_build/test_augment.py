@@ -1,0 +1,92 @@
+"""Augmentation keeps labels right: pitch shifts move the label with the pitch; rooms, microphones and noise keep it."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("audiomentations")
+pytest.importorskip("pyroomacoustics")
+
+from app.notes import hz_to_midi, label_index, midi_to_hz  # noqa: E402
+from model_build.augment import Augmenter, Probabilities, babble, rms  # noqa: E402
+from model_build.corpus import PatchMaker  # noqa: E402
+
+from .test_corpus import f0_by_autocorrelation, tiny_bank  # noqa: E402
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def augmenter():
+    return Augmenter(np.random.default_rng(0), room_count=3)
+
+
+def test_pitch_shift_moves_the_label_with_the_pitch(augmenter):
+    shifting = Augmenter(np.random.default_rng(0), 0, Probabilities(pitch_shift=1.0, semitone_shift=0.5))
+    rng = np.random.default_rng(1)
+    t = np.arange(int(1.5 * SR)) / SR
+    steps = set()
+    for _ in range(40):
+        label = int(rng.integers(45, 90))
+        source, ratio = shifting.pitch_shift(rng, label, 23, 96)
+        steps.add(label - source)
+        shifted = Augmenter.resample(np.sin(2 * np.pi * midi_to_hz(source) * t).astype(np.float32), ratio)
+        measured = hz_to_midi(f0_by_autocorrelation(shifted[2000:12000], label))
+        assert abs(measured - label) < 0.25, (label, source, ratio)  # within ±20 cents of the label, plus margin
+        assert len(shifted) == pytest.approx(len(t) / ratio, abs=2)
+    assert steps == {-1, 0, 1}
+
+
+def test_pitch_shift_stays_inside_the_range():
+    shifting = Augmenter(np.random.default_rng(0), 0, Probabilities(pitch_shift=1.0, semitone_shift=1.0))
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        assert 23 <= shifting.pitch_shift(rng, 23, 23, 96)[0] <= 96
+        assert 23 <= shifting.pitch_shift(rng, 96, 23, 96)[0] <= 96
+
+
+def test_room_impulse_responses_start_with_the_direct_sound_and_decay(augmenter):
+    for ir in augmenter.irs:
+        assert np.argmax(np.abs(ir)) == 0 and np.abs(ir).max() == pytest.approx(1.0)
+        assert len(ir) <= 0.8 * SR
+        head, tail = ir[: len(ir) // 4], ir[-len(ir) // 4 :]
+        assert rms(tail) < rms(head)
+
+
+def test_noise_is_added_at_the_drawn_snr():
+    fixed = Augmenter(np.random.default_rng(0), 0, Probabilities(noise=1.0, snr_db=(10.0, 10.0)))
+    rng = np.random.default_rng(3)
+    x = np.zeros(SR, dtype=np.float32)
+    for _ in range(10):
+        noisy = fixed.noise(rng, x, signal_rms=0.1)
+        assert 20 * np.log10(0.1 / rms(noisy)) == pytest.approx(10.0, abs=0.1)
+
+
+def test_babble_is_unit_rms_and_in_the_voice_band():
+    x = babble(np.random.default_rng(4), SR)
+    assert rms(x) == pytest.approx(1.0, rel=1e-3)
+    p = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    assert p[(f > 130) & (f < 4100)].sum() > 0.98 * p.sum()  # the modulation smears the edges by a few Hz
+
+
+def test_augmented_patches_keep_their_label_at_the_end(augmenter):
+    """Sine notes through every augmentation: the last frame's strongest band is the label's (give or take one)."""
+    always = Augmenter(np.random.default_rng(5), 3, Probabilities(pitch_shift=1.0, room=1.0, microphone=1.0, noise=1.0,
+                                                                   snr_db=(30.0, 40.0), second_note=0.0, clip=0.0))
+    maker, plain = PatchMaker(tiny_bank(), always), PatchMaker(tiny_bank())
+    rng = np.random.default_rng(6)
+    for midi in (60, 67, 76, 84):
+        expected = plain.make(np.random.default_rng(1), midi)[0][-1].argmax()
+        for _ in range(10):
+            x, y, _ = maker.make(rng, midi)
+            assert y == label_index(midi)
+            assert np.isfinite(x).all()
+            assert abs(int(x[-1].argmax()) - int(expected)) <= 1
+
+
+def test_augmented_batches_are_reproducible_from_their_seed(augmenter):
+    maker = PatchMaker(tiny_bank(), augmenter)
+    a = maker.batch(np.random.default_rng([7, 8]), 12)
+    b = maker.batch(np.random.default_rng([7, 8]), 12)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
