@@ -1,11 +1,14 @@
 # Two entry points, each setting up what it needs first (Debian packages, then .venv):
-#   make run    the app (for now the command-line tools: no window yet)
+#   make run    the window (with a screen); without one, the terminal tools on the bundled example
 #   make test   the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm musescore-general-soundfont
+# Qt's runtime libraries: offscreen (tests) needs the first line, a real window on X11 the second too.
+QT_PACKAGES := libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 \
+	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libx11-xcb1
+APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm musescore-general-soundfont $(QT_PACKAGES)
 EXAMPLE ?= assets/examples/guitar-open-strings.flac
 
 .PHONY: run test test-fast system-deps benchmark model clean
@@ -32,8 +35,9 @@ $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.app
 
 run: system-deps $(VENV)/.app
-	$(VENV)/bin/pitchrec info
-	$(VENV)/bin/pitchrec classify $(EXAMPLE)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/pitchrec gui; else \
+	  echo "no screen: showing the model and analysing $(EXAMPLE); live in a terminal: $(VENV)/bin/pitchrec listen"; \
+	  $(VENV)/bin/pitchrec info && $(VENV)/bin/pitchrec analyze $(EXAMPLE); fi
 
 test: system-deps $(VENV)/.dev
 	$(PY) -m pytest

@@ -124,3 +124,70 @@ class AudioInput:
             self._stream.close()
         except Exception:  # already gone with its device  # noqa: BLE001
             pass
+
+
+class ToneInput:
+    """A stand-in for AudioInput that plays a synthesized tone into its ring in real time.
+
+    For demos and tests without a sound card (`pitchrec gui --device tone:440`): a
+    harmonic tone at `frequency_hz` (None: silence) with a little noise, written by
+    its own thread in blocks, paced by the clock as a sound card would be.
+    """
+
+    def __init__(self, frequency_hz: float | None = 440.0, rate_hz: float = 48000.0, block: int = 480, level: float = 0.3):
+        import threading
+
+        self.device = InputDevice(-1, f"synthesized tone ({frequency_hz or 0:g} Hz)", 1, rate_hz, False, "pitchrec")
+        self.rate_hz = float(rate_hz)
+        self.channels = 1
+        self.ring = RingBuffer(int(RING_SECONDS * self.rate_hz), 1, self.rate_hz)
+        self.frequency_hz = frequency_hz  # may be changed while running
+        self.level = level
+        self.overflows = 0
+        self.blocks = 0
+        self._block = block
+        self._phase = 0.0
+        self._rng = np.random.default_rng(0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tone-input", daemon=True)
+        self._thread.start()
+
+    def _next_block(self) -> np.ndarray:
+        n, f = self._block, self.frequency_hz
+        out = self._rng.standard_normal(n).astype(np.float32) * 1e-4
+        if f:
+            phase = self._phase + 2 * np.pi * f * np.arange(1, n + 1) / self.rate_hz
+            for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)):
+                out += (self.level * a / 1.95 * np.sin(k * phase)).astype(np.float32)
+            self._phase = float(phase[-1] % (2 * np.pi))
+        return out[:, None]
+
+    def _run(self) -> None:
+        import time
+
+        start, sent = time.monotonic(), 0
+        while not self._stop.is_set():
+            due = start + (sent + self._block) / self.rate_hz
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                break
+            self.ring.write(self._next_block())
+            sent += self._block
+            self.blocks += 1
+
+    @property
+    def active(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+
+
+def open_input(spec: str | int | None) -> "AudioInput | ToneInput":
+    """An input by device spec; "tone:<Hz>" opens a synthesized tone instead of a device."""
+    if isinstance(spec, str) and spec.startswith("tone:"):
+        try:
+            return ToneInput(float(spec.removeprefix("tone:")))
+        except ValueError:
+            raise DeviceError(f"bad tone spec {spec!r}: expected tone:<Hz>, e.g. tone:440") from None
+    return AudioInput(spec)

@@ -1,5 +1,6 @@
 """pitchrec: name the note being played and how far it is from in tune.
 
+  pitchrec gui               the window: spectrogram, note, cents needle, settings, clip recording
   pitchrec listen            live view in the terminal: note, cents bar, level
   pitchrec devices           list input devices, the default first
   pitchrec analyze FILE      replay the live analysis on a file: notes, cents, f0 (--json: JSON Lines)
@@ -145,13 +146,13 @@ def status_line(r) -> str:
 def cmd_listen(args) -> int:
     import time
 
-    from app.audio import AudioInput
+    from app.audio import open_input
     from app.engine import Analyzer, AnalysisWorker
     from app.model import NoteModel
 
     settings = _settings(args, channel=args.channel)
     model = NoteModel(args.model)
-    source = AudioInput(args.device)
+    source = open_input(args.device)
     worker = AnalysisWorker(Analyzer(model, source.rate_hz, settings), source.ring)
     worker.start()
     print(f"listening on {source.device.index}: {source.device.name} at {source.rate_hz:g} Hz, A4 = {args.a4:g} Hz (Ctrl-C stops)")
@@ -177,6 +178,12 @@ def cmd_listen(args) -> int:
     return 0
 
 
+def cmd_gui(args) -> int:
+    from app.gui.main_window import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pitchrec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a .tflite note model with its .json beside it (default: the shipped one)")
@@ -187,11 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
     p = sub.add_parser("listen", parents=[live], help="live view in the terminal",
                        description="Live view in the terminal: note, cents bar, f0, level.")
-    p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input)")
+    p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input), "
+                   "or tone:<Hz> for a synthesized tone")
     p.add_argument("--channel", type=int, help="use this input channel (0-based) instead of a mix of all")
     p.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
     p.add_argument("--lines", action="store_true", help="print a line per result instead of redrawing one line")
     p.set_defaults(func=cmd_listen)
+    p = sub.add_parser("gui", help="the window", description="The Pitchrec window. Without a screen, run `pitchrec listen`, "
+                       "or this with QT_QPA_PLATFORM=offscreen and --screenshot.")
+    p.add_argument("--device", "-d", help="input device: index, part of its name, or tone:<Hz> for a synthesized tone")
+    p.add_argument("--seconds", type=float, help="close after this long")
+    p.add_argument("--screenshot", type=Path, help="with --seconds: save the window as this PNG before closing")
+    p.set_defaults(func=cmd_gui)
     p = sub.add_parser("devices", help="list input devices", description="List input devices, the default first.")
     p.set_defaults(func=cmd_devices)
     p = sub.add_parser("analyze", parents=[live], help="replay the live analysis on a file",

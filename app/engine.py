@@ -208,11 +208,12 @@ class Latest:
 class AnalysisWorker(threading.Thread):
     """Runs an Analyzer on the newest audio from a ring buffer every hop; publishes on `results`."""
 
-    def __init__(self, analyzer: Analyzer, ring, results: Latest | None = None):
+    def __init__(self, analyzer: Analyzer, ring, results: Latest | None = None, on_result=None):
         super().__init__(name="analysis-worker", daemon=True)
         self.analyzer = analyzer
         self.reader = ring.reader()
         self.results = results or Latest()
+        self.on_result = on_result  # called on this thread with every result; must be quick (e.g. a deque append)
         self.lost_samples = 0  # overwritten in the ring before this worker read them
         self.skipped_samples = 0  # read but not analysed, to catch up after a stall
         self.cpu_s = 0.0
@@ -235,5 +236,8 @@ class AnalysisWorker(threading.Thread):
                 self.skipped_samples += self.reader.read(available - 2 * hop).audio.shape[0]
             window = self.reader.read(hop * (self.reader.available() // hop))
             self.lost_samples += window.lost
-            self.results.put(self.analyzer.process(window.audio))
+            result = self.analyzer.process(window.audio)
+            self.results.put(result)
+            if self.on_result is not None:
+                self.on_result(result)
             self.cpu_s += time.thread_time() - t0

@@ -55,3 +55,13 @@ def label_index(midi: int | None) -> int:
     if not MIDI_MIN <= midi <= MIDI_MAX:
         raise ValueError(f"MIDI {midi} is outside the model's range {MIDI_MIN}..{MIDI_MAX}")
     return midi - MIDI_MIN
+
+
+FLAT_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "G♭", "G", "A♭", "A", "B♭", "B")
+
+
+def display_name(midi: int, flats: bool = False, transpose: int = 0) -> str:
+    """Name for display: `transpose` semitones added (a B♭ instrument reads 2 above concert), sharps or flats."""
+    m = midi + transpose
+    names = FLAT_NAMES if flats else tuple(n.replace("#", "♯") for n in SHARP_NAMES)
+    return f"{names[m % 12]}{m // 12 - 1}"

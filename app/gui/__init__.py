@@ -1,0 +1,13 @@
+"""The desktop window (PySide6 + pyqtgraph).
+
+Where a sample goes: sound card -> app.audio (callback copies into a ring) ->
+app.engine.AnalysisWorker (log-mel patch, model, fine pitch, fusion) -> Latest
+channel -> MainWindow's 30 fps timer -> the views here:
+
+  main_window.py   composes everything; timers; QSettings; device switching
+  spectrogram.py   scrolling log-mel spectrogram with note markers and the pitch
+  needle.py        cents needle, -50..+50, ±2 cent in-tune zone, damping
+  history.py       pitch trace of the last ~10 s
+  settings_panel.py  device, channel, A4, gate, preset, transposition, sharps/flats
+  clips_panel.py   record labelled clips; play, relabel, delete them
+"""

@@ -1,0 +1,353 @@
+"""The main window: composes the views, runs the live session, persists settings.
+
+Two timers, apart from the engine's thread: drawing at ~30 fps (spectrogram,
+needle, history, level) and text at ~7 Hz (note name, cents, f0, confidence,
+status). Both only read the session's latest result; the GUI never waits on audio.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import clips
+from app.audio import DeviceError, input_devices
+from app.engine import Settings, SettingsError
+from app.gui.clips_panel import DETECTED, ClipsPanel
+from app.gui.history import PitchHistory
+from app.gui.needle import CentsNeedle
+from app.gui.settings_panel import SettingsPanel
+from app.gui.spectrogram import SpectrogramView
+from app.live import LiveSession
+from app.model import DEFAULT_MODEL, ModelError, NoteModel
+from app.notes import display_name, hz_to_midi
+from app.presets import preset
+
+DRAW_MS = 33
+TEXT_MS = 150
+
+
+def user_models_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("pitchrec", appauthor=False)) / "models"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: LiveSession, qsettings: QSettings | None = None, clip_dir: Path | None = None,
+                 device=None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Pitchrec")
+        self.session = session
+        self.qs = qsettings or QSettings("pitchrec", "pitchrec")
+        self.clip_dir = clip_dir or clips.dataset_dir()
+        self.writer: clips.ClipWriter | None = None
+        self._recorded_notes: collections.Counter = collections.Counter()
+        self._version = 0
+        self._last = None
+        self._last_draw = time.monotonic()
+
+        # Views.
+        self.note_label = QLabel("–")
+        self.note_label.setObjectName("note")
+        self.note_label.setAlignment(Qt.AlignCenter)
+        self.note_label.setFont(QFont("Sans", 56, QFont.Bold))
+        self.target_label = QLabel("")
+        self.target_label.setObjectName("target")
+        self.target_label.setAlignment(Qt.AlignCenter)
+        self.cents_label = QLabel("")
+        self.cents_label.setObjectName("cents")
+        self.cents_label.setAlignment(Qt.AlignCenter)
+        self.cents_label.setFont(QFont("Sans", 16))
+        self.needle = CentsNeedle()
+        self.f0_label = QLabel("f0 –")
+        self.f0_label.setObjectName("f0")
+        self.confidence_label = QLabel("confidence –")
+        self.level = QProgressBar()
+        self.level.setRange(-80, 0)
+        self.level.setFormat("%v dBFS")
+        self.input_status = QLabel("")
+        self.input_status.setObjectName("input_status")
+        self.spectrogram = SpectrogramView(session.model.params)
+        self.history = PitchHistory()
+        self.settings_panel = SettingsPanel()
+        self.clips_panel = ClipsPanel(self.clip_dir)
+        self.model_select = QComboBox()
+
+        tuner = QWidget()
+        grid = QGridLayout(tuner)
+        grid.addWidget(self.note_label, 0, 0, 1, 2)
+        grid.addWidget(self.target_label, 1, 0, 1, 2)
+        grid.addWidget(self.needle, 2, 0, 1, 2)
+        grid.addWidget(self.cents_label, 3, 0, 1, 2)
+        grid.addWidget(self.f0_label, 4, 0)
+        grid.addWidget(self.confidence_label, 4, 1)
+        grid.addWidget(QLabel("Input level"), 5, 0)
+        grid.addWidget(self.level, 5, 1)
+        grid.addWidget(self.input_status, 6, 0, 1, 2)
+        tabs = QTabWidget()
+        settings_page = QWidget()
+        sl = QVBoxLayout(settings_page)
+        sl.addWidget(self.settings_panel)
+        sl.addWidget(QLabel("Model"))
+        sl.addWidget(self.model_select)
+        sl.addStretch(1)
+        tabs.addTab(settings_page, "Settings")
+        tabs.addTab(self.clips_panel, "Clips")
+        left = QSplitter(Qt.Vertical)
+        left.addWidget(tuner)
+        left.addWidget(tabs)
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.spectrogram)
+        right.addWidget(self.history)
+        main = QSplitter(Qt.Horizontal)
+        main.addWidget(left)
+        main.addWidget(right)
+        main.setStretchFactor(1, 2)
+        self.setCentralWidget(main)
+        self.resize(1200, 760)
+
+        self.settings_panel.load(self.qs)
+        self._fill_models()
+        self.settings_panel.changed.connect(self._apply_settings)
+        self.settings_panel.deviceRequested.connect(self.switch_device)
+        self.settings_panel.refresh.clicked.connect(self._fill_devices)
+        self.clips_panel.recordToggled.connect(self._record)
+        self.clips_panel.message.connect(self.show_message)
+        self.model_select.activated.connect(lambda _: self._switch_model(self.model_select.currentData()))
+        self._apply_settings()
+
+        spec = device if device is not None else self.qs.value("input/device", None)
+        self._open_first(spec)
+        self._fill_devices()
+        self.settings_panel.restore_channel()
+
+        self.draw_timer = QTimer(self, interval=DRAW_MS, timeout=self._draw)
+        self.text_timer = QTimer(self, interval=TEXT_MS, timeout=self._text)
+        self.draw_timer.start()
+        self.text_timer.start()
+
+    # -- input -----------------------------------------------------------------------------------
+    def _open_first(self, spec) -> None:
+        """The saved or requested device, else the default; with none, the window runs without input."""
+        for candidate in ([spec] if spec not in (None, "") else []) + [None]:
+            try:
+                self.session.open_input(candidate)
+                self.settings_panel.set_channels(self.session.source.channels)
+                return
+            except DeviceError as e:
+                self.show_message(str(e))
+        self.input_status.setText("no input: see the status bar")
+
+    def _fill_devices(self) -> None:
+        extra = []
+        spec = self.session.device_spec
+        if isinstance(spec, str) and spec.startswith("tone:"):
+            extra.append((self.session.source.device.name, spec))
+        current = spec if spec is not None or self.session.source is None else self.session.source.device.index
+        self.settings_panel.set_devices(input_devices(), current, extra)
+
+    def switch_device(self, spec) -> bool:
+        """Open `spec`; if it fails the running input stays, and the status bar says why."""
+        try:
+            self.session.open_input(spec)
+        except DeviceError as e:
+            self.show_message(f"kept the current input: {e}")
+            self.settings_panel.select_device(self.session.device_spec)
+            return False
+        self.qs.setValue("input/device", spec)
+        self.settings_panel.set_channels(self.session.source.channels)
+        self.show_message(f"input: {self.session.source.device.name} at {self.session.source.rate_hz:g} Hz")
+        return True
+
+    # -- settings and model ----------------------------------------------------------------------
+    def _apply_settings(self) -> None:
+        panel = self.settings_panel
+        try:
+            settings = Settings(a4_hz=panel.a4.value(), gate_dbfs=float(panel.gate.value()), channel=panel.channel.currentData())
+        except SettingsError as e:
+            self.show_message(str(e))
+            return
+        self.session.apply(settings)
+        self.needle.damping_s = panel.damping_s
+        panel.save(self.qs)
+
+    def _fill_models(self) -> None:
+        self.model_select.clear()
+        self.model_select.addItem(f"shipped: {DEFAULT_MODEL.name}", str(DEFAULT_MODEL))
+        folder = user_models_dir()
+        for path in sorted(folder.glob("*.tflite")) if folder.exists() else []:
+            self.model_select.addItem(f"mine: {path.stem}", str(path))
+        i = self.model_select.findData(str(self.session.model.path))
+        if i < 0:
+            self.model_select.addItem(f"{Path(self.session.model.path).name}", str(self.session.model.path))
+            i = self.model_select.count() - 1
+        self.model_select.setCurrentIndex(i)
+
+    def _switch_model(self, path: str) -> None:
+        try:
+            model = NoteModel(path)
+        except ModelError as e:
+            QMessageBox.warning(self, "Model not loaded", f"{e}\n\nThe current model stays in use.")
+            self._fill_models()
+            return
+        self.session.set_model(model)
+        self.qs.setValue("model/path", path)
+        self.show_message(f"model: {Path(path).name}, version {model.version}")
+
+    # -- recording -------------------------------------------------------------------------------
+    def _record(self, on: bool) -> None:
+        if on:
+            reader = self.session.recording_reader()
+            if reader is None:
+                self.show_message("no input to record from")
+                self.clips_panel.record.setChecked(False)
+                return
+            label, midi = self.clips_panel.current_label()
+            meta = {"label": label, "midi": midi, "instrument": self.clips_panel.instrument.text().strip() or None,
+                    "device": self.session.source.device.name, "a4_hz": self.session.settings.a4_hz,
+                    "model_version": self.session.model.version}
+            self.writer = clips.ClipWriter(reader, self.clip_dir, meta)
+            self._recorded_notes.clear()
+            try:
+                self.writer.start()
+            except OSError as e:
+                self.writer = None
+                self.clips_panel.record.setChecked(False)
+                self.show_message(f"cannot record into {self.clip_dir}: {e}")
+                return
+            self.clips_panel.record.setText("■ Stop")
+            self.show_message(f"recording {self.writer.wav.name}")
+        elif self.writer is not None:
+            self.stop_recording()
+
+    def stop_recording(self) -> clips.ClipInfo | None:
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return None
+        if writer.meta.get("label") == DETECTED and self._recorded_notes:
+            name, _ = self._recorded_notes.most_common(1)[0]
+            writer.meta["label"], writer.meta["midi"] = name, self._detected_midi.get(name)
+        clip = writer.stop()
+        self.clips_panel.record.blockSignals(True)
+        self.clips_panel.record.setChecked(False)
+        self.clips_panel.record.blockSignals(False)
+        self.clips_panel.record.setText("● Record")
+        if writer.error:
+            self.show_message(f"{writer.error}; the {writer.seconds:.1f} s recorded before it are kept in {clip.wav.name}")
+        else:
+            self.show_message(f"saved {clip.wav.name} ({writer.seconds:.1f} s, label {clip.meta.get('label')})")
+        self.clips_panel.refresh()
+        return clip
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _draw(self) -> None:
+        now = time.monotonic()
+        dt, self._last_draw = now - self._last_draw, now
+        self.spectrogram.add_columns(self.session.take_columns())
+        version, result = self.session.results.get(self._version, timeout=0)
+        if version != self._version and result is not None:
+            self._version, self._last = version, result
+            self.history.add(result.t_s, result.f0_hz, self.session.settings.a4_hz)
+            self.spectrogram.set_pitch(result.f0_hz)
+            self.needle.set_cents(self._shown_cents(result))
+            self.level.setValue(int(max(-80, min(0, result.level_dbfs))))
+            if self.writer is not None and result.note is not None:
+                self._recorded_notes[result.note] += 1
+                self._detected_midi = getattr(self, "_detected_midi", {})
+                self._detected_midi[result.note] = result.midi
+            if self.writer is not None and self.writer.error:
+                self.stop_recording()
+        self.needle.tick(dt)
+        self.spectrogram.redraw()
+        self.history.redraw()
+
+    def _shown_cents(self, r) -> float | None:
+        """Cents on the needle: from the preset's nearest string, or from the nearest note (chromatic)."""
+        if r.f0_hz is None:
+            return None
+        target = preset(self.settings_panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
+        return r.cents if target is None else target[1]
+
+    def _text(self) -> None:
+        r, panel = self._last, self.settings_panel
+        if not self.session.input_ok:
+            self.input_status.setText("⚠ input lost: the device stopped sending audio" if self.session.source else "no input")
+        elif self.session.overflows or self.session.lost_samples:
+            self.input_status.setText(f"input overflows {self.session.overflows}, samples lost {self.session.lost_samples}")
+        else:
+            self.input_status.setText(f"{self.session.source.device.name} · {self.session.source.rate_hz:g} Hz")
+        if self.writer is not None:
+            self.input_status.setText(self.input_status.text() + f" · ● recording {self.writer.seconds:.1f} s")
+        if r is None or r.note is None:
+            self.note_label.setText("–")
+            self.target_label.setText("")
+            self.cents_label.setText("")
+            self.f0_label.setText("f0 –")
+            self.confidence_label.setText("confidence –" if r is None else f"confidence {r.confidence:.2f}")
+            return
+        self.note_label.setText(display_name(r.midi, panel.flats.isChecked(), panel.transpose_semitones))
+        cents = self._shown_cents(r)
+        target = None if r.f0_hz is None else preset(panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
+        self.target_label.setText("" if target is None else
+                                  f"string {display_name(target[0], panel.flats.isChecked(), panel.transpose_semitones)}")
+        self.cents_label.setText("" if cents is None else f"{round(cents, 1) + 0.0:+.1f} cents")
+        self.f0_label.setText("f0 –" if r.f0_hz is None else f"f0 {r.f0_hz:.2f} Hz")
+        self.confidence_label.setText(f"confidence {r.confidence:.2f}")
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+
+    def state(self) -> dict:
+        """What the window shows, for tests and the end-to-end check (not read from pixels)."""
+        return {"note": self.note_label.text(), "cents": self.cents_label.text(), "f0": self.f0_label.text(),
+                "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.device_spec}
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.stop_recording()
+        self.settings_panel.save(self.qs)
+        self.qs.sync()
+        self.session.close()
+        super().closeEvent(event)
+
+
+def run(args) -> int:
+    """`pitchrec gui`: the window; with --screenshot, save one after --seconds and quit."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Pitchrec")
+    try:
+        model = NoteModel(args.model)
+    except ModelError as e:
+        QMessageBox.critical(None, "Pitchrec: model not loaded", str(e))
+        raise
+    window = MainWindow(LiveSession(model), device=args.device)
+    window.show()
+    if args.seconds:
+        def finish():
+            if args.screenshot:
+                window.grab().save(str(args.screenshot))
+            print(window.state(), flush=True)
+            window.close()
+
+        QTimer.singleShot(int(args.seconds * 1000), finish)
+    return app.exec()

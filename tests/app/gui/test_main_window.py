@@ -1,0 +1,148 @@
+"""The window, offscreen, on a synthesized-tone input: it names the note, moves the needle,
+draws the spectrogram, keeps its input when a switch fails, records clips and keeps its settings."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from app.audio import DeviceError, ToneInput, open_input  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.live import LiveSession  # noqa: E402
+from app.model import NoteModel  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model():
+    return NoteModel()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, model):
+    made = []
+
+    def make(device="tone:440", ini="settings.ini"):
+        qs = QSettings(str(tmp_path / ini), QSettings.IniFormat)
+        window = MainWindow(LiveSession(model), qsettings=qs, clip_dir=tmp_path / "clips", device=device)
+        qtbot.addWidget(window)
+        window.show()
+        made.append(window)
+        return window
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def wait_for_note(qtbot, window, name, timeout=5000):
+    qtbot.waitUntil(lambda: window.state()["note"] == name, timeout=timeout)
+
+
+def test_window_names_a_tone_and_moves_needle_and_spectrogram(qtbot, make_window):
+    window = make_window("tone:440")
+    blank = window.spectrogram.image.copy()
+    wait_for_note(qtbot, window, "A4")
+    qtbot.waitUntil(lambda: window.needle.shown is not None and abs(window.needle.shown) < 2.0, timeout=3000)
+    assert "440.0" in window.state()["f0"]
+    assert not np.array_equal(window.spectrogram.image, blank)
+    # The band of 440 Hz is among the brightest of the newest columns.
+    newest = window.spectrogram.image[-1]
+    assert abs(int(np.argmax(newest)) - round(__import__("app.gui.spectrogram", fromlist=["x"]).band_of_hz(440.0))) <= 2
+
+    # The tone moves: the note follows, and a detuned tone moves the needle off centre.
+    window.session.source.frequency_hz = 220.0 * 2 ** (20 / 1200)
+    wait_for_note(qtbot, window, "A3")
+    qtbot.waitUntil(lambda: window.needle.shown is not None and 15 < window.needle.shown < 25, timeout=3000)
+    assert "+20" in window.state()["cents"] or "+19" in window.state()["cents"]
+
+
+def test_flats_and_transposition_change_the_name_shown(qtbot, make_window):
+    window = make_window("tone:466.16")  # A#4 / Bb4
+    wait_for_note(qtbot, window, "A♯4")
+    window.settings_panel.flats.setChecked(True)
+    wait_for_note(qtbot, window, "B♭4")
+    window.settings_panel.transpose.setCurrentIndex(window.settings_panel.transpose.findText("B♭ instrument"))
+    wait_for_note(qtbot, window, "C5")  # a B-flat instrument reads a tone above concert
+
+
+def test_preset_needle_measures_from_the_nearest_string(qtbot, make_window):
+    window = make_window("tone:107")  # 47.6 cents below A2 (110 Hz): nearest note A2 at -47.6, or G#2 at +52
+    window.settings_panel.preset.setCurrentIndex(window.settings_panel.preset.findText("Guitar: standard"))
+    qtbot.waitUntil(lambda: window.state()["cents"] != "", timeout=5000)
+    qtbot.waitUntil(lambda: "string A2" in window.target_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: window.needle.shown is not None and -50 <= window.needle.shown < -40, timeout=3000)
+
+
+def test_switch_to_a_failing_device_keeps_the_running_input(qtbot, make_window):
+    window = make_window("tone:440")
+    wait_for_note(qtbot, window, "A4")
+    source = window.session.source
+    assert window.switch_device("no-such-device-anywhere-42") is False
+    assert window.session.source is source and source.active
+    assert "kept the current input" in window.statusBar().currentMessage()
+    wait_for_note(qtbot, window, "A4")
+    assert window.switch_device("tone:220") is True
+    assert not source.active
+    wait_for_note(qtbot, window, "A3")
+
+
+def test_recording_writes_a_wav_and_a_sidecar(qtbot, make_window, tmp_path):
+    import soundfile as sf
+
+    window = make_window("tone:440")
+    wait_for_note(qtbot, window, "A4")
+    window.clips_panel.label.setCurrentText("detected")
+    window.clips_panel.instrument.setText("../../etc/passwd")
+    window.clips_panel.record.setChecked(True)
+    qtbot.wait(600)
+    window.clips_panel.record.setChecked(False)
+    wavs = list((tmp_path / "clips").glob("*.wav"))
+    assert len(wavs) == 1 and wavs[0].parent == tmp_path / "clips"
+    audio, rate = sf.read(wavs[0])
+    assert rate == 48000 and 0.3 * rate < len(audio) < 2 * rate
+    meta = json.loads(wavs[0].with_suffix(".json").read_text())
+    assert meta["label"] == "A4" and meta["midi"] == 69 and meta["status"] == "complete"
+    assert meta["instrument"] == "../../etc/passwd"  # kept as data; only the file name is sanitized
+    for key in ("device", "sample_rate_hz", "a4_hz", "model_version", "time", "seconds"):
+        assert key in meta
+    assert window.clips_panel.list.count() == 1
+
+
+def test_settings_persist_between_runs(qtbot, make_window):
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    panel.a4.setValue(442.0)
+    panel.preset.setCurrentIndex(panel.preset.findText("Violin"))
+    panel.flats.setChecked(True)
+    panel.gate.setValue(-50)
+    window.close()
+    again = make_window("tone:440")
+    p2 = again.settings_panel
+    assert p2.a4.value() == 442.0 and p2.preset.currentText() == "Violin" and p2.flats.isChecked() and p2.gate.value() == -50
+    assert again.session.settings.a4_hz == 442.0
+
+
+def test_window_without_any_input_still_opens(qtbot, make_window, monkeypatch):
+    def no_devices(spec):
+        raise DeviceError("no input devices found")
+
+    monkeypatch.setattr("app.live._open_input", no_devices)
+    window = make_window(device=None)
+    assert window.session.source is None
+    qtbot.waitUntil(lambda: window.input_status.text() == "no input", timeout=2000)
+
+
+def test_qsettings_keeps_none_alive(tmp_path):
+    """PySide6 6.12.0's QSettings.setValue dropped a reference to None on every call, so the
+    interpreter crashed at exit once settings had been saved a few thousand times. Guard the pin."""
+    import sys
+
+    qs = QSettings(str(tmp_path / "refs.ini"), QSettings.IniFormat)
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        qs.setValue("k", 1.0)
+    assert sys.getrefcount(None) >= before - 20
