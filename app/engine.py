@@ -46,7 +46,7 @@ class Settings:
     switch_hops: int = 2  # a new note must lead this many hops in a row ...
     switch_prob: float = 0.85  # ... unless the model is this sure of it at once
     release_hops: int = 2  # "no note" must hold this long before a note is let go
-    cents_margin: float = 15.0  # beyond ±50 cents by this much before the note name changes
+    cents_margin: float = 3.0  # the nearest note is named, with this much hysteresis at ±50 cents against flicker
 
     def __post_init__(self):
         if not A4_MIN_HZ <= self.a4_hz <= A4_MAX_HZ:

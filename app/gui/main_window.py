@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self._version = 0
         self._last = None
         self._last_draw = time.monotonic()
+        self.frames_drawn = 0
 
         # Views.
         self.note_label = QLabel("–")
@@ -156,11 +157,12 @@ class MainWindow(QMainWindow):
         self.input_status.setText("no input: see the status bar")
 
     def _fill_devices(self) -> None:
-        extra = []
-        spec = self.session.device_spec
-        if isinstance(spec, str) and spec.startswith("tone:"):
-            extra.append((self.session.source.device.name, spec))
-        current = spec if spec is not None or self.session.source is None else self.session.source.device.index
+        extra, current = [], None
+        if self.session.source is not None:
+            current = self.session.source.device.index
+            if current < 0:  # not a sound card: a synthesized tone
+                current = self.session.device_spec
+                extra.append((self.session.source.device.name, current))
         self.settings_panel.set_devices(input_devices(), current, extra)
 
     def switch_device(self, spec) -> bool:
@@ -169,9 +171,10 @@ class MainWindow(QMainWindow):
             self.session.open_input(spec)
         except DeviceError as e:
             self.show_message(f"kept the current input: {e}")
-            self.settings_panel.select_device(self.session.device_spec)
+            self._fill_devices()
             return False
         self.qs.setValue("input/device", spec)
+        self._fill_devices()
         self.settings_panel.set_channels(self.session.source.channels)
         self.show_message(f"input: {self.session.source.device.name} at {self.session.source.rate_hz:g} Hz")
         return True
@@ -277,6 +280,7 @@ class MainWindow(QMainWindow):
         self.needle.tick(dt)
         self.spectrogram.redraw()
         self.history.redraw()
+        self.frames_drawn += 1
 
     def _shown_cents(self, r) -> float | None:
         """Cents on the needle: from the preset's nearest string, or from the nearest note (chromatic)."""
