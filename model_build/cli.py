@@ -20,6 +20,7 @@ from model_build.config import BuildConfig
 log = logging.getLogger("pitchrec-build")
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "pitchrec.tflite"
+DEFAULT_WEIGHTS = DEFAULT_OUT.with_suffix(".weights.npz")  # the shipped model's float weights, to fine-tune from
 
 
 def _paths(args) -> tuple[Path, Path, Path]:
@@ -45,13 +46,56 @@ def cmd_data(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from model_build.train import train
+    from model_build.train import train, train_transfer
 
     data_dir, train_dir, _ = _paths(args)
     _require(data_dir / "bank.npz", "pitchrec-build data")
-    state = train(_config(args), data_dir, train_dir)
+    if getattr(args, "init", None):
+        _require(Path(args.init), "pitchrec-build import-vggish, or a trained model's best.keras")
+        state = train_transfer(_config(args), data_dir, train_dir, Path(args.init))
+        for p in state["phases"]:
+            log.info("phase %-16s lr %.2g  %d epochs  validation accuracy %s", p["phase"], p["learning_rate"], p["epochs"],
+                     "?" if p["val_accuracy"] is None else f"{p['val_accuracy']:.4f}")
+    else:
+        state = train(_config(args), data_dir, train_dir)
     if state["history"]:
         log.info("last epoch: %s", state["history"][-1])
+
+
+def cmd_finetune(args) -> None:
+    from model_build.finetune import finetune
+
+    out = Path(args.out) if args.out else _user_models_dir()
+    report = finetune(Path(args.clips), Path(args.base), out, Path(args.work_dir), _config(args), args.name)
+    fmt = lambda v: "n/a" if v is None else f"{v:.2%}"  # noqa: E731
+    for when in ("before", "after"):
+        r = report[when]
+        log.info("%-6s held-out clips %s, base validation %s", when, fmt(r["user_held_out"]), fmt(r["base_validation"]))
+
+
+def _user_models_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("pitchrec", appauthor=False)) / "models"
+
+
+def cmd_import_vggish(args) -> None:
+    from app.notes import class_labels
+    from model_build.transfer import import_checkpoint, read_checkpoint
+    from model_build.vggish import build_model
+
+    variables = read_checkpoint(args.checkpoint)
+    # The original architecture (no BatchNorm), so the pretrained trunk computes what it was trained to.
+    model = build_model(len(class_labels()), embedding_stack=args.embedding_stack, batch_norm=False)
+    report = import_checkpoint(model, variables)
+    for line in report.lines():
+        log.info("%s", line)
+    if not report.mapped:
+        raise SystemExit(f"pitchrec-build: no VGGish variables found in {args.checkpoint}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    log.info("wrote %s; train from it with: pitchrec-build train --init %s", out, out)
 
 
 def _trained_model(train_dir: Path):
@@ -87,7 +131,7 @@ def cmd_evaluate(args) -> None:
 def cmd_convert(args) -> None:
     import numpy as np
 
-    from model_build.convert import to_int8_tflite, write_model
+    from model_build.convert import save_float_weights, to_int8_tflite, write_model
     from model_build.corpus import NoteBank, PatchMaker
     from model_build.evaluate import predict_keras, predict_tflite, write_report
 
@@ -116,6 +160,7 @@ def cmd_convert(args) -> None:
             meta["metrics"]["int8_per_class_accuracy"] = {k: round(v["accuracy"], 4) for k, v in int8_metrics["per_class"].items()}
             meta["metrics"]["int8_per_source_accuracy"] = {k: round(v["accuracy"], 4) for k, v in int8_metrics["per_source"].items()}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_float_weights(model, out.with_suffix(".weights.npz"))
     log.info("wrote %s (%d bytes): note accuracy float %.4f, int8 %.4f", out, len(tflite),
              float_metrics[""]["note_accuracy"], meta["metrics"]["int8"]["note_accuracy"])
 
@@ -141,19 +186,40 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")
     train_opts.add_argument("--embedding-stack", action="store_true",
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
+    init_opts = argparse.ArgumentParser(add_help=False)
+    init_opts.add_argument("--init", metavar="MODEL.keras",
+                           help="start from these weights (import-vggish's output or an earlier model) and train in phases: "
+                           "head alone, then trunk blocks unfrozen top-down at falling learning rates")
     convert_opts = argparse.ArgumentParser(add_help=False)
     convert_opts.add_argument("--out", default=str(DEFAULT_OUT), help=f"model file to write (default: {DEFAULT_OUT})")
     convert_opts.add_argument("--version", default="dev", help="version string for the metadata")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, parents, text in (
         ("data", cmd_data, [common], "render and synthesize the note bank and the fixed validation patches"),
-        ("train", cmd_train, [common, train_opts], "train, or resume training, the VGGish+head model"),
+        ("train", cmd_train, [common, train_opts, init_opts], "train, or resume training, the VGGish+head model"),
         ("evaluate", cmd_evaluate, [common], "score the trained float model on the validation patches"),
         ("convert", cmd_convert, [common, convert_opts], "int8 TFLite model + metadata; score float against int8"),
-        ("all", cmd_all, [common, train_opts, convert_opts], "data, train, evaluate and convert in one go"),
+        ("all", cmd_all, [common, train_opts, init_opts, convert_opts], "data, train, evaluate and convert in one go"),
     ):
         p = sub.add_parser(name, parents=parents, help=text, description=text)
         p.set_defaults(func=func)
+    p = sub.add_parser("import-vggish", parents=[common], help="load the official AudioSet VGGish checkpoint into the Keras model",
+                       description="Map the official AudioSet vggish_model.ckpt (TF1 variable names) onto the Keras model, "
+                       "report any variable not mapped, and save it for `train --init`.")
+    p.add_argument("checkpoint", help="path of vggish_model.ckpt (the prefix of its .index/.data files)")
+    p.add_argument("--embedding-stack", action="store_true", help="also load the 4096-4096-128 embedding stack")
+    p.add_argument("--out", default="build/pretrained/vggish-audioset.keras", help="Keras model to write")
+    p.set_defaults(func=cmd_import_vggish)
+    p = sub.add_parser("finetune", parents=[common], help="fine-tune the model on your recorded clips",
+                       description="Fine-tune on the window's recorded clips (WAV + JSON sidecars): part of the clips is held "
+                       "out, a replay sample of the base corpus is mixed in, and the new model with its card goes to your "
+                       "model folder, where the window can select it. Bad clips are listed and skipped.")
+    p.add_argument("--clips", required=True, help="the clip folder (the window's Clips tab records into it)")
+    p.add_argument("--base", default=str(DEFAULT_WEIGHTS), help="float weights to start from (.weights.npz or .keras; "
+                   "default: the shipped model's)")
+    p.add_argument("--out", help="folder for the new model (default: your pitchrec model folder)")
+    p.add_argument("--name", help="name of the new model (default: finetuned-<time>)")
+    p.set_defaults(func=cmd_finetune)
     return parser
 
 

@@ -107,6 +107,8 @@ class BuildConfig:
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
+    transfer_head_epochs: int = 2  # from pretrained weights: epochs of the head alone, trunk frozen ...
+    transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down
 
     @classmethod
     def quick(cls) -> "BuildConfig":
@@ -121,4 +123,5 @@ class BuildConfig:
             programs=(24, 26, 33, 34, 73),
             representative_patches=16,
             room_impulse_responses=4,
+            transfer_head_epochs=1,
         )

@@ -80,3 +80,38 @@ def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, ve
     path.write_bytes(tflite)
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+def save_float_weights(model, path: Path) -> None:
+    """The float model's weights as float16 (half the size; enough to fine-tune from) with how to rebuild it."""
+    names = [f"{i:03d}:{w.path}" for i, w in enumerate(model.weights)]
+    arrays = {n: np.asarray(w.numpy(), np.float16) for n, w in zip(names, model.weights)}
+    spec = {
+        "batch_norm": any(layer.name.endswith("_bn") for layer in model.layers),
+        "embedding_stack": any(layer.name == "fc1_1" for layer in model.layers),
+        "num_classes": int(model.output.shape[-1]),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, __spec__=np.array(json.dumps(spec)), **arrays)
+
+
+def load_float_model(path: Path):
+    """A Keras model rebuilt from save_float_weights' file (or a .keras file, loaded as is)."""
+    import keras
+
+    from model_build.vggish import build_model
+
+    path = Path(path)
+    if path.suffix == ".keras":
+        return keras.models.load_model(path)
+    if not path.exists():
+        raise FileNotFoundError(f"float weights not found: {path}")
+    with np.load(path) as z:
+        spec = json.loads(str(z["__spec__"]))
+        arrays = [z[k] for k in sorted(k for k in z.files if k != "__spec__")]
+    model = build_model(spec["num_classes"], embedding_stack=spec["embedding_stack"], batch_norm=spec["batch_norm"])
+    if len(arrays) != len(model.weights):
+        raise ValueError(f"{path}: {len(arrays)} arrays for a model with {len(model.weights)} weights")
+    model.set_weights([a.astype(np.float32) for a in arrays])
+    return model

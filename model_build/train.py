@@ -1,17 +1,32 @@
 """Train the VGGish+head model on patches mixed on the fly from the training note bank.
 
+Two ways in:
+- `train`: from scratch, all layers, one cosine-decayed learning rate;
+- `train_transfer`: from pretrained weights (the AudioSet checkpoint imported with
+  `pitchrec-build import-vggish`, or an earlier Pitchrec model), in phases: the
+  head alone with the trunk frozen, then the trunk's blocks unfrozen top-down,
+  each at a lower learning rate (model_build.transfer.schedule). Each phase's
+  validation accuracy is recorded.
+
 Every epoch draws fresh patches with a seed derived from (build seed, epoch,
 batch), so a run is reproducible and resumes exactly: after each epoch the model
-with its optimizer state is saved to `<out>/last.keras` and the epoch number to
+with its optimizer state is saved to `<out>/last.keras` and the progress to
 `<out>/state.json`; the best model by validation accuracy goes to `<out>/best.keras`.
 Run it in the background with `nohup pitchrec-build train ... &`; running the
 same command again resumes.
+
+Distribution: models are built and compiled under `distribute_strategy()`, a
+tf.distribute strategy chosen from the machine: MultiWorkerMirroredStrategy when
+TF_CONFIG describes a cluster, MirroredStrategy over several GPUs, else the
+default (one device). The same code trains on this 2-core machine, one multi-GPU
+machine, or several workers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,27 +34,26 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels
-from model_build.config import BuildConfig
 from model_build.augment import Augmenter
+from model_build.config import BuildConfig
 from model_build.corpus import NoteBank, PatchMaker, load_validation
 
 log = logging.getLogger(__name__)
 
 
-def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None = None) -> dict:
-    """Train (or resume) into out_dir; returns the training history, one entry per epoch."""
+def distribute_strategy():
+    import tensorflow as tf
+
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int):
     import keras
-
-    from model_build.vggish import build_model
-
-    keras.utils.set_random_seed(config.seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    epochs = epochs or config.epochs
-    bank = NoteBank.load(data_dir / "bank.npz")
-    augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
-    maker = PatchMaker(bank.subset(~bank.validation), augmenter)
-    x_val, y_val, _ = load_validation(data_dir)
-    steps = config.train_patches_per_epoch // config.batch_size
 
     class Patches(keras.utils.PyDataset):
         def __init__(self, epoch: int):
@@ -56,47 +70,137 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
         def on_epoch_end(self) -> None:
             self.epoch += 1
 
-    state_path, last_path = out_dir / "state.json", out_dir / "last.keras"
-    state = json.loads(state_path.read_text()) if state_path.exists() and last_path.exists() else {"epoch": 0, "history": []}
-    if state["epoch"] > 0:
-        model = keras.models.load_model(last_path)
-        log.info("resuming from %s after epoch %d", last_path, state["epoch"])
-    else:
-        model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm)
-        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * epochs, alpha=0.03)
-        model.compile(
-            optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=False,  # XLA trains this model at half the speed on CPU
+    return Patches(first_epoch)
+
+
+class _Run:
+    """The pieces every training run shares: data, validation, checkpoint state."""
+
+    def __init__(self, config: BuildConfig, data_dir: Path, out_dir: Path, bank: NoteBank | None = None,
+                 validation: tuple[np.ndarray, np.ndarray] | None = None, maker=None):
+        import keras
+
+        keras.utils.set_random_seed(config.seed)
+        self.config = config
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if maker is None:  # patches from the bank's training notes; else the caller's (anything with .batch(rng, size))
+            bank = bank if bank is not None else NoteBank.load(data_dir / "bank.npz")
+            augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
+            maker = PatchMaker(bank.subset(~bank.validation), augmenter)
+        self.maker = maker
+        if validation is None:
+            x_val, y_val, _ = load_validation(data_dir)
+            validation = (x_val, y_val)
+        self.validation = validation
+        self.steps = max(1, config.train_patches_per_epoch // config.batch_size)
+        self.state_path, self.last_path = out_dir / "state.json", out_dir / "last.keras"
+        fresh = {"epoch": 0, "history": []}
+        self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() and self.last_path.exists() else fresh
+
+    def checkpoint(self, phase: str | None = None):
+        import keras
+
+        run = self
+
+        class Checkpoint(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.t0 = time.time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = {k: float(v) for k, v in (logs or {}).items()}
+                logs["seconds"] = round(time.time() - self.t0, 1)
+                history = run.state["history"]
+                history.append({"epoch": len(history) + 1, **({"phase": phase} if phase else {}), **logs})
+                best = max((h.get("val_accuracy", 0.0) for h in history[:-1]), default=-1.0)
+                if logs.get("val_accuracy", 0.0) > best:
+                    self.model.save(run.out_dir / "best.keras")
+                self.model.save(run.last_path)
+                run.state["epoch"] = len(history)
+                run.save_state()
+                log.info("epoch %d%s: %s", len(history), f" ({phase})" if phase else "", logs)
+
+        return Checkpoint()
+
+    def save_state(self) -> None:
+        self.state_path.write_text(json.dumps(self.state, indent=2))
+
+    def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
+        model.fit(
+            _patches(self.config, self.maker, self.steps, first_epoch),
+            epochs=epochs,
+            initial_epoch=first_epoch,
+            validation_data=self.validation,
+            validation_batch_size=128,
+            callbacks=[self.checkpoint(phase)],
+            verbose=1 if sys.stderr.isatty() else 2,  # a progress bar in a terminal, a line per epoch in a log
         )
-    if state["epoch"] >= epochs:
-        log.info("already trained for %d epochs", state["epoch"])
-        return state
 
-    class Checkpoint(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.time()
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            logs["seconds"] = round(time.time() - self.t0, 1)
-            state["history"].append({"epoch": epoch + 1, **logs})
-            best = max((h.get("val_accuracy", 0.0) for h in state["history"][:-1]), default=-1.0)
-            if logs.get("val_accuracy", 0.0) > best:
-                self.model.save(out_dir / "best.keras")
-            self.model.save(last_path)
-            state["epoch"] = epoch + 1
-            state_path.write_text(json.dumps(state, indent=2))
-            log.info("epoch %d: %s", epoch + 1, logs)
+def _compile(model, learning_rate) -> None:
+    import keras
 
-    model.fit(
-        Patches(state["epoch"]),
-        epochs=epochs,
-        initial_epoch=state["epoch"],
-        validation_data=(x_val, y_val),
-        validation_batch_size=128,
-        callbacks=[Checkpoint()],
-        verbose=1 if sys.stderr.isatty() else 2,  # a progress bar in a terminal, a line per epoch in a log
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,  # XLA trains this model at half the speed on CPU
     )
-    return state
+
+
+def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None = None) -> dict:
+    """Train from scratch (or resume) into out_dir; returns the training state with its history."""
+    import keras
+
+    from model_build.vggish import build_model
+
+    run = _Run(config, data_dir, out_dir)
+    epochs = epochs or config.epochs
+    if run.state["epoch"] >= epochs:
+        log.info("already trained for %d epochs", run.state["epoch"])
+        return run.state
+    with distribute_strategy().scope():
+        if run.state["epoch"] > 0:
+            model = keras.models.load_model(run.last_path)
+            log.info("resuming from %s after epoch %d", run.last_path, run.state["epoch"])
+        else:
+            model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm)
+            _compile(model, keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=run.steps * epochs, alpha=0.03))
+    run.fit(model, run.state["epoch"], epochs)
+    return run.state
+
+
+def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_model: Path, phases=None, bank=None,
+                   validation=None, maker=None) -> dict:
+    """Fine-tune from the model in `init_model` (.keras) through the freeze-then-unfreeze phases.
+
+    state["phases"] records each finished phase with its validation accuracy; a rerun resumes at the
+    first unfinished phase (from last.keras). `phases` defaults to transfer.schedule from the config.
+    """
+    import keras
+
+    from model_build.transfer import schedule, set_trainable
+
+    run = _Run(config, data_dir, out_dir, bank, validation, maker)
+    phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
+                                config.embedding_stack)
+    done = run.state.setdefault("phases", [])
+    run.state["init_model"] = str(init_model)
+    if len(done) >= len(phases):
+        log.info("all %d phases done", len(phases))
+        return run.state
+    with distribute_strategy().scope():
+        model = keras.models.load_model(run.last_path if done else init_model)
+    for phase in phases[len(done):]:
+        set_trainable(model, phase)
+        with distribute_strategy().scope():
+            _compile(model, phase.learning_rate)
+        first = run.state["epoch"]
+        log.info("phase %s: %d epochs at learning rate %.2g, %d trainable weights", phase.name, phase.epochs,
+                 phase.learning_rate, sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+        run.fit(model, first, first + phase.epochs, phase.name)
+        val = [h["val_accuracy"] for h in run.state["history"][first:] if "val_accuracy" in h]
+        done.append({"phase": phase.name, "learning_rate": phase.learning_rate, "epochs": phase.epochs,
+                     "val_accuracy": val[-1] if val else None})
+        run.save_state()
+    return run.state

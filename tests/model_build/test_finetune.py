@@ -1,0 +1,85 @@
+"""Fine-tuning on clips in the window's format: bad clips are listed and skipped; a quick run makes a model the app loads."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("tensorflow")
+
+from app.model import NoteModel  # noqa: E402
+from app.notes import class_labels, label_index, midi_to_hz  # noqa: E402
+from model_build.config import FLUIDR3_SF2  # noqa: E402
+from model_build.finetune import clip_patches, read_clips, split  # noqa: E402
+
+RATE = 48000
+
+
+def write_clip(folder, name, midi, seconds=1.5, label=None, amp=0.3, sidecar=True):
+    t = np.arange(int(seconds * RATE)) / RATE
+    audio = amp * sum(np.sin(2 * np.pi * k * midi_to_hz(midi) * t) / k for k in range(1, 6)) if midi else np.zeros_like(t)
+    wav = folder / f"{name}.wav"
+    sf.write(wav, audio.astype(np.float32), RATE, subtype="FLOAT")
+    if sidecar:
+        meta = {"label": label or f"m{midi}", "midi": midi, "instrument": "test", "sample_rate_hz": RATE, "status": "complete"}
+        wav.with_suffix(".json").write_text(json.dumps(meta))
+    return wav
+
+
+@pytest.fixture
+def clip_dir(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i, midi in enumerate((45, 45, 52, 57, 57, 64)):
+        write_clip(folder, f"good{i}", midi)
+    write_clip(folder, "short", 60, seconds=0.2)
+    write_clip(folder, "silent", 60, amp=0.0)
+    write_clip(folder, "nolabel", None, label="detected")
+    write_clip(folder, "nosidecar", 60, sidecar=False)
+    write_clip(folder, "outofrange", 20)
+    (folder / "garbage.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    (folder / "garbage.json").write_text(json.dumps({"label": "A4", "midi": 69}))
+    return folder
+
+
+def test_bad_clips_are_listed_with_reasons_and_skipped(clip_dir):
+    good, bad = read_clips(clip_dir)
+    assert sorted(c.wav.stem for c in good) == [f"good{i}" for i in range(6)]
+    why = {p.stem: reason for p, reason in bad}
+    assert set(why) == {"short", "silent", "nolabel", "nosidecar", "outofrange", "garbage"}
+    assert "too short" in why["short"] and "silent" in why["silent"] and "label" in why["nolabel"]
+    assert "sidecar" in why["nosidecar"] and "range" in why["outofrange"] and "unreadable" in why["garbage"]
+
+
+def test_patches_carry_the_clip_label_and_held_out_clips_are_whole(clip_dir):
+    good, _ = read_clips(clip_dir)
+    x = clip_patches(good[0])
+    assert x.ndim == 3 and x.shape[1:] == (96, 64) and len(x) >= 5
+    train, held = split(good, 0.25, seed=1)
+    assert len(held) == 2 and len(train) == 4
+    assert not {c.wav for c in train} & {c.wav for c in held}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
+def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path):
+    from model_build.cli import main
+    from model_build.convert import save_float_weights
+    from model_build.vggish import build_model
+
+    base = tmp_path / "base.weights.npz"
+    save_float_weights(build_model(len(class_labels()), batch_norm=True), base)
+    out = tmp_path / "models"
+    assert main(["finetune", "--quick", "--clips", str(clip_dir), "--base", str(base), "--out", str(out),
+                 "--work-dir", str(tmp_path / "build"), "--name", "mine"]) == 0
+    model = NoteModel(out / "mine.tflite")
+    assert model.predict(np.zeros((96, 64), np.float32)).probs.shape == (len(class_labels()),)
+    report = json.loads((out / "mine.json").read_text())["metrics"]["finetune"]
+    assert report["clips_used"] == 6 and report["clips_held_out"] == 2 and len(report["skipped"]) == 6
+    assert [p["phase"] for p in report["phases"]][0] == "head" and len(report["phases"]) == 5
+    for when in ("before", "after"):
+        assert 0.0 <= report[when]["user_held_out"] <= 1.0 and 0.0 <= report[when]["base_validation"] <= 1.0
+    assert (out / "mine.md").read_text().startswith("# mine")
+    assert (out / "mine.weights.npz").exists()
+    assert label_index(45) == 22  # the labels the clips were scored with
