@@ -109,6 +109,8 @@ class BuildConfig:
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
     transfer_head_epochs: int = 2  # from pretrained weights: epochs of the head alone, trunk frozen ...
     transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down
+    finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
+    finetune_validation_patches: int = 1500
 
     @classmethod
     def quick(cls) -> "BuildConfig":
@@ -124,4 +126,6 @@ class BuildConfig:
             representative_patches=16,
             room_impulse_responses=4,
             transfer_head_epochs=1,
+            finetune_patches_per_epoch=96,
+            finetune_validation_patches=64,
         )

@@ -198,10 +198,15 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     if (data_dir / "bank.npz").exists() and (data_dir / "validation.npz").exists():
         bank = NoteBank.load(data_dir / "bank.npz")
         x_val, y_val, _ = load_validation(data_dir)
+        x_val, y_val = x_val[: config.finetune_validation_patches], y_val[: config.finetune_validation_patches]
     else:
         log.info("no base corpus in %s: rendering a small replay corpus", data_dir)
-        bank = build_bank(config)
-        x_val, y_val = PatchMaker(bank.subset(bank.validation)).batch(np.random.default_rng(config.seed + 1), config.validation_patches)
+        small = dataclasses.replace(config, velocities=config.velocities[len(config.velocities) // 2 :][:1],
+                                    note_stride=max(config.note_stride, 2), synth_notes_per_midi=min(config.synth_notes_per_midi, 2))
+        bank = build_bank(small)
+        x_val, y_val = PatchMaker(bank.subset(bank.validation)).batch(np.random.default_rng(config.seed + 1),
+                                                                       config.finetune_validation_patches)
+    config = dataclasses.replace(config, train_patches_per_epoch=config.finetune_patches_per_epoch)
     model = convert.load_float_model(base_weights)
     before = {"user_held_out": accuracy(model, x_held, y_held), "base_validation": accuracy(model, x_val, y_val)}
     log.info("before: held-out clips %s, base validation %s", before["user_held_out"], before["base_validation"])

@@ -32,6 +32,7 @@ from app.engine import Settings, SettingsError
 from app.gui.clips_panel import DETECTED, ClipsPanel
 from app.gui.history import PitchHistory
 from app.gui.needle import CentsNeedle
+from app.gui.retrain import RetrainPanel
 from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
 from app.live import LiveSession
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel()
         self.clips_panel = ClipsPanel(self.clip_dir)
         self.model_select = QComboBox()
+        self.retrain = RetrainPanel(self.clip_dir)
 
         tuner = QWidget()
         grid = QGridLayout(tuner)
@@ -110,7 +112,11 @@ class MainWindow(QMainWindow):
         sl.addWidget(self.model_select)
         sl.addStretch(1)
         tabs.addTab(settings_page, "Settings")
-        tabs.addTab(self.clips_panel, "Clips")
+        clips_page = QWidget()
+        cl = QVBoxLayout(clips_page)
+        cl.addWidget(self.clips_panel)
+        cl.addWidget(self.retrain)
+        tabs.addTab(clips_page, "Clips")
         left = QSplitter(Qt.Vertical)
         left.addWidget(tuner)
         left.addWidget(tabs)
@@ -125,6 +131,12 @@ class MainWindow(QMainWindow):
         self.resize(1200, 760)
 
         self.settings_panel.load(self.qs)
+        saved_model = str(self.qs.value("model/path", ""))
+        if saved_model and saved_model != str(session.model.path) and Path(saved_model).exists():
+            try:
+                session.set_model(NoteModel(saved_model))
+            except ModelError as e:
+                self.show_message(f"saved model not loaded, using {Path(session.model.path).name}: {e}")
         self._fill_models()
         self.settings_panel.changed.connect(self._apply_settings)
         self.settings_panel.deviceRequested.connect(self.switch_device)
@@ -132,6 +144,7 @@ class MainWindow(QMainWindow):
         self.clips_panel.recordToggled.connect(self._record)
         self.clips_panel.message.connect(self.show_message)
         self.model_select.activated.connect(lambda _: self._switch_model(self.model_select.currentData()))
+        self.retrain.finished.connect(self._retrained)
         self._apply_settings()
 
         spec = device if device is not None else self.qs.value("input/device", None)
@@ -213,6 +226,11 @@ class MainWindow(QMainWindow):
         self.session.set_model(model)
         self.qs.setValue("model/path", path)
         self.show_message(f"model: {Path(path).name}, version {model.version}")
+
+    def _retrained(self, ok: bool, message: str) -> None:
+        self.show_message(message)
+        if ok:
+            self._fill_models()
 
     # -- recording -------------------------------------------------------------------------------
     def _record(self, on: bool) -> None:

@@ -146,3 +146,63 @@ def test_qsettings_keeps_none_alive(tmp_path):
     for _ in range(200):
         qs.setValue("k", 1.0)
     assert sys.getrefcount(None) >= before - 20
+
+
+def test_retrain_runs_finetune_in_a_subprocess_and_reports(qtbot, make_window, monkeypatch):
+    import sys
+
+    from app.gui import retrain
+
+    window = make_window("tone:440")
+    # A stand-in for `pitchrec-build finetune`: prints the log lines the real one prints, then succeeds.
+    script = ("import sys\nfor i in range(1, 7): print(f'x model_build.train: epoch {i} (head): ...', flush=True)\n"
+              "print('wrote /tmp/x.tflite')")
+    monkeypatch.setattr(retrain, "training_available", lambda: True)
+    monkeypatch.setattr(retrain, "finetune_command", lambda clips, extra=None: [sys.executable, "-c", script])
+    with qtbot.waitSignal(window.retrain.finished, timeout=10000) as done:
+        window.retrain.start.click()
+    assert done.args[0] is True and window.retrain.progress.value() == window.retrain.total_epochs
+    assert "retrained" in window.statusBar().currentMessage()
+
+
+def test_retrain_can_be_cancelled_and_explains_a_missing_extra(qtbot, make_window, monkeypatch):
+    import sys
+
+    from app.gui import retrain
+
+    window = make_window("tone:440")
+    monkeypatch.setattr(retrain, "training_available", lambda: True)
+    monkeypatch.setattr(retrain, "finetune_command", lambda clips, extra=None: [sys.executable, "-c", "import time; time.sleep(30)"])
+    with qtbot.waitSignal(window.retrain.finished, timeout=10000) as done:
+        window.retrain.start.click()
+        qtbot.waitUntil(lambda: window.retrain.cancel.isEnabled(), timeout=3000)
+        window.retrain.cancel.click()
+    assert done.args[0] is False
+    monkeypatch.setattr(retrain, "training_available", lambda: False)
+    with qtbot.waitSignal(window.retrain.finished, timeout=3000) as done:
+        window.retrain.start.click()
+    assert done.args[0] is False and "pitchrec[train]" in done.args[1]
+
+
+def test_model_selector_switches_without_restart_and_rejects_a_corrupt_model(qtbot, make_window, monkeypatch, tmp_path):
+    import shutil
+
+    from app.gui import main_window as mw
+    from app.model import DEFAULT_MODEL
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(DEFAULT_MODEL, models / "mine.tflite")
+    shutil.copy(DEFAULT_MODEL.with_suffix(".json"), models / "mine.json")
+    (models / "broken.tflite").write_bytes(b"not a model")
+    monkeypatch.setattr(mw, "user_models_dir", lambda: models)
+    warnings = []
+    monkeypatch.setattr(mw.QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    window = make_window("tone:440")
+    window._fill_models()
+    assert window.model_select.findData(str(models / "mine.tflite")) >= 0
+    window._switch_model(str(models / "mine.tflite"))
+    assert str(window.session.model.path) == str(models / "mine.tflite")
+    wait_for_note(qtbot, window, "A4")
+    window._switch_model(str(models / "broken.tflite"))
+    assert warnings and str(window.session.model.path) == str(models / "mine.tflite")
