@@ -31,6 +31,9 @@ from app.model import NoteModel
 from app.notes import MIDI_MAX, MIDI_MIN, NO_NOTE, hz_to_midi, midi_from_name, note_name
 
 A4_MIN_HZ, A4_MAX_HZ = 415.0, 466.0
+# Below this NSDF clarity the window is not one periodic sound (a note change, a noise burst): its f0 is not
+# trusted to move the note or to give cents. A harmonic note at 5 dB SNR still reaches about 0.75.
+RELIABLE_CLARITY = 0.6
 
 
 class SettingsError(ValueError):
@@ -168,8 +171,8 @@ class Analyzer:
     def _fine(self, t_s, level, probs, model_note, columns) -> Result:
         s = self.settings
         est = pitch.estimate(self._history, self.rate_hz, self._shown, a4_hz=s.a4_hz)
-        if est is None:
-            self._in_margin = False
+        if est is None or est.clarity < RELIABLE_CLARITY:
+            # The note stands (the model named it) but no cents: e.g. the old note's tail and the new one's attack.
             return Result(t_s, note_name(self._shown), self._shown, None, None, 0.0, level, model_note, columns)
         exact = hz_to_midi(est.f0_hz, s.a4_hz)
         if abs(exact - self._shown) * 100.0 > 50.0 + s.cents_margin:
@@ -177,8 +180,9 @@ class Analyzer:
         midi = self._shown
         cents = 100.0 * (exact - midi)
         self._in_margin = abs(cents) <= 50.0 + s.cents_margin
-        # The model's belief in this note or a neighbour (it is tuned to 440 Hz), times periodicity.
-        model_midi = midi - self._a4_offset
+        # The model's belief in this pitch (its classes are at 440 Hz: the classes either side of the exact
+        # pitch, which for a note far out of tune include the neighbour it is nearer to), times periodicity.
+        model_midi = exact - self._a4_offset
         near = sum(float(probs[m - MIDI_MIN]) for m in {math.floor(model_midi), math.ceil(model_midi)} if MIDI_MIN <= m <= MIDI_MAX)
         confidence = float(np.clip(near * est.clarity, 0.0, 1.0))
         return Result(t_s, note_name(midi), midi, cents, est.f0_hz, confidence, level, model_note, columns)

@@ -144,3 +144,15 @@ def test_feed_gives_one_result_per_hop_and_keeps_a_short_tail():
     assert len(results) == 11  # ten 50 ms hops and a 20 ms tail
     assert [r.t_s for r in results[:2]] == pytest.approx([0.05, 0.10])
     assert results[-1].t_s == pytest.approx(0.52)
+
+
+def test_an_aperiodic_window_neither_moves_the_note_nor_gives_cents():
+    """A burst of noise where the model still names E2: the f0 found near E2 is noise, so it must not
+    re-place the note on a neighbour (the one-hop blips seen between plucked notes) nor give cents."""
+    e2 = 40
+    audio = np.concatenate([tone(midi_to_hz(e2), 1.0), np.random.default_rng(0).standard_normal(int(0.4 * RATE)).astype(np.float32) * 0.3])
+    results = run(Analyzer(ScriptedModel([e2] * 100), RATE), audio)
+    noisy = [r for r in results if r.t_s > 1.1]
+    assert noisy and all(r.note in ("E2", None) for r in noisy)
+    assert all(r.cents is None and r.confidence == 0.0 for r in noisy if r.note is not None)
+    assert all(r.cents is not None and abs(r.cents) < 1 for r in results if 0.3 < r.t_s < 0.95)
