@@ -60,12 +60,24 @@ def cmd_classify(args) -> int:
 
 
 def replay(path: Path, model, settings):
-    """Results of the live analysis on a file, fed hop by hop as a microphone would feed it."""
-    from app.audio_file import read_audio
+    """Results of the live analysis on a file, fed hop by hop as a microphone would feed it.
+
+    The file is streamed, so memory stays bounded whatever its length."""
+    from app.audio_file import read_blocks
     from app.engine import Analyzer
 
-    audio, rate = read_audio(path)
-    yield from Analyzer(model, rate, settings).feed(audio)
+    rate, _, blocks = read_blocks(path, 1 << 15)
+    analyzer = Analyzer(model, rate, settings)
+    hop = analyzer.hop_samples
+    pending = None
+    for block in blocks:
+        pending = block if pending is None else np.concatenate([pending, block])
+        whole = len(pending) // hop * hop
+        if whole:
+            yield from analyzer.feed(pending[:whole])
+            pending = pending[whole:]
+    if pending is not None and len(pending):
+        yield from analyzer.feed(pending)
 
 
 def segments(results):
