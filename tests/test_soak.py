@@ -1,0 +1,22 @@
+"""A short soak (issue 6's full one is benchmarks/soak.py): ten stream minutes, memory flat, one result per hop."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+
+@pytest.mark.slow
+def test_ten_stream_minutes_keep_memory_flat_and_the_hop_rate():
+    import soak
+
+    from app.model import NoteModel
+
+    model = NoteModel()
+    a = soak.soak_analyzer(model, 10)
+    assert a["results"] == 10 * 1200
+    assert max(mb for _, mb in a["samples"]) - a["rss0"] <= 10.0
+    th = soak.soak_threaded(model, 6.0)
+    assert th["results"] >= 6.0 * 20 * 0.8 and th["max_columns_waiting"] <= 4000 and th["rss_growth"] <= 10.0
