@@ -37,6 +37,21 @@ def _sd():
     return sounddevice
 
 
+def reset_portaudio() -> None:
+    """Restart PortAudio so that it lists devices anew (it enumerates them only when it starts).
+    Only call it with no stream open. A no-op if sounddevice was never loaded."""
+    import sys
+
+    sd = sys.modules.get("sounddevice")
+    if sd is None:
+        return
+    try:
+        sd._terminate()
+        sd._initialize()
+    except Exception:  # noqa: BLE001  PortAudio without any host API: the next open reports it
+        pass
+
+
 def input_devices() -> list[InputDevice]:
     """Input devices, the default first. An empty list if PortAudio finds none."""
     sd = _sd()

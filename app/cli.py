@@ -158,24 +158,26 @@ def status_line(r) -> str:
 def cmd_listen(args) -> int:
     import time
 
-    from app.audio import open_input
-    from app.engine import Analyzer, AnalysisWorker
+    from app.live import LiveSession
     from app.model import NoteModel
 
     settings = _settings(args, channel=args.channel)
-    model = NoteModel(args.model)
-    source = open_input(args.device)
-    worker = AnalysisWorker(Analyzer(model, source.rate_hz, settings), source.ring)
-    worker.start()
+    session = LiveSession(NoteModel(args.model), settings)
+    session.open_input(args.device)
+    source = session.source
     print(f"listening on {source.device.index}: {source.device.name} at {source.rate_hz:g} Hz, A4 = {args.a4:g} Hz (Ctrl-C stops)")
     version, started = 0, time.monotonic()
     try:
         while args.seconds is None or time.monotonic() - started < args.seconds:
-            version, result = worker.results.get(version, timeout=0.5)
-            if result is None or not source.active:
-                line = "  input lost: the device stopped sending audio"
+            previous = version
+            version, result = session.results.get(version, timeout=0.25)
+            if session.check_input() == "lost":
+                line = "  input lost: the device stopped sending audio; retrying" + (
+                    f" ({session.last_error})" if session.last_error else "")
+            elif result is None or version == previous:  # nothing new (a timeout): print nothing stale
+                continue
             else:
-                line = status_line(result) + (f"  overflows {source.overflows}" if source.overflows else "")
+                line = status_line(result) + (f"  overflows {session.overflows}" if session.overflows else "")
             if args.lines:
                 print(line.strip(), flush=True)
             else:
@@ -183,8 +185,7 @@ def cmd_listen(args) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        worker.stop()
-        source.close()
+        session.close()
         if not args.lines:
             print()
     return 0

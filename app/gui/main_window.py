@@ -309,8 +309,14 @@ class MainWindow(QMainWindow):
 
     def _text(self) -> None:
         r, panel = self._last, self.settings_panel
-        if not self.session.input_ok:
-            self.input_status.setText("⚠ input lost: the device stopped sending audio" if self.session.source else "no input")
+        state = self.session.check_input()
+        if state == "lost":
+            why = f" ({self.session.last_error})" if self.session.last_error else ""
+            self.input_status.setText(f"⚠ input lost: the device stopped sending audio; retrying{why}"[:160])
+            self._last = r = None
+            self.needle.set_cents(None)
+        elif state == "none":
+            self.input_status.setText("no input")
         elif self.session.overflows or self.session.lost_samples:
             self.input_status.setText(f"input overflows {self.session.overflows}, samples lost {self.session.lost_samples}")
         else:

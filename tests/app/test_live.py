@@ -49,3 +49,49 @@ def test_results_flow_and_settings_restart_the_worker(model):
     finally:
         session.close()
     assert session.source is None
+
+
+class DyingTone(ToneInput):
+    """A tone input whose device 'disappears': it stops writing but still says it is active, as a PortAudio
+    stream does when the sound server goes away."""
+
+    active = True
+
+    def die(self):
+        self._stop.set()
+        self._thread.join(1.0)
+
+
+def test_lost_input_is_reported_and_reopened_when_the_device_returns(model):
+    available = {"ok": True}
+    opened = []
+
+    def flaky(spec):
+        if not available["ok"]:
+            raise DeviceError("no input devices found")
+        src = DyingTone(440.0)
+        opened.append(src)
+        return src
+
+    session = LiveSession(model, opener=flaky)
+    try:
+        session.open_input(None)
+        import time
+
+        while opened[0].ring.written == 0:
+            time.sleep(0.005)
+        t = time.monotonic()
+        assert session.check_input(now=t) == "ok"
+        opened[0].die()
+        available["ok"] = False
+        assert session.check_input(now=t + 0.5) == "ok"  # a short gap is not a loss yet
+        assert session.check_input(now=t + 1.6) == "lost"  # retried once, the device is still gone
+        assert session.source is None and "no input devices" in session.last_error
+        assert session.check_input(now=t + 2.0) == "lost"  # no retry before RETRY_S
+        available["ok"] = True
+        assert session.check_input(now=t + 3.7) == "ok"  # retried: the device is back
+        assert len(opened) == 2 and session.source is opened[1] and session.worker.is_alive()
+        _, result = session.results.get(session.results.get(timeout=0)[0], timeout=3.0)
+        assert result is not None
+    finally:
+        session.close()
