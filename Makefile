@@ -8,7 +8,9 @@ PY := $(VENV)/bin/python
 # Qt's runtime libraries: offscreen (tests) needs the first line, a real window on X11 the second too.
 QT_PACKAGES := libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libx11-xcb1
-APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm musescore-general-soundfont $(QT_PACKAGES)
+# End-to-end tests: a PulseAudio null sink as the microphone, Xvfb as the screen.
+E2E_PACKAGES := pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth
+APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm musescore-general-soundfont $(QT_PACKAGES) $(E2E_PACKAGES)
 EXAMPLE ?= assets/examples/guitar-open-strings.flac
 
 .PHONY: run test test-fast system-deps benchmark model clean

@@ -218,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", "-d", help="input device: index, part of its name, or tone:<Hz> for a synthesized tone")
     p.add_argument("--seconds", type=float, help="close after this long")
     p.add_argument("--screenshot", type=Path, help="with --seconds: save the window as this PNG before closing")
+    p.add_argument("--state-log", type=Path, help="append what the window shows (note, cents, input) to this file as "
+                   "JSON Lines whenever it changes")
     p.set_defaults(func=cmd_gui)
     p = sub.add_parser("devices", help="list input devices", description="List input devices, the default first.")
     p.set_defaults(func=cmd_devices)

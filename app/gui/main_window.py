@@ -355,6 +355,25 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def _log_state(window: MainWindow, path: Path) -> None:
+    """Append what the window shows to `path` as JSON Lines whenever it changes (for end-to-end checks)."""
+    import json
+
+    f = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115  (closed with the window)
+    last = {}
+
+    def poll():
+        state = {k: v for k, v in window.state().items() if k in ("note", "cents", "input")}
+        if state != last:
+            last.clear()
+            last.update(state)
+            f.write(json.dumps({"t": round(time.monotonic(), 3), **state}, ensure_ascii=False) + "\n")
+
+    timer = QTimer(window, interval=TEXT_MS // 3, timeout=poll)
+    timer.start()
+    window.destroyed.connect(f.close)
+
+
 def run(args) -> int:
     """`pitchrec gui`: the window; with --screenshot, save one after --seconds and quit."""
     import sys
@@ -366,10 +385,13 @@ def run(args) -> int:
     try:
         model = NoteModel(args.model)
     except ModelError as e:
-        QMessageBox.critical(None, "Pitchrec: model not loaded", str(e))
-        raise
+        if app.platformName() != "offscreen":  # nobody could click a dialog without a screen
+            QMessageBox.critical(None, "Pitchrec: model not loaded", f"{e}\n\nPitchrec cannot start without a note model.")
+        raise  # and the CLI prints the one-line error
     window = MainWindow(LiveSession(model), device=args.device)
     window.show()
+    if getattr(args, "state_log", None):
+        _log_state(window, args.state_log)
     if args.seconds:
         def finish():
             if args.screenshot:

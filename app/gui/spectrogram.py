@@ -27,7 +27,7 @@ class SpectrogramView(pg.PlotWidget):
         self.image = np.full((self.frames, params.num_mel_bands), np.log(params.log_offset), np.float32)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
-        self.item.setLevels((np.log(params.log_offset), 2.5))
+        self.item.setLevels((np.log(params.log_offset), 4.0))
         self._rect = (-SECONDS, -0.5, SECONDS, params.num_mel_bands)
         self.addItem(self.item)
         self.marker = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(80, 220, 255), pen=pg.mkPen("w"))

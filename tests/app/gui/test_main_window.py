@@ -206,3 +206,19 @@ def test_model_selector_switches_without_restart_and_rejects_a_corrupt_model(qtb
     wait_for_note(qtbot, window, "A4")
     window._switch_model(str(models / "broken.tflite"))
     assert warnings and str(window.session.model.path) == str(models / "mine.tflite")
+
+
+@pytest.mark.parametrize("content", [b"", b"TFL3" + bytes(100), b"not a model at all"])
+def test_gui_with_a_corrupt_model_exits_with_one_line(tmp_path, content):
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(content)
+    (tmp_path / "bad.json").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "--model", str(bad), "gui", "--device", "tone:440", "--seconds", "1"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pitchrec: ") and "Traceback" not in proc.stderr
