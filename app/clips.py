@@ -24,6 +24,7 @@ import numpy as np
 
 MAX_NAME = 60
 _UNSAFE = re.compile(r"[^\w\-+#♯♭]+")
+_SFC_SET_UPDATE_HEADER_AUTO = 0x1061  # libsndfile: rewrite the header's sizes after every write
 
 
 def dataset_dir() -> Path:
@@ -65,6 +66,25 @@ def list_clips(directory: Path) -> list[ClipInfo]:
             meta = {"label": "?", "status": "no readable sidecar"}
         clips.append(ClipInfo(wav, meta))
     return sorted(clips, key=lambda c: str(c.meta.get("time", "")), reverse=True)
+
+
+def repair_interrupted(directory: Path) -> list[ClipInfo]:
+    """Clips whose sidecar still says "recording" (the app was killed): mark them "interrupted" with the
+    length their WAV reads back to, and return them. A WAV that no longer reads is marked so, not deleted."""
+    import soundfile as sf
+
+    repaired = []
+    for clip in list_clips(directory):
+        if clip.meta.get("status") != "recording":
+            continue
+        try:
+            info = sf.info(str(clip.wav))
+            clip.meta.update(status="interrupted", seconds=round(info.frames / info.samplerate, 3))
+        except Exception as e:  # noqa: BLE001
+            clip.meta.update(status="interrupted", error=f"WAV unreadable: {e}")
+        _write_json(clip.sidecar, clip.meta)
+        repaired.append(clip)
+    return repaired
 
 
 def relabel(clip: ClipInfo, label: str, midi: int | None) -> None:
@@ -110,6 +130,9 @@ class ClipWriter(threading.Thread):
         self.directory.mkdir(parents=True, exist_ok=True)
         self._file = sf.SoundFile(self.wav, "w", samplerate=int(round(self.reader.ring.rate_hz)),
                                   channels=self.reader.ring.channels, subtype="FLOAT", format="WAV")
+        # Keep the WAV header's sizes current after every block, so a killed process leaves a WAV
+        # that reads back up to its last flushed block.
+        sf._snd.sf_command(self._file._file, _SFC_SET_UPDATE_HEADER_AUTO, sf._ffi.NULL, sf._snd.SF_TRUE)
         try:
             _write_json(self.wav.with_suffix(".json"), self.meta)
         except OSError:

@@ -89,6 +89,10 @@ class MainWindow(QMainWindow):
         self.spectrogram = SpectrogramView(session.model.params)
         self.history = PitchHistory()
         self.settings_panel = SettingsPanel()
+        try:
+            repaired = clips.repair_interrupted(self.clip_dir) if self.clip_dir.exists() else []
+        except OSError:
+            repaired = []
         self.clips_panel = ClipsPanel(self.clip_dir)
         self.model_select = QComboBox()
         self.retrain = RetrainPanel(self.clip_dir)
@@ -152,6 +156,9 @@ class MainWindow(QMainWindow):
         self._fill_devices()
         self.settings_panel.restore_channel()
 
+        if repaired:
+            self.show_message(f"{len(repaired)} clip(s) were cut short when Pitchrec last stopped; kept and marked "
+                              f"'interrupted' in the clip list: " + ", ".join(c.wav.name for c in repaired))
         self.draw_timer = QTimer(self, interval=DRAW_MS, timeout=self._draw)
         self.text_timer = QTimer(self, interval=TEXT_MS, timeout=self._text)
         self.draw_timer.start()

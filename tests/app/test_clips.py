@@ -110,3 +110,41 @@ def test_a_wav_without_sidecar_is_listed_not_dropped(tmp_path):
     sf.write(folder / "orphan.wav", np.zeros(100, np.float32), RATE)
     (found,) = clips.list_clips(folder)
     assert found.meta["status"] == "no readable sidecar"
+
+
+KILLED_WRITER = """
+import os, signal, sys, time
+import numpy as np
+sys.path.insert(0, {root!r})
+from app import clips
+from app.ringbuffer import RingBuffer
+ring = RingBuffer(48000 * 4, 1, 48000)
+writer = clips.ClipWriter(ring.reader(), {folder!r}, {{"label": "A4", "midi": 69}}, poll_s=0.01)
+writer.start()
+for i in range(10):
+    ring.write(np.full((4800, 1), 0.1 * (i + 1), np.float32))
+    time.sleep(0.05)
+while writer.frames < 48000:
+    time.sleep(0.01)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_kill_9_while_recording_leaves_a_readable_wav_that_the_next_start_lists(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    folder = tmp_path / "clips"
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER.format(root=root, folder=str(folder))], timeout=60)
+    assert proc.returncode == -9
+    (wav,) = folder.glob("*.wav")
+    audio, rate = sf.read(wav, dtype="float32")
+    assert rate == 48000 and len(audio) >= 48000  # every flushed block
+    assert np.allclose(audio[:4800], 0.1) and np.allclose(audio[-4800:], 1.0)
+    assert json.loads(wav.with_suffix(".json").read_text())["status"] == "recording"
+    (repaired,) = clips.repair_interrupted(folder)
+    meta = json.loads(wav.with_suffix(".json").read_text())
+    assert repaired.wav == wav and meta["status"] == "interrupted" and meta["seconds"] == 1.0
+    assert clips.repair_interrupted(folder) == []
