@@ -1,6 +1,6 @@
 """Benchmark of the live recognition path against librosa.pyin, on the same generated corpus.
 
-    python benchmarks/bench_live.py [--model assets/pitchrec.tflite] [--stride 5] [--no-pyin]
+    python benchmarks/bench_live.py [--model assets/pitchrec.tflite] [--baseline old.tflite] [--stride 5] [--no-pyin]
 
 Pitchrec runs causally, hop by hop, through app.engine.Analyzer at the device rate
 (48 kHz), exactly as the microphone path does. pyin runs offline on each whole clip
@@ -153,6 +153,8 @@ def _latency(note, frames) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--baseline", type=Path, help="an earlier model, run through the same live path in the same run")
+    parser.add_argument("--json", type=Path, help="also write the scores to this file")
     parser.add_argument("--stride", type=int, default=5, help="semitones between corpus notes (smaller: bigger corpus)")
     parser.add_argument("--hop-ms", type=float, default=50.0)
     parser.add_argument("--no-pyin", action="store_true", help="skip the librosa.pyin peer")
@@ -162,6 +164,8 @@ def main() -> int:
     clips = build(stride=args.stride)
     seconds = sum(c.seconds for c in clips)
     tools = {"Pitchrec": run_pitchrec(clips, args.model, args.hop_ms / 1000.0)}
+    if args.baseline:
+        tools[f"Pitchrec with {args.baseline.name}"] = run_pitchrec(clips, args.baseline, args.hop_ms / 1000.0)
     if not args.no_pyin:
         tools["librosa.pyin (offline)"] = run_pyin(clips, args.hop_ms / 1000.0)
     scores = {name: {**score(clips, frames), "cpu_per_audio_s": cpu / seconds} for name, (frames, cpu) in tools.items()}
@@ -194,6 +198,10 @@ def main() -> int:
     print("|---|" + "---|" * len(names) + "---|")
     for label, key, fmt, target in rows:
         print(f"| {label} | " + " | ".join(fmt(scores[n][key]) for n in names) + f" | {target} |")
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(scores, indent=2, default=float))
     return 0
 
 
