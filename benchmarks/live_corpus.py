@@ -139,5 +139,5 @@ def _no_note_clips(rng, seconds: float = 8.0) -> list[Clip]:
         Clip("noise/white-40dB", "noise", coloured_noise(rng, n, 0.0) * db(-40), []),
         Clip("noise/pink-25dB", "noise", coloured_noise(rng, n, 1.0) * db(-25), []),
         Clip("noise/brown-30dB", "noise", coloured_noise(rng, n, 2.0) * db(-30), []),
-        Clip("noise/hum-35dB", "noise", hum(rng, n) * db(-35) + coloured_noise(rng, n, 1.0) * db(-60), []),
+        Clip("noise/hum-35dB", "noise", hum(rng, n, RATE_HZ) * db(-35) + coloured_noise(rng, n, 1.0) * db(-60), []),
     ]

@@ -64,9 +64,9 @@ def babble(rng: np.random.Generator, n: int) -> np.ndarray:
     return (out / rms(out)).astype(np.float32)
 
 
-def hum(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Mains hum at 50 or 60 Hz with random harmonics, unit RMS."""
-    t = np.arange(n) / SR
+def hum(rng: np.random.Generator, n: int, rate_hz: float = SR) -> np.ndarray:
+    """Mains hum at 50 or 60 Hz with random harmonics, unit RMS, n samples at rate_hz."""
+    t = np.arange(n) / rate_hz
     f = rng.choice([50.0, 60.0])
     out = sum(rng.uniform(0, 1) / k * np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3)) for k in range(1, 8))
     return (out / rms(out)).astype(np.float32)

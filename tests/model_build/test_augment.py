@@ -90,3 +90,14 @@ def test_augmented_batches_are_reproducible_from_their_seed(augmenter):
     b = maker.batch(np.random.default_rng([7, 8]), 12)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_hum_is_at_mains_frequency_at_any_rate(rate):
+    from model_build.augment import hum
+
+    x = hum(np.random.default_rng(1), rate * 2, rate)
+    spectrum = np.abs(np.fft.rfft(x))
+    f = np.fft.rfftfreq(len(x), 1 / rate)
+    strongest = f[np.argsort(spectrum)[-3:]]
+    assert all(min(abs(s / 50 - round(s / 50)), abs(s / 60 - round(s / 60))) < 0.01 for s in strongest), strongest
