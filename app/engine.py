@@ -142,7 +142,14 @@ class Analyzer:
         model_midi = self._class_midi[top]
         model_note = None if model_midi is None else note_name(model_midi)
         hint = None if model_midi is None else int(round(model_midi + self._a4_offset))
-        self._update_note(hint, float(probs[top]))
+        prob = float(probs[top])
+        if hint is not None:
+            checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, lowest_midi=MIDI_MIN)
+            if checked != hint:
+                # The model did not name this octave: it must lead switch_hops in a row, never "at once". (Two notes
+                # a fifth apart, e.g. across a note change, also repeat an octave below the lower one for a hop.)
+                hint, prob = checked, 0.0
+        self._update_note(hint, prob)
         if self._shown is None:
             return Result(t_s, None, None, None, None, float(probs[top]), level, model_note, columns)
         return self._fine(t_s, level, probs, model_note, columns)

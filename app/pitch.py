@@ -4,6 +4,14 @@ The model names the note; this module measures its f0 at the device's own rate, 
 a fraction of a cent, by finding the NSDF peak whose lag lies within about a
 semitone of the hinted note's period and refining it by parabolic interpolation.
 Because the search never leaves that range, it cannot make octave errors.
+
+`octave_check` is the one place that looks elsewhere: one and two octaves below the
+note the model names. A sound that repeats every 2 or 4 of the named note's periods
+but not every period (an organ's mixture stops, strong even harmonics over a weak
+fundamental) has its pitch there, and the model, which sees only the log-mel bands
+above 125 Hz, tends to name the octave of its strongest harmonics. A sound that
+repeats every period also repeats every 2 and 4, so the check takes a lower octave
+only when the named period is clearly not periodic and the lower one clearly is.
 """
 
 from __future__ import annotations
@@ -80,3 +88,24 @@ def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0
     shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
     peak = b - 0.25 * (a - c) * shift
     return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(peak, 0.0, 1.0)))
+
+
+OCTAVE_NAMED_BELOW = 0.85  # the named note's period must be this poorly periodic ...
+OCTAVE_LOWER_ABOVE = 0.90  # ... and a lower octave's this well, and
+OCTAVE_MARGIN = 0.10  # at least this much better
+
+
+def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = 23) -> int:
+    """midi_hint, or the note one or two octaves below it where the sound's period really lies."""
+    named = estimate(x, rate_hz, midi_hint, a4_hz)
+    named_clarity = 0.0 if named is None else named.clarity
+    if named_clarity >= OCTAVE_NAMED_BELOW:
+        return midi_hint
+    best, best_clarity = midi_hint, named_clarity + OCTAVE_MARGIN
+    for down in (12, 24):
+        if midi_hint - down < lowest_midi:
+            break
+        lower = estimate(x, rate_hz, midi_hint - down, a4_hz)
+        if lower is not None and lower.clarity >= max(OCTAVE_LOWER_ABOVE, best_clarity):
+            best, best_clarity = midi_hint - down, lower.clarity + OCTAVE_MARGIN
+    return best

@@ -67,3 +67,24 @@ def test_reference_a4_moves_the_search():
 def test_window_is_longer_for_low_notes():
     assert pitch.window_samples(23, 48000) > 3 * pitch.window_samples(69, 48000)
     assert pitch.window_samples(96, 48000) >= 0.04 * 48000
+
+
+def _partials(f0, amps, seconds=0.5, rate=48000):
+    t = np.arange(int(seconds * rate)) / rate
+    return sum(a * np.sin(2 * np.pi * k * f0 * t + k) for k, a in amps.items()).astype(np.float32)
+
+
+def test_octave_check_finds_the_period_below_a_note_named_an_octave_high():
+    # A2 (110 Hz) with strong even harmonics: a model that sees only the bands above 125 Hz may call it A3.
+    x = _partials(110.0, {1: 0.5, 2: 1.0, 3: 0.4, 4: 1.0, 6: 0.8})
+    assert pitch.octave_check(x, 48000, 57) == 45
+    # Two octaves: period four times the named one.
+    assert pitch.octave_check(_partials(55.0, {1: 0.4, 2: 0.3, 3: 0.4, 4: 1.0, 5: 0.3, 8: 1.0}), 48000, 57) == 33
+
+
+@pytest.mark.parametrize("midi", [28, 40, 45, 57, 69, 81])
+def test_octave_check_leaves_a_correctly_named_periodic_note_alone(midi):
+    from app.notes import midi_to_hz
+
+    x = _partials(midi_to_hz(midi), {1: 1.0, 2: 0.5, 3: 0.3, 4: 0.2}, seconds=0.6)
+    assert pitch.octave_check(x, 48000, midi) == midi
