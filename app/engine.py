@@ -144,7 +144,7 @@ class Analyzer:
         hint = None if model_midi is None else int(round(model_midi + self._a4_offset))
         prob = float(probs[top])
         if hint is not None:
-            checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, lowest_midi=MIDI_MIN)
+            checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, MIDI_MIN, MIDI_MAX)
             if checked != hint:
                 # The model did not name this octave: it must lead switch_hops in a row, never "at once". (Two notes
                 # a fifth apart, e.g. across a note change, also repeat an octave below the lower one for a hop.)

@@ -95,11 +95,24 @@ OCTAVE_LOWER_ABOVE = 0.90  # ... and a lower octave's this well, and
 OCTAVE_MARGIN = 0.10  # at least this much better
 
 
-def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = 23) -> int:
-    """midi_hint, or the note one or two octaves below it where the sound's period really lies."""
+UP_INTERVALS = (24, 19, 12)  # periods of 1/4, 1/3, 1/2 of the named one, the shortest first
+UP_RATIO = 0.95  # McLeod's rule: the shortest period whose peak reaches this share of the named one's
+
+
+def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = 23,
+                 highest_midi: int = 96) -> int:
+    """midi_hint, or the note whose period the sound really has: one or two octaves below the named note when
+    the sound repeats there but not at the named period; or a half, a third or a quarter of the named period
+    when the sound repeats there as well as at the named one (a named sub-harmonic)."""
     named = estimate(x, rate_hz, midi_hint, a4_hz)
     named_clarity = 0.0 if named is None else named.clarity
     if named_clarity >= OCTAVE_NAMED_BELOW:
+        for up in UP_INTERVALS:
+            if midi_hint + up > highest_midi:
+                continue
+            higher = estimate(x, rate_hz, midi_hint + up, a4_hz)
+            if higher is not None and higher.clarity >= max(OCTAVE_LOWER_ABOVE, UP_RATIO * named_clarity):
+                return midi_hint + up
         return midi_hint
     best, best_clarity = midi_hint, named_clarity + OCTAVE_MARGIN
     for down in (12, 24):

@@ -88,3 +88,9 @@ def test_octave_check_leaves_a_correctly_named_periodic_note_alone(midi):
 
     x = _partials(midi_to_hz(midi), {1: 1.0, 2: 0.5, 3: 0.3, 4: 0.2}, seconds=0.6)
     assert pitch.octave_check(x, 48000, midi) == midi
+
+
+@pytest.mark.parametrize("named", [57 - 12, 57 - 19, 57 - 24])
+def test_octave_check_moves_a_named_subharmonic_up_to_the_sounding_period(named):
+    x = _partials(220.0, {1: 1.0, 2: 0.5, 3: 0.3, 4: 0.2}, seconds=0.6)  # A3, periodic at its own period
+    assert pitch.octave_check(x, 48000, named) == 57
