@@ -222,3 +222,38 @@ def test_gui_with_a_corrupt_model_exits_with_one_line(tmp_path, content):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pitchrec: ") and "Traceback" not in proc.stderr
+
+
+def test_recording_into_an_unwritable_folder_says_so_and_keeps_running(qtbot, tmp_path, model):
+    from pathlib import Path
+
+    qs = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    window = MainWindow(LiveSession(model), qsettings=qs, clip_dir=Path("/proc/pitchrec-no-such-dir/clips"), device="tone:440")
+    qtbot.addWidget(window)
+    window.show()
+    wait_for_note(qtbot, window, "A4")
+    window.clips_panel.record.setChecked(True)
+    assert window.writer is None and not window.clips_panel.record.isChecked()
+    assert "cannot record into" in window.statusBar().currentMessage()
+    wait_for_note(qtbot, window, "A4")
+    window.close()
+
+
+def test_disk_full_while_recording_stops_with_a_message_and_keeps_the_clip(qtbot, make_window, tmp_path):
+    import soundfile as sf
+
+    window = make_window("tone:440")
+    wait_for_note(qtbot, window, "A4")
+    window.clips_panel.record.setChecked(True)
+    qtbot.waitUntil(lambda: window.writer is not None and window.writer.frames > 4800, timeout=3000)
+    writer = window.writer
+
+    def full(data):
+        raise OSError(28, "No space left on device")
+
+    writer._file.write = full
+    qtbot.waitUntil(lambda: window.writer is None, timeout=3000)
+    assert "No space left" in window.statusBar().currentMessage() and "kept" in window.statusBar().currentMessage()
+    audio, _ = sf.read(writer.wav)
+    assert len(audio) == writer.frames > 0
+    assert json.loads(writer.wav.with_suffix(".json").read_text())["status"] == "failed"
