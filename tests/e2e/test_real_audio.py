@@ -177,3 +177,32 @@ def test_window_under_xvfb_shows_a_played_sequence(pulse, tmp_path):
     seen = [(s["t"], s["note"].replace("♯", "#")) for s in states if s["note"] not in ("–", "")]
     check_sequence(seen, played_at, onsets)
     assert (ARTIFACTS / "e2e-window.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="xvfb not installed")
+def test_window_shows_input_lost_and_resumes_when_the_sound_server_returns(pulse, tmp_path):
+    sequence_wav(tmp_path / "seq.wav")
+    log = tmp_path / "state.jsonl"
+    env = {**pulse.env, "QT_QPA_PLATFORM": "xcb"}
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-m", "app.cli", "gui", "--device", "pulse",
+           "--seconds", "20", "--state-log", str(log)]
+    app = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    pulse.stop()
+    deadline = time.monotonic() + 8
+    while "input lost" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "input lost" in log.read_text()
+    pulse.start()
+    time.sleep(3.0)
+    back_at = time.monotonic()
+    pulse.play(tmp_path / "seq.wav").wait(15)
+    out, _ = app.communicate(timeout=40)
+    assert app.returncode == 0, out
+    states = [json.loads(line) for line in log.read_text().splitlines()]
+    after = {s["note"].replace("♯", "#") for s in states if s["t"] > back_at}
+    assert set(SEQUENCE) <= after, states[-10:]
+    assert "input lost" not in states[-1]["input"]
