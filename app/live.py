@@ -85,13 +85,7 @@ class LiveSession:
 
     def _reopen(self) -> None:
         """Close the dead input, then open the same device again (re-scanning devices first)."""
-        with self._lock:
-            worker, source = self.worker, self.source
-            self.worker = self.source = None
-        if worker is not None:
-            worker.stop()
-        if source is not None:
-            source.close()
+        self.close()
         reset_portaudio()  # PortAudio lists devices only when it starts: a returning device needs a restart
         try:
             new = self._opener(self.device_spec)

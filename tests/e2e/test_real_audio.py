@@ -123,6 +123,19 @@ def check_sequence(seen: list[tuple[float, str]], played_at: float, onsets: list
         assert first - (played_at + onset) < 1.0, (name, first - (played_at + onset))
 
 
+def start_window(pulse: Pulse, log: Path, seconds: float, *extra: str) -> subprocess.Popen:
+    """The real window under Xvfb on the sink's monitor, logging what it shows; returns once it shows something."""
+    env = {**pulse.env, "QT_QPA_PLATFORM": "xcb"}
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-m", "app.cli", "gui", "--device", "pulse",
+           "--seconds", str(seconds), "--state-log", str(log), *extra]
+    app = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert log.exists(), app.stdout.read() if app.poll() is not None else "no state log"
+    return app
+
+
 def test_listen_shows_a_played_sequence_in_order(pulse, tmp_path):
     onsets = sequence_wav(tmp_path / "seq.wav")
     app = Lines([sys.executable, "-m", "app.cli", "listen", "--device", "pulse", "--lines", "--seconds", "10"], pulse.env)
@@ -159,14 +172,7 @@ def test_window_under_xvfb_shows_a_played_sequence(pulse, tmp_path):
     onsets = sequence_wav(tmp_path / "seq.wav")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = tmp_path / "state.jsonl"
-    env = {**pulse.env, "QT_QPA_PLATFORM": "xcb"}
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-m", "app.cli", "gui", "--device", "pulse",
-           "--seconds", "12", "--state-log", str(log), "--screenshot", str(ARTIFACTS / "e2e-window.png")]
-    app = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert log.exists(), app.stdout.read() if app.poll() is not None else "no state log"
+    app = start_window(pulse, log, 12, "--screenshot", str(ARTIFACTS / "e2e-window.png"))
     time.sleep(1.0)
     played_at = time.monotonic()
     pulse.play(tmp_path / "seq.wav").wait(15)
@@ -183,13 +189,7 @@ def test_window_under_xvfb_shows_a_played_sequence(pulse, tmp_path):
 def test_window_shows_input_lost_and_resumes_when_the_sound_server_returns(pulse, tmp_path):
     sequence_wav(tmp_path / "seq.wav")
     log = tmp_path / "state.jsonl"
-    env = {**pulse.env, "QT_QPA_PLATFORM": "xcb"}
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-m", "app.cli", "gui", "--device", "pulse",
-           "--seconds", "20", "--state-log", str(log)]
-    app = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    app = start_window(pulse, log, 20)
     time.sleep(1.0)
     pulse.stop()
     deadline = time.monotonic() + 8
