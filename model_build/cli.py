@@ -187,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--embedding-stack", action="store_true",
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
     init_opts = argparse.ArgumentParser(add_help=False)
-    init_opts.add_argument("--init", metavar="MODEL.keras",
-                           help="start from these weights (import-vggish's output or an earlier model) and train in phases: "
+    init_opts.add_argument("--init", metavar="MODEL",
+                           help="start from these weights (.keras from import-vggish, or an earlier model's .keras or "
+                           ".weights.npz) and train in phases: "
                            "head alone, then trunk blocks unfrozen top-down at falling learning rates")
     convert_opts = argparse.ArgumentParser(add_help=False)
     convert_opts.add_argument("--out", default=str(DEFAULT_OUT), help=f"model file to write (default: {DEFAULT_OUT})")

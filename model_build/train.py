@@ -172,7 +172,7 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
 
 def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_model: Path, phases=None, bank=None,
                    validation=None, maker=None) -> dict:
-    """Fine-tune from the model in `init_model` (.keras) through the freeze-then-unfreeze phases.
+    """Fine-tune from the model in `init_model` (.keras, or .weights.npz from convert) through the freeze-then-unfreeze phases.
 
     state["phases"] records each finished phase with its validation accuracy; a rerun resumes at the
     first unfinished phase (from last.keras). `phases` defaults to transfer.schedule from the config.
@@ -189,8 +189,10 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     if len(done) >= len(phases):
         log.info("all %d phases done", len(phases))
         return run.state
+    from model_build.convert import load_float_model
+
     with distribute_strategy().scope():
-        model = keras.models.load_model(run.last_path if done else init_model)
+        model = keras.models.load_model(run.last_path) if done else load_float_model(init_model)
     for phase in phases[len(done):]:
         set_trainable(model, phase)
         with distribute_strategy().scope():
