@@ -30,6 +30,8 @@ def _paths(args) -> tuple[Path, Path, Path]:
 
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
+    if getattr(args, "corpus", "v2") == "v1":  # version 1's corpus: FluidR3 and the synthesizer, no augmentation
+        config = dataclasses.replace(config, soundfonts=("fluidr3",), augment=False)
     if getattr(args, "epochs", None):
         config = dataclasses.replace(config, epochs=args.epochs)
     if getattr(args, "embedding_stack", False):
@@ -181,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
+    common.add_argument("--corpus", choices=("v1", "v2"), default="v2",
+                        help="v2 (default): FluidR3 and MuseScore General, augmented; v1: FluidR3 only, no augmentation "
+                        "(how model version 1 was made)")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")
