@@ -352,7 +352,8 @@ class MainWindow(QMainWindow):
     def state(self) -> dict:
         """What the window shows, for tests and the end-to-end check (not read from pixels)."""
         return {"note": self.note_label.text(), "cents": self.cents_label.text(), "f0": self.f0_label.text(),
-                "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.device_spec}
+                "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.device_spec,
+                "level_dbfs": None if self._last is None else round(self._last.level_dbfs, 1)}
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.stop_recording()
@@ -370,7 +371,7 @@ def _log_state(window: MainWindow, path: Path) -> None:
     last = {}
 
     def poll():
-        state = {k: v for k, v in window.state().items() if k in ("note", "cents", "input")}
+        state = {k: v for k, v in window.state().items() if k in ("note", "cents", "input", "level_dbfs")}
         if state != last:
             last.clear()
             last.update(state)

@@ -203,6 +203,12 @@ def test_window_under_xvfb_shows_a_played_sequence(pulse, tmp_path):
     seen = [(s["t"], s["note"].replace("♯", "#")) for s in states if s["note"] not in ("–", "")]
     check_sequence(seen, played_at, onsets)
     assert (ARTIFACTS / "e2e-window.png").stat().st_size > 10_000
+    # Latency from the sound's arrival (level over the gate), as for listen; the window's text updates every
+    # 150 ms, which comes on top of the analysis's own latency.
+    arrival = next(s["t"] for s in states if s["t"] >= played_at and (s.get("level_dbfs") or -200) > -60.0)
+    latencies = [next(t for t, n in seen if n == name) - (arrival + onset - onsets[0]) for name, onset in zip(SEQUENCE, onsets)]
+    print("latencies", [round(v, 3) for v in latencies])
+    assert float(np.median(latencies)) <= 0.15 + 0.15, latencies
 
 
 @pytest.mark.skipif(not shutil.which("xvfb-run"), reason="xvfb not installed")
