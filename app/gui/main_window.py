@@ -37,7 +37,7 @@ from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
 from app.live import LiveSession
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
-from app.notes import display_name, hz_to_midi
+from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
 
 DRAW_MS = 33
@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self.qs = qsettings or QSettings("pitchrec", "pitchrec")
         self.clip_dir = clip_dir or clips.dataset_dir()
         self.writer: clips.ClipWriter | None = None
-        self._recorded_notes: collections.Counter = collections.Counter()
+        self._recorded_notes: collections.Counter = collections.Counter()  # MIDI shown while recording -> hops
         self._version = 0
         self._last = None
         self._last_draw = time.monotonic()
@@ -270,8 +270,8 @@ class MainWindow(QMainWindow):
         if writer is None:
             return None
         if writer.meta.get("label") == DETECTED and self._recorded_notes:
-            name, _ = self._recorded_notes.most_common(1)[0]
-            writer.meta["label"], writer.meta["midi"] = name, self._detected_midi.get(name)
+            midi, _ = self._recorded_notes.most_common(1)[0]
+            writer.meta["label"], writer.meta["midi"] = note_name(midi), midi
         clip = writer.stop()
         self.clips_panel.record.blockSignals(True)
         self.clips_panel.record.setChecked(False)
@@ -297,9 +297,7 @@ class MainWindow(QMainWindow):
             self.needle.set_cents(self._shown_cents(result))
             self.level.setValue(int(max(-80, min(0, result.level_dbfs))))
             if self.writer is not None and result.note is not None:
-                self._recorded_notes[result.note] += 1
-                self._detected_midi = getattr(self, "_detected_midi", {})
-                self._detected_midi[result.note] = result.midi
+                self._recorded_notes[result.midi] += 1
             if self.writer is not None and self.writer.error:
                 self.stop_recording()
         self.needle.tick(dt)
