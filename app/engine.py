@@ -143,8 +143,11 @@ class Analyzer:
         model_note = None if model_midi is None else note_name(model_midi)
         hint = None if model_midi is None else int(round(model_midi + self._a4_offset))
         prob = float(probs[top])
+        measured = {}  # MIDI -> f0 estimate on this hop's audio, so no note is measured twice
         if hint is not None:
-            checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, MIDI_MIN, MIDI_MAX)
+            measured[hint] = pitch.estimate(self._history, self.rate_hz, hint, a4_hz=self.settings.a4_hz)
+            checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, MIDI_MIN, MIDI_MAX,
+                                         named=measured[hint])
             if checked != hint:
                 # The model did not name this octave: it must lead switch_hops in a row, never "at once". (Two notes
                 # a fifth apart, e.g. across a note change, also repeat an octave below the lower one for a hop.)
@@ -152,7 +155,7 @@ class Analyzer:
         self._update_note(hint, prob)
         if self._shown is None:
             return Result(t_s, None, None, None, None, float(probs[top]), level, model_note, columns)
-        return self._fine(t_s, level, probs, model_note, columns)
+        return self._fine(t_s, level, probs, model_note, columns, measured)
 
     def _update_note(self, hint: int | None, prob: float) -> None:
         """Hysteresis: a new note must lead switch_hops in a row (or be named with switch_prob);
@@ -175,9 +178,12 @@ class Analyzer:
             self._shown, self._in_margin = hint, False
             self._candidate, self._candidate_hops = None, 0
 
-    def _fine(self, t_s, level, probs, model_note, columns) -> Result:
+    def _fine(self, t_s, level, probs, model_note, columns, measured: dict) -> Result:
         s = self.settings
-        est = pitch.estimate(self._history, self.rate_hz, self._shown, a4_hz=s.a4_hz)
+        if self._shown in measured:
+            est = measured[self._shown]
+        else:
+            est = pitch.estimate(self._history, self.rate_hz, self._shown, a4_hz=s.a4_hz)
         if est is None or est.clarity < RELIABLE_CLARITY:
             # The note stands (the model named it) but no cents: e.g. the old note's tail and the new one's attack.
             return Result(t_s, note_name(self._shown), self._shown, None, None, 0.0, level, model_note, columns)

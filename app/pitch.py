@@ -99,12 +99,18 @@ UP_INTERVALS = (24, 19, 12)  # periods of 1/4, 1/3, 1/2 of the named one, the sh
 UP_RATIO = 0.95  # McLeod's rule: the shortest period whose peak reaches this share of the named one's
 
 
+_MEASURE = object()
+
+
 def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = 23,
-                 highest_midi: int = 96) -> int:
+                 highest_midi: int = 96, named=_MEASURE) -> int:
     """midi_hint, or the note whose period the sound really has: one or two octaves below the named note when
     the sound repeats there but not at the named period; or a half, a third or a quarter of the named period
-    when the sound repeats there as well as at the named one (a named sub-harmonic)."""
-    named = estimate(x, rate_hz, midi_hint, a4_hz)
+    when the sound repeats there as well as at the named one (a named sub-harmonic).
+
+    named: estimate(x, rate_hz, midi_hint, a4_hz) if the caller has it already (None counts: no peak found)."""
+    if named is _MEASURE:
+        named = estimate(x, rate_hz, midi_hint, a4_hz)
     named_clarity = 0.0 if named is None else named.clarity
     if named_clarity >= OCTAVE_NAMED_BELOW:
         for up in UP_INTERVALS:
