@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 QT_PACKAGES := libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libx11-xcb1
 # End-to-end tests: a PulseAudio null sink as the microphone, Xvfb as the screen.
-E2E_PACKAGES := pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth
+E2E_PACKAGES := pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth xdotool
 APT_PACKAGES := libportaudio2 libsndfile1 fluidsynth fluid-soundfont-gm musescore-general-soundfont $(QT_PACKAGES) $(E2E_PACKAGES)
 EXAMPLE ?= assets/examples/guitar-open-strings.flac
 
