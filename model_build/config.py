@@ -95,6 +95,8 @@ class BuildConfig:
     note_hold_s: float = 1.6  # note-on to note-off in renders
     note_total_s: float = 2.2  # render length, release included
     synth_notes_per_midi: int = 10  # per family, validation families included
+    synth_families: tuple[str, ...] | None = None  # None: every family in model_build.synth.FAMILIES
+    low_register_boost: float = 2.0  # training draws the classes B0..D#2 this many times as often as the rest
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000
     epochs: int = 12
@@ -108,7 +110,9 @@ class BuildConfig:
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
     transfer_head_epochs: int = 2  # from pretrained weights: epochs of the head alone, trunk frozen ...
-    transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down
+    transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down ...
+    transfer_final_epochs: int = 3  # ... the last phase, everything training
+    transfer_decay: float = 0.7  # each phase's learning rate is this times the last one's
     finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
     finetune_validation_patches: int = 1500
 

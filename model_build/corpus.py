@@ -117,7 +117,7 @@ def synthesize_notes(config: BuildConfig, rng: np.random.Generator) -> list[tupl
     total = int(config.note_total_s * SR)
     jobs = [
         (family, midi)
-        for family in synth.FAMILIES
+        for family in (config.synth_families or tuple(synth.FAMILIES))
         for midi in range(MIDI_MIN, MIDI_MAX + 1, config.note_stride)
         for _ in range(config.synth_notes_per_midi)
     ]
@@ -182,7 +182,10 @@ class PatchMaker:
     MIN_TAIL_S = 0.10  # the newest note sounds for at least this long at the patch's end
     SOUNDFONT_SHARE = 0.6  # of note patches, the share drawn from soundfont renders rather than the synthesizer
 
-    def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH):
+    LOW_REGISTER_TOP = 39  # D#2: notes up to here are the hardest in a log-mel patch, whose bands start at 125 Hz
+
+    def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
+                 low_register_boost: float = 1.0):
         self.bank = bank
         self.augmenter = augmenter
         self.params = params
@@ -196,6 +199,9 @@ class PatchMaker:
                     self._by_midi[(kind, midi)] = idx
         self._midis = sorted({m for _, m in self._by_midi})
         self._midi_set = set(self._midis)
+        weights = np.array([low_register_boost if m <= self.LOW_REGISTER_TOP else 1.0 for m in self._midis])
+        # None when even: rng.choice with p draws differently from without, and the validation split must not change.
+        self._midi_p = None if low_register_boost == 1.0 else weights / weights.sum()
 
     def _pick_note(self, rng: np.random.Generator, midi: int) -> int:
         rendered, synth_ = self._by_midi.get(("soundfont", midi)), self._by_midi.get(("synth", midi))
@@ -280,7 +286,8 @@ class PatchMaker:
         return np.concatenate([signal, np.zeros(n - stop, dtype=np.float32)]) + noise * _db(-20)
 
     def batch(self, rng: np.random.Generator, size: int, with_sources: bool = False):
-        """(size, patch_frames, mel_bands) float32 and (size,) int32 labels, classes drawn evenly.
+        """(size, patch_frames, mel_bands) float32 and (size,) int32 labels; classes drawn evenly, but for the
+        low-register boost.
 
         With `with_sources`, also the (size,) source of each patch's labelled note ("none" for no note).
         """
@@ -288,7 +295,7 @@ class PatchMaker:
         y = np.empty(size, dtype=np.int32)
         sources = []
         for k in range(size):
-            midi = None if rng.random() < self.NO_NOTE_SHARE else int(rng.choice(self._midis))
+            midi = None if rng.random() < self.NO_NOTE_SHARE else int(rng.choice(self._midis, p=self._midi_p))
             x[k], y[k], source = self.make(rng, midi)
             sources.append(source)
         return (x, y, np.array(sources)) if with_sources else (x, y)

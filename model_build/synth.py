@@ -33,6 +33,7 @@ class Family:
     formants_p: float = 0.0
     partial_jitter_db: float = 4.0
     fixed_partials: tuple[int, ...] | None = None  # organ-like registration
+    even_heavy_p: float = 0.0  # chance the odd partials above the fundamental are weakened: a "hollow", octave-like tone
 
 
 FAMILIES: dict[str, Family] = {
@@ -46,7 +47,16 @@ FAMILIES: dict[str, Family] = {
     # Held out for validation by default.
     "formant": Family(tilt_db_per_octave=(-5, -1), attack_ms=(10, 80), decay_t60_s=None, vibrato_cents=(0, 20), formants_p=1.0),
     "organ": Family(tilt_db_per_octave=(-3, 0), attack_ms=(5, 30), decay_t60_s=None, fixed_partials=(1, 2, 3, 4, 6, 8, 10, 12, 16)),
+    # Corpus v3. Families are only ever appended: notes are drawn family by family from one generator, so an
+    # insertion would change every later family's notes, the held-out ones (and so the validation split) included.
+    # Even partials loud, odd ones and the fundamental weaker: the period is still f0, though the sound leans
+    # towards the octave above. Organs, some synth pads and open pipes sound like this; without it in training,
+    # a model names such tones an octave (or two) up.
+    "hollow": Family(tilt_db_per_octave=(-6, 0), attack_ms=(5, 60), decay_t60_s=None, vibrato_cents=(0, 6),
+                     weak_fundamental_p=0.0, even_heavy_p=1.0),
 }
+# The families of corpus v1 and v2, before "hollow".
+FAMILIES_V2 = ("saw", "square", "pluck", "bowed", "pure", "piano", "reed", "formant", "organ")
 
 MAX_PARTIALS = 80
 
@@ -63,6 +73,9 @@ def _partial_levels(rng: np.random.Generator, fam: Family, n: int) -> np.ndarray
         level_db[1::2] -= rng.uniform(20, 40)
     if rng.random() < fam.weak_fundamental_p:
         level_db[0] -= rng.uniform(15, 60)
+    if fam.even_heavy_p and rng.random() < fam.even_heavy_p:  # drawn only for such families: others keep their notes
+        level_db[2::2] -= rng.uniform(6, 24)  # partials 3, 5, 7, ...
+        level_db[0] -= rng.uniform(0, 15)  # the fundamental weaker, never gone: it still sets the period
     return level_db
 
 

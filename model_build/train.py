@@ -87,7 +87,7 @@ class _Run:
         if maker is None:  # patches from the bank's training notes; else the caller's (anything with .batch(rng, size))
             bank = bank if bank is not None else NoteBank.load(data_dir / "bank.npz")
             augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
-            maker = PatchMaker(bank.subset(~bank.validation), augmenter)
+            maker = PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost)
         self.maker = maker
         if validation is None:
             x_val, y_val, _ = load_validation(data_dir)
@@ -183,7 +183,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
 
     run = _Run(config, data_dir, out_dir, bank, validation, maker)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
-                                config.embedding_stack)
+                                config.embedding_stack, config.transfer_decay, config.transfer_final_epochs)
     done = run.state.setdefault("phases", [])
     run.state["init_model"] = str(init_model)
     if len(done) >= len(phases):

@@ -81,15 +81,21 @@ class Phase:
 HEAD_PREFIXES = ("head_", "probs", "embedding_relu")
 
 
-def schedule(base_lr: float, head_epochs: int, block_epochs: int, embedding_stack: bool = False, decay: float = 0.5) -> list[Phase]:
-    """Head alone, then each trunk block from the top down joins, each phase at `decay` times the last rate."""
+def schedule(base_lr: float, head_epochs: int, block_epochs: int, embedding_stack: bool = False, decay: float = 0.5,
+             final_epochs: int | None = None) -> list[Phase]:
+    """Head alone, then each trunk block from the top down joins, each phase at `decay` times the last rate.
+
+    The last phase (everything training) runs `final_epochs` epochs (default: `block_epochs`).
+    """
     trainable = HEAD_PREFIXES + (EMBEDDING_LAYERS if embedding_stack else ())
     phases = [Phase("head", trainable, base_lr, head_epochs)]
     lr = base_lr
-    for block in reversed(TRUNK_BLOCKS):
+    for i, block in enumerate(reversed(TRUNK_BLOCKS)):
         lr *= decay
         trainable = trainable + block
-        phases.append(Phase("+" + "+".join(block), trainable, lr, block_epochs))
+        last = i == len(TRUNK_BLOCKS) - 1
+        epochs = final_epochs if last and final_epochs is not None else block_epochs
+        phases.append(Phase("+" + "+".join(block), trainable, lr, epochs))
     return phases
 
 

@@ -1,12 +1,15 @@
 """Labels come from the note rendered or synthesized, and survive patch mixing."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
 from model_build import synth
 from model_build.config import FLUIDR3_SF2, MUSESCORE_SF3, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
-from model_build.corpus import NoteBank, PatchMaker, build_bank, coloured_noise, is_validation_source, render_soundfont
+from model_build.corpus import (NoteBank, PatchMaker, build_bank, coloured_noise, is_validation_source, render_soundfont,
+                                 synthesize_notes)
 
 SR = 16000
 
@@ -30,6 +33,36 @@ def test_synth_note_is_within_half_a_semitone_of_its_label(family, midi):
     assert audio.dtype == np.float32 and np.abs(audio).max() == pytest.approx(1.0)
     if midi >= 40:  # low notes' periods are too long for a 1 s autocorrelation check with vibrato
         assert abs(hz_to_midi(f0_by_autocorrelation(audio[SR // 4 :], midi)) - midi) < 0.5
+
+
+def partial_levels_db(audio: np.ndarray, f0: float, count: int) -> np.ndarray:
+    spec = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    hz_per_bin = SR / len(audio)
+    return np.array([20 * np.log10(spec[int(round(k * f0 / hz_per_bin)) - 2: int(round(k * f0 / hz_per_bin)) + 3].max() + 1e-12)
+                     for k in range(1, count + 1)])
+
+
+def test_hollow_tones_have_weak_odd_partials_and_keep_their_fundamental():
+    rng = np.random.default_rng(4)
+    odd_minus_even, fundamental = [], []
+    for midi in range(48, 72, 2):
+        audio, f0 = synth.synthesize(rng, "hollow", midi, 1.0, vibrato=False)
+        levels = partial_levels_db(audio, f0, 8) - partial_levels_db(audio, f0, 8).max()
+        odd_minus_even.append(levels[[2, 4, 6]].mean() - levels[[1, 3, 5]].mean())  # partials 3, 5, 7 against 2, 4, 6
+        fundamental.append(levels[0])
+    assert np.median(odd_minus_even) < -8
+    assert min(fundamental) > -40  # weaker at times, never gone: the period, and so the label, is f0
+
+
+def test_appending_a_family_leaves_the_earlier_families_notes_alone():
+    """Corpus v3 added a family; the held-out families' notes, and so the validation split, must not change."""
+    config = BuildConfig(synth_notes_per_midi=1, note_stride=12, note_total_s=0.3)
+    before = synthesize_notes(dataclasses.replace(config, synth_families=synth.FAMILIES_V2), np.random.default_rng(9))
+    after = synthesize_notes(config, np.random.default_rng(9))
+    assert len(after) > len(before) and {s for *_, s in after} - {s for *_, s in before} == {"synth:hollow"}
+    for (a, midi_a, _, src_a), (b, midi_b, _, src_b) in zip(before, after):
+        assert (src_a, midi_a) == (src_b, midi_b)
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kind, path", [("fluidr3", FLUIDR3_SF2), ("musescore", MUSESCORE_SF3)])
@@ -91,6 +124,18 @@ def test_batches_draw_every_class_and_no_note():
     counts = np.bincount(y, minlength=label_index(None) + 1)
     assert 0.06 < counts[label_index(None)] / len(y) < 0.2
     assert (counts[:-1] > 0).mean() > 0.9
+
+
+def test_the_low_register_boost_draws_low_notes_more_often_and_is_off_by_default():
+    plain, boosted = PatchMaker(tiny_bank()), PatchMaker(tiny_bank(), low_register_boost=3.0)
+    np.testing.assert_array_equal(plain.batch(np.random.default_rng(2), 50)[1],
+                                  PatchMaker(tiny_bank(), low_register_boost=1.0).batch(np.random.default_rng(2), 50)[1])
+    _, y = boosted.batch(np.random.default_rng(6), 2000)
+    midi = y[y != label_index(None)] + MIDI_MIN
+    low = midi <= PatchMaker.LOW_REGISTER_TOP
+    per_low_class = low.sum() / (PatchMaker.LOW_REGISTER_TOP - MIDI_MIN + 1)
+    per_other_class = (~low).sum() / (MIDI_MAX - PatchMaker.LOW_REGISTER_TOP)
+    assert 2.3 < per_low_class / per_other_class < 3.9
 
 
 def test_batches_are_reproducible_from_their_seed():

@@ -89,6 +89,12 @@ def test_schedule_unfreezes_top_down_at_falling_rates():
     assert trainable == {"conv4_1", "conv4_1_bn", "conv4_2", "conv4_2_bn", "head_squeeze", "head_hidden", "probs"}
 
 
+def test_schedule_gives_the_last_phase_its_own_length():
+    phases = schedule(1e-3, head_epochs=2, block_epochs=1, decay=0.7, final_epochs=3)
+    assert [p.epochs for p in phases] == [2, 1, 1, 1, 3]
+    assert phases[-1].learning_rate == pytest.approx(1e-3 * 0.7**4)
+
+
 def test_frozen_trunk_does_not_change_in_the_head_phase():
     import keras
 
