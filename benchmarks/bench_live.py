@@ -79,6 +79,7 @@ def run_pyin(clips: list[Clip], hop_s: float) -> tuple[dict, float]:
 def score(clips: list[Clip], frames: dict) -> dict:
     by_name = {c.name: c for c in clips}
     settled = {"clean": [], "snr20": [], "snr10": []}  # (midi_true, midi_out)
+    by_source: dict[str, list] = {}  # clean settled (midi_true, midi_out) per source
     cents_err = []  # per settled exact-f0 clean frame; inf for a wrong or missing note
     for clip in clips:
         if clip.kind not in ("sustained", "detuned", "noisy"):
@@ -88,15 +89,16 @@ def score(clips: list[Clip], frames: dict) -> dict:
         for t, midi, f0 in frames[clip.name]:
             if n.onset_s + SETTLE_S <= t <= n.offset_s:
                 settled[group].append((n.midi, midi))
+                if group == "clean":
+                    by_source.setdefault(clip.name.split("/")[0], []).append((n.midi, midi))
                 if group == "clean" and n.f0_hz is not None:
                     ok = midi == n.midi and f0 is not None
                     cents_err.append(abs(1200 * np.log2(f0 / n.f0_hz)) if ok else np.inf)
     r = {}
     for group, pairs in settled.items():
-        true = np.array([p[0] for p in pairs])
-        got = np.array([-1000 if p[1] is None else p[1] for p in pairs])
-        r[f"accuracy_{group}"] = float(np.mean(got == true))
-        r[f"octave_{group}"] = float(np.mean((got != true) & (got > -1000) & ((got - true) % 12 == 0)))
+        r[f"accuracy_{group}"], r[f"octave_{group}"] = _accuracy_and_octave(pairs)
+    r["by_source"] = {src: dict(zip(("accuracy", "octave", "frames"), (*_accuracy_and_octave(pairs), len(pairs))))
+                      for src, pairs in sorted(by_source.items())}
     e = np.array(cents_err)
     finite = e[np.isfinite(e)]
     r["cents_median"] = float(np.median(e)) if len(e) else float("nan")
@@ -130,6 +132,13 @@ def score(clips: list[Clip], frames: dict) -> dict:
         r[f"latency_{reg}_p90_ms"] = float(np.percentile(v, 90, method="higher") * 1000) if len(v) else float("nan")
         r[f"latency_{reg}_notes"] = len(v)
     return r
+
+
+def _accuracy_and_octave(pairs: list) -> tuple[float, float]:
+    """Shares of (midi_true, midi_out) frames named right, and named in the right pitch class but another octave."""
+    true = np.array([p[0] for p in pairs])
+    got = np.array([-1000 if p[1] is None else p[1] for p in pairs])
+    return float(np.mean(got == true)), float(np.mean((got != true) & (got > -1000) & ((got - true) % 12 == 0)))
 
 
 def _median_cents(clip: Clip, frames) -> float | None:
@@ -198,6 +207,12 @@ def main() -> int:
     print("|---|" + "---|" * len(names) + "---|")
     for label, key, fmt, target in rows:
         print(f"| {label} | " + " | ".join(fmt(scores[n][key]) for n in names) + f" | {target} |")
+    print("\nClean sustained and detuned notes after settling, by source: note accuracy / octave errors\n")
+    print("| source | frames | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for src, first in scores[names[0]]["by_source"].items():
+        cells = [f"{pct(scores[n]['by_source'][src]['accuracy'])} / {pct(scores[n]['by_source'][src]['octave'])}" for n in names]
+        print(f"| {src} | {first['frames']} | " + " | ".join(cells) + " |")
     if args.json:
         import json
 

@@ -32,9 +32,10 @@ def _paths(args) -> tuple[Path, Path, Path]:
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
     corpus = getattr(args, "corpus", "v3")
-    if corpus in ("v1", "v2"):  # before corpus v3: no "hollow" synth family, classes drawn evenly, the first schedule
-        config = dataclasses.replace(config, synth_families=FAMILIES_V2, low_register_boost=1.0, transfer_final_epochs=1,
-                                     transfer_decay=0.5)
+    if corpus in ("v1", "v2"):  # before corpus v3: renders that sound below their key kept, no "hollow" synth family,
+        # classes drawn evenly, the first transfer schedule
+        config = dataclasses.replace(config, drop_sub_octave_notes=False, synth_families=FAMILIES_V2, low_register_boost=1.0,
+                                     transfer_final_epochs=1, transfer_decay=0.5)
     if corpus == "v1":  # version 1's corpus: FluidR3 and the synthesizer, no augmentation
         config = dataclasses.replace(config, soundfonts=("fluidr3",), augment=False)
     if getattr(args, "epochs", None):
@@ -189,9 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
     common.add_argument("--corpus", choices=("v1", "v2", "v3"), default="v3",
-                        help="v3 (default): v2 plus the 'hollow' synth family, low notes drawn twice as often, longer "
-                        "last transfer phase; v2: FluidR3 and MuseScore General, augmented; v1: FluidR3 only, no "
-                        "augmentation (how model version 1 was made)")
+                        help="v3 (default): v2 without the renders that sound an octave or two below their key, "
+                        "plus the 'hollow' synth family, low notes drawn twice as often, a longer last transfer phase; "
+                        "v2: FluidR3 and MuseScore General, augmented; v1: FluidR3 only, no augmentation "
+                        "(how model version 1 was made)")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")

@@ -80,6 +80,13 @@ PROGRAMS: tuple[Program, ...] = (
     Program(81, "sawtooth lead", 23, 96),
 )
 
+# Corpus v3 drops every training note whose render has a partial at f0/2 or f0/4 (f0: the key's) within this
+# many dB of its strongest harmonic of f0, or above it: such a sound repeats an octave or two below its key, so
+# the key's label would teach the model to name tones above their period. benchmarks/audit_programs.py lists
+# them: drawbar organ (16) at every note in both soundfonts (16' and 32'-like ranks, +3 to +13 dB), FluidR3's
+# harp above MIDI 88 and MuseScore's piano at its top notes. Validation notes are never dropped.
+SUB_OCTAVE_LIMIT_DB = -6.0
+
 # One program held out from most families, chosen so that every register is covered.
 VALIDATION_PROGRAMS = frozenset({1, 19, 26, 34, 41, 53, 57, 65, 73})
 VALIDATION_FAMILIES = frozenset({"formant", "organ"})
@@ -104,6 +111,7 @@ class BuildConfig:
     learning_rate: float = 1e-3
     note_stride: int = 1  # render every n-th note of each range
     programs: tuple[int, ...] | None = None  # None: all of PROGRAMS
+    drop_sub_octave_notes: bool = True  # leave out training renders that sound below their key (SUB_OCTAVE_LIMIT_DB)
     representative_patches: int = 300
     batch_norm: bool = True  # BatchNorm after each trunk conv (not in the original VGGish): trains ~2x faster
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)

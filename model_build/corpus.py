@@ -19,11 +19,12 @@ import numpy as np
 from tqdm import tqdm
 
 from app import features
-from app.notes import MIDI_MAX, MIDI_MIN, label_index
+from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
 from app.params import VGGISH, FrontEndParams
 from model_build import synth
 from model_build.augment import Augmenter, Probabilities, _db, coloured_noise, hum, rms
-from model_build.config import PROGRAMS, SOUNDFONTS, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
+from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES, VALIDATION_PROGRAMS,
+                                 BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "hum", "load_validation", "render_soundfont", "rms", "write_data"]
 
@@ -134,9 +135,46 @@ def synthesize_notes(config: BuildConfig, rng: np.random.Generator) -> list[tupl
     return notes
 
 
-def build_bank(config: BuildConfig) -> NoteBank:
+def sub_octave_db(audio: np.ndarray, midi: int, rate_hz: int = SR) -> float:
+    """The strongest partial at f0/2 or f0/4 against the strongest harmonic k f0 (k = 1..8), in dB, where f0 is
+    the key's, over 1 s of the sustain. Near 0 dB or above, the sound repeats an octave or two below its key."""
+    x = audio[int(0.2 * rate_hz) : int(1.2 * rate_hz)].astype(np.float64)
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    hz_per_bin = rate_hz / len(x)
+    f0 = midi_to_hz(midi)
+
+    def level(f: float) -> float:  # the peak within ±3 bins of f
+        i = int(round(f / hz_per_bin))
+        return float(spec[max(1, i - 3) : i + 4].max())
+
+    harmonics = max(level(k * f0) for k in range(1, 9) if k * f0 < 0.95 * rate_hz / 2)
+    subs = max((level(f0 / d) for d in (2, 4) if f0 / d >= 12.0), default=0.0)
+    return 20.0 * float(np.log10(subs / max(harmonics, 1e-12) + 1e-12))
+
+
+def drop_sub_octave_notes(notes: list, dropped: list | None = None) -> list:
+    """The notes but training renders that sound below their key (config.SUB_OCTAVE_LIMIT_DB); each one dropped
+    goes to `dropped` as (source, midi). Validation notes always stay: the split must not change."""
+    kept = []
+    for note in notes:
+        audio, midi, _, source = note
+        if not is_validation_source(source) and sub_octave_db(audio, midi) > SUB_OCTAVE_LIMIT_DB:
+            if dropped is not None:
+                dropped.append((source, int(midi)))
+            continue
+        kept.append(note)
+    return kept
+
+
+def build_bank(config: BuildConfig, dropped: list | None = None) -> NoteBank:
+    """Render, synthesize and stack every note. Training renders that sound below their key are left out
+    (config.drop_sub_octave_notes); each one left out is appended to `dropped` as (source, midi)."""
     rng = np.random.default_rng(config.seed)
     notes = [note for kind in config.soundfonts for note in render_soundfont(config, kind)]
+    if config.drop_sub_octave_notes:
+        before = len(notes)
+        notes = drop_sub_octave_notes(notes, dropped)
+        log.info("left out %d of %d rendered training notes that sound below their key", before - len(notes), before)
     notes += synthesize_notes(config, rng)
     total = int(config.note_total_s * SR)
     audio = np.zeros((len(notes), total), dtype=np.float16)
@@ -319,7 +357,8 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     its rooms are drawn apart from training's).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    bank = build_bank(config)
+    dropped: list[tuple[str, int]] = []
+    bank = build_bank(config, dropped)
     bank.save(data_dir / "bank.npz")
     held_out = bank.subset(bank.validation)
     makers = {
@@ -340,6 +379,7 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     manifest = {
         "config": dataclasses.asdict(config),
         "bank": bank.summary(),
+        "dropped_sub_octave_notes": {src: sorted({m for s_, m in dropped if s_ == src}) for src in sorted({s_ for s_, _ in dropped})},
         "validation_programs": sorted(VALIDATION_PROGRAMS),
         "validation_families": sorted(VALIDATION_FAMILIES),
         "validation_patches": config.validation_patches,

@@ -34,4 +34,5 @@ def test_each_corpus_version_builds_as_it_was_made():
     assert v1.soundfonts == ("fluidr3",) and not v1.augment and v1.synth_families == FAMILIES_V2
     assert set(v2.soundfonts) == {"fluidr3", "musescore"} and v2.augment and v2.synth_families == FAMILIES_V2
     assert v1.low_register_boost == v2.low_register_boost == 1.0 and v2.transfer_final_epochs == 1
+    assert not v1.drop_sub_octave_notes and not v2.drop_sub_octave_notes and v3.drop_sub_octave_notes
     assert v3.synth_families is None and "hollow" in FAMILIES and v3.low_register_boost > 1 and v3.transfer_final_epochs > 1

@@ -8,8 +8,8 @@ import pytest
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
 from model_build import synth
 from model_build.config import FLUIDR3_SF2, MUSESCORE_SF3, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
-from model_build.corpus import (NoteBank, PatchMaker, build_bank, coloured_noise, is_validation_source, render_soundfont,
-                                 synthesize_notes)
+from model_build.corpus import (NoteBank, PatchMaker, build_bank, coloured_noise, drop_sub_octave_notes, is_validation_source,
+                                 render_soundfont, sub_octave_db, synthesize_notes)
 
 SR = 16000
 
@@ -63,6 +63,34 @@ def test_appending_a_family_leaves_the_earlier_families_notes_alone():
     for (a, midi_a, _, src_a), (b, midi_b, _, src_b) in zip(before, after):
         assert (src_a, midi_a) == (src_b, midi_b)
         np.testing.assert_array_equal(a, b)
+
+
+def harmonic_tone(f0: float, partials: dict[float, float], seconds: float = 1.5) -> np.ndarray:
+    """Partials {multiple of f0: amplitude}."""
+    t = np.arange(int(seconds * SR)) / SR
+    return sum(a * np.sin(2 * np.pi * k * f0 * t) for k, a in partials.items()).astype(np.float32)
+
+
+def test_a_render_with_ranks_below_its_key_is_dropped_from_training_only():
+    f0 = midi_to_hz(60)
+    at_key = harmonic_tone(f0, {1: 1.0, 2: 0.5, 3: 0.3, 4: 0.2})
+    below = harmonic_tone(f0, {0.25: 1.0, 0.5: 0.8, 1: 0.3, 2: 0.1})  # 32' and 16' ranks under an 8'
+    assert sub_octave_db(at_key, 60) < -40
+    assert sub_octave_db(below, 60) > 0
+    notes = [(at_key, 60, 100, "fluidr3:0"), (below, 60, 100, "fluidr3:16"), (below, 60, 100, "fluidr3:19")]
+    dropped = []
+    kept = drop_sub_octave_notes(notes, dropped)
+    assert [n[3] for n in kept] == ["fluidr3:0", "fluidr3:19"]  # 19 is held out: validation never changes
+    assert dropped == [("fluidr3:16", 60)]
+
+
+@pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="FluidR3 not installed")
+def test_the_drawbar_organ_render_sounds_below_its_key_and_a_guitar_does_not():
+    notes = render_soundfont(BuildConfig(velocities=(90,), note_stride=12, programs=(16, 24)), "fluidr3")
+    by_program = {}
+    for audio, midi, _, source in notes:
+        by_program.setdefault(source, []).append(sub_octave_db(audio, midi))
+    assert min(by_program["fluidr3:16"]) > 0 and max(by_program["fluidr3:24"]) < -20
 
 
 @pytest.mark.parametrize("kind, path", [("fluidr3", FLUIDR3_SF2), ("musescore", MUSESCORE_SF3)])
