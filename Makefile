@@ -50,8 +50,8 @@ test-fast: system-deps $(VENV)/.dev
 benchmark: system-deps $(VENV)/.dev
 	$(PY) benchmarks/bench_model.py
 
-# Rebuild the shipped model from scratch (about 90 minutes on 2 cores); resumes if interrupted.
-# The shipped model, version 3: corpus v3, by transfer from version 1's float weights (~50 min on 2 cores).
+# Rebuild the shipped model, version 3: corpus v3, by transfer from version 1's float weights (~50 min on
+# 2 cores); resumes if interrupted.
 # Version 1 itself: pitchrec-build all --corpus v1 --version 1 (~90 min).
 model: system-deps $(VENV)/.dev
 	$(VENV)/bin/pitchrec-build all --init assets/pretrained/pitchrec-v1.weights.npz --version 3

@@ -26,7 +26,8 @@ from model_build.augment import Augmenter, Probabilities, _db, coloured_noise, h
 from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES, VALIDATION_PROGRAMS,
                                  BuildConfig)
 
-__all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "hum", "load_validation", "render_soundfont", "rms", "write_data"]
+__all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
+           "render_soundfont", "rms", "sub_octave_db", "write_data"]
 
 log = logging.getLogger(__name__)
 
