@@ -5,13 +5,16 @@ a fraction of a cent, by finding the NSDF peak whose lag lies within about a
 semitone of the hinted note's period and refining it by parabolic interpolation.
 Because the search never leaves that range, it cannot make octave errors.
 
-`octave_check` is the one place that looks elsewhere: one and two octaves below the
-note the model names. A sound that repeats every 2 or 4 of the named note's periods
-but not every period (an organ's mixture stops, strong even harmonics over a weak
-fundamental) has its pitch there, and the model, which sees only the log-mel bands
-above 125 Hz, tends to name the octave of its strongest harmonics. A sound that
-repeats every period also repeats every 2 and 4, so the check takes a lower octave
-only when the named period is clearly not periodic and the lower one clearly is.
+`octave_check` is the one place that looks elsewhere: a fifth, an octave, an octave and a
+fifth and two octaves below the note the model names (periods 3/2, 2, 3 and 4 times the
+named one). A sound that repeats there but not every named period (an organ's mixture
+stops, strong even harmonics over a weak fundamental; or a low string whose second and
+third harmonics the model took for the fundamental and fifth of the note a fifth up) has
+its pitch there, and the model, which sees only the log-mel bands above 125 Hz, tends to
+name the note of its strongest harmonics. A sound that repeats every period also repeats
+every 2, 3 and 4, so the check takes a lower note only when the named period is clearly
+not periodic and the lower one clearly is; and it never moves a periodic note to a period
+3/2 its own, which such a sound does not repeat at.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ OCTAVE_LOWER_ABOVE = 0.90  # ... and a lower octave's this well, and
 OCTAVE_MARGIN = 0.10  # at least this much better
 
 
+DOWN_INTERVALS = (7, 12, 19, 24)  # periods of 3/2, 2, 3, 4 times the named one, the shortest first
 UP_INTERVALS = (24, 19, 12)  # periods of 1/4, 1/3, 1/2 of the named one, the shortest first
 UP_RATIO = 0.95  # McLeod's rule: the shortest period whose peak reaches this share of the named one's
 
@@ -104,8 +108,9 @@ _MEASURE = object()
 
 def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = 23,
                  highest_midi: int = 96, named=_MEASURE) -> int:
-    """midi_hint, or the note whose period the sound really has: one or two octaves below the named note when
-    the sound repeats there but not at the named period; or a half, a third or a quarter of the named period
+    """midi_hint, or the note whose period the sound really has: a fifth, one octave, an octave and a fifth or two
+    octaves below the named note when the sound repeats there but not at the named period (the shortest such
+    period wins unless a longer one is clearly more periodic); or a half, a third or a quarter of the named period
     when the sound repeats there as well as at the named one (a named sub-harmonic).
 
     named: estimate(x, rate_hz, midi_hint, a4_hz) if the caller has it already (None counts: no peak found)."""
@@ -121,7 +126,7 @@ def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 4
                 return midi_hint + up
         return midi_hint
     best, best_clarity = midi_hint, named_clarity + OCTAVE_MARGIN
-    for down in (12, 24):
+    for down in DOWN_INTERVALS:
         if midi_hint - down < lowest_midi:
             break
         lower = estimate(x, rate_hz, midi_hint - down, a4_hz)

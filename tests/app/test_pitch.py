@@ -82,6 +82,15 @@ def test_octave_check_finds_the_period_below_a_note_named_an_octave_high():
     assert pitch.octave_check(_partials(55.0, {1: 0.4, 2: 0.3, 3: 0.4, 4: 1.0, 5: 0.3, 8: 1.0}), 48000, 57) == 33
 
 
+def test_octave_check_finds_the_period_below_a_note_named_a_fifth_high():
+    # E2 (82.4 Hz) with a weak fundamental and strong 2nd and 3rd harmonics (E3, B3): the model may take them for
+    # the octave and twelfth of B2, a fifth above, whose period the sound does not repeat at.
+    x = _partials(82.41, {1: 0.2, 2: 1.0, 3: 1.0, 4: 0.3, 5: 0.2, 6: 0.3})
+    assert pitch.octave_check(x, 48000, 47) == 40
+    # An octave and a fifth: the named note's period is a third of the sound's.
+    assert pitch.octave_check(x, 48000, 59) == 40
+
+
 @pytest.mark.parametrize("midi", [28, 40, 45, 57, 69, 81])
 def test_octave_check_leaves_a_correctly_named_periodic_note_alone(midi):
     from app.notes import midi_to_hz
