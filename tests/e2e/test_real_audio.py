@@ -148,6 +148,13 @@ def start_window(pulse: Pulse, log: Path, seconds: float, *extra: str) -> subpro
     return app
 
 
+def window_states(app: subprocess.Popen, log: Path) -> list[dict]:
+    """Wait for the window started by start_window to quit by itself (cleanly), then read what it logged."""
+    out, _ = app.communicate(timeout=40)
+    assert app.returncode == 0, out
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
 def test_listen_shows_a_played_sequence_in_order(pulse, tmp_path):
     onsets = sequence_wav(tmp_path / "seq.wav")
     app = Lines([sys.executable, "-m", "app.cli", "listen", "--device", "pulse", "--lines", "--seconds", "10"], pulse.env)
@@ -196,9 +203,7 @@ def test_window_under_xvfb_shows_a_played_sequence(pulse, tmp_path):
     time.sleep(1.0)
     played_at = time.monotonic()
     pulse.play(tmp_path / "seq.wav").wait(15)
-    out, _ = app.communicate(timeout=40)
-    assert app.returncode == 0, out
-    states = [json.loads(line) for line in log.read_text().splitlines()]
+    states = window_states(app, log)
     # The window logs changes only, so a run is one entry: take every shown note.
     seen = [(s["t"], s["note"].replace("♯", "#")) for s in states if s["note"] not in ("–", "")]
     check_sequence(seen, played_at, onsets)
@@ -226,9 +231,7 @@ def test_window_shows_input_lost_and_resumes_when_the_sound_server_returns(pulse
     time.sleep(3.0)
     back_at = time.monotonic()
     pulse.play(tmp_path / "seq.wav").wait(15)
-    out, _ = app.communicate(timeout=40)
-    assert app.returncode == 0, out
-    states = [json.loads(line) for line in log.read_text().splitlines()]
+    states = window_states(app, log)
     after = {s["note"].replace("♯", "#") for s in states if s["t"] > back_at}
     assert set(SEQUENCE) <= after, states[-10:]
     assert "input lost" not in states[-1]["input"]
