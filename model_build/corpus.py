@@ -350,6 +350,14 @@ def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarr
         return z["x"].astype(np.float32), z["y"], source
 
 
+def _midis_by_source(notes: list[tuple[str, int]]) -> dict[str, list[int]]:
+    """{source: sorted distinct MIDI notes} of (source, midi) pairs, sources in order."""
+    by_source: dict[str, set[int]] = {}
+    for source, midi in notes:
+        by_source.setdefault(source, set()).add(midi)
+    return {source: sorted(by_source[source]) for source in sorted(by_source)}
+
+
 def write_data(config: BuildConfig, data_dir: Path) -> dict:
     """Build the note bank and the fixed validation patches into data_dir; return the manifest.
 
@@ -380,7 +388,7 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     manifest = {
         "config": dataclasses.asdict(config),
         "bank": bank.summary(),
-        "dropped_sub_octave_notes": {src: sorted({m for s_, m in dropped if s_ == src}) for src in sorted({s_ for s_, _ in dropped})},
+        "dropped_sub_octave_notes": _midis_by_source(dropped),
         "validation_programs": sorted(VALIDATION_PROGRAMS),
         "validation_families": sorted(VALIDATION_FAMILIES),
         "validation_patches": config.validation_patches,
