@@ -97,7 +97,7 @@ class Analyzer:
         self.settings = settings
         self._stream = features.LogMelStream(rate_hz, model.params)
         # Enough recent audio for the longest pitch window (the lowest note) and a hop's level.
-        self._history = np.zeros(pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ) + int(rate_hz * 0.1), np.float32)
+        self._history = np.zeros(pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES) + int(rate_hz * 0.1), np.float32)
         self._samples = 0
         # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
         self._a4_offset = 12.0 * math.log2(440.0 / settings.a4_hz)
@@ -145,13 +145,21 @@ class Analyzer:
         prob = float(probs[top])
         measured = {}  # MIDI -> f0 estimate on this hop's audio, so no note is measured twice
         if hint is not None:
-            measured[hint] = pitch.estimate(self._history, self.rate_hz, hint, a4_hz=self.settings.a4_hz)
+            named = pitch.estimate(self._history, self.rate_hz, hint, self.settings.a4_hz, pitch.WIDE_SEARCH_SEMITONES)
+            measured[hint] = named
             checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, MIDI_MIN, MIDI_MAX,
-                                         named=measured[hint])
+                                         named=named)
             if checked != hint:
                 # The model did not name this octave: it must lead switch_hops in a row, never "at once". (Two notes
                 # a fifth apart, e.g. across a note change, also repeat an octave below the lower one for a hop.)
                 hint, prob = checked, 0.0
+            elif named is not None and named.clarity >= RELIABLE_CLARITY:
+                # Within the model's region the waveform names the note: a bass note named a semitone or two off
+                # (pitch.WIDE_SEARCH_SEMITONES) is set right here, before the hysteresis counts it.
+                nearest = int(round(hz_to_midi(named.f0_hz, self.settings.a4_hz)))
+                if nearest != hint and MIDI_MIN <= nearest <= MIDI_MAX:
+                    hint = nearest
+                    measured[hint] = named
         self._update_note(hint, prob)
         if self._shown is None:
             return Result(t_s, None, None, None, None, float(probs[top]), level, model_note, columns)

@@ -28,6 +28,12 @@ import soxr
 from app.notes import midi_to_hz
 
 SEARCH_SEMITONES = 1.25  # the true f0 lies within ±0.65 semitone of the shown note; a neighbour hint must still find it
+# The model's note is a region: in the bass, where its log-mel bands cannot resolve the harmonics, it names a note
+# one to three semitones off about one time in five (B0-D#2, held-out validation). The note it names is measured
+# this far either side, so there the waveform, not the model, picks the note. A tone's NSDF is highest at its own
+# period, where every partial is in phase, so while the range holds that period its highest peak is the tone's;
+# lags 2, 3/2, 1/2 ... times the named period lie outside it and are left to octave_check.
+WIDE_SEARCH_SEMITONES = 3.6
 MIN_WINDOW_S = 0.040
 MIN_PERIODS = 4
 MIN_LAG_SAMPLES = 64  # parabolic interpolation is exact to ~0.01 sample only on well-sampled peaks
@@ -39,10 +45,10 @@ class PitchEstimate:
     clarity: float  # NSDF peak height, 0..1: 1 is a perfectly periodic signal
 
 
-def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0) -> int:
+def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0, search_semitones: float = SEARCH_SEMITONES) -> int:
     """Analysis length for a note: MIN_PERIODS periods of the lowest searched f0, at least MIN_WINDOW_S,
     plus the longest searched lag."""
-    f_lo = midi_to_hz(midi_hint - SEARCH_SEMITONES, a4_hz)
+    f_lo = midi_to_hz(midi_hint - search_semitones, a4_hz)
     max_lag = rate_hz / f_lo
     return int(math.ceil(max(MIN_WINDOW_S * rate_hz, MIN_PERIODS * max_lag) + max_lag + 2))
 
@@ -62,15 +68,16 @@ def nsdf(x: np.ndarray, max_lag: int) -> np.ndarray:
     return np.where(m > 1e-12, 2.0 * r / np.maximum(m, 1e-12), 0.0)
 
 
-def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0) -> PitchEstimate | None:
-    """f0 of the newest audio near `midi_hint`, or None if no NSDF peak lies in the searched range.
+def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0,
+             search_semitones: float = SEARCH_SEMITONES) -> PitchEstimate | None:
+    """f0 of the newest audio within `search_semitones` of `midi_hint`, or None if no NSDF peak lies in that range.
 
     x: (samples,) mono at rate_hz, the newest last; only the last `window_samples` are used.
     """
-    need = window_samples(midi_hint, rate_hz, a4_hz)
+    need = window_samples(midi_hint, rate_hz, a4_hz, search_semitones)
     x = np.asarray(x, dtype=np.float64)[-need:]
-    f_lo = midi_to_hz(midi_hint - SEARCH_SEMITONES, a4_hz)
-    f_hi = midi_to_hz(midi_hint + SEARCH_SEMITONES, a4_hz)
+    f_lo = midi_to_hz(midi_hint - search_semitones, a4_hz)
+    f_hi = midi_to_hz(midi_hint + search_semitones, a4_hz)
     factor = int(math.ceil(MIN_LAG_SAMPLES * f_hi / rate_hz))
     if factor > 1:
         # High notes have periods of few samples: measure them on an upsampled copy.

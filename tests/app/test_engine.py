@@ -71,6 +71,15 @@ def test_a_new_note_is_taken_after_two_hops_or_at_once_when_sure():
     assert results[6].note == "C4"
 
 
+@pytest.mark.parametrize("named", [31, 35, 36])
+def test_a_bass_note_named_up_to_three_semitones_off_is_set_right_by_the_waveform(named):
+    # A1 (55 Hz), 20 cents flat: in the bass the model may name G1, B1 or C2; the NSDF finds the note.
+    f = midi_to_hz(33 - 0.2)
+    results = run(Analyzer(ScriptedModel([named], prob=0.6), RATE), tone(f, 1.2))
+    assert {r.note for r in results[-8:]} == {"A1"}
+    assert results[-1].cents == pytest.approx(-20.0, abs=0.5)
+
+
 def test_gate_closes_on_silence_and_no_note_is_released_after_two_hops():
     audio = np.concatenate([tone(midi_to_hz(64), 0.5), np.zeros(int(0.3 * RATE), np.float32)])
     results = run(Analyzer(ScriptedModel([64]), RATE), audio)

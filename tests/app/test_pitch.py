@@ -103,3 +103,18 @@ def test_octave_check_leaves_a_correctly_named_periodic_note_alone(midi):
 def test_octave_check_moves_a_named_subharmonic_up_to_the_sounding_period(named):
     x = _partials(220.0, {1: 1.0, 2: 0.5, 3: 0.3, 4: 0.2}, seconds=0.6)  # A3, periodic at its own period
     assert pitch.octave_check(x, 48000, named) == 57
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+@pytest.mark.parametrize("midi", [23, 28, 33, 45, 69])
+@pytest.mark.parametrize("off, cents", [(-3, 45.0), (-2, -45.0), (2, 45.0), (3, -45.0)])
+def test_wide_search_finds_a_tone_named_up_to_three_semitones_off(rate, midi, off, cents):
+    # In the bass the model names a neighbour or the note two or three away; the waveform must still be found.
+    f = midi_to_hz(midi + cents / 100.0)
+    hint = midi + off
+    x = tone(f, pitch.window_samples(hint, rate, search_semitones=pitch.WIDE_SEARCH_SEMITONES) + 50, rate)
+    est = pitch.estimate(x, rate, hint, search_semitones=pitch.WIDE_SEARCH_SEMITONES)
+    assert est is not None and abs(cents_error(est.f0_hz, f)) < 0.5 and est.clarity > 0.9
+    narrow = pitch.estimate(x, rate, hint)  # the default range does not reach it
+    assert narrow is None or abs(cents_error(narrow.f0_hz, f)) > 50.0
+
