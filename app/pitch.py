@@ -107,7 +107,9 @@ OCTAVE_MARGIN = 0.10  # at least this much better
 
 DOWN_INTERVALS = (7, 12, 19, 24)  # periods of 3/2, 2, 3, 4 times the named one, the shortest first
 UP_INTERVALS = (24, 19, 12)  # periods of 1/4, 1/3, 1/2 of the named one, the shortest first
-UP_RATIO = 0.95  # McLeod's rule: the shortest period whose peak reaches this share of the named one's
+# McLeod's rule: the shortest period whose peak reaches this share of the named one's. Low harp, double-bass and
+# guitar strings with weak odd harmonics reach 0.95-0.97 at half their period: 0.95 moved them an octave up.
+UP_RATIO = 0.98
 
 
 _MEASURE = object()

@@ -118,3 +118,11 @@ def test_wide_search_finds_a_tone_named_up_to_three_semitones_off(rate, midi, of
     narrow = pitch.estimate(x, rate, hint)  # the default range does not reach it
     assert narrow is None or abs(cents_error(narrow.f0_hz, f)) > 50.0
 
+
+def test_octave_check_keeps_a_correct_note_whose_odd_harmonics_are_weak():
+    # A low harp or double-bass string: weak fundamental and 3rd, so the sound almost repeats every half period
+    # (NSDF about 0.95 there). It still has the named period; it must not go up an octave.
+    x = _partials(midi_to_hz(47), {1: 0.15, 2: 1.0, 3: 0.1, 4: 0.5, 6: 0.3}, seconds=0.6)
+    half = pitch.estimate(x, 48000, 59)
+    assert 0.93 < half.clarity < pitch.UP_RATIO
+    assert pitch.octave_check(x, 48000, 47) == 47
