@@ -97,7 +97,8 @@ class Analyzer:
         self.settings = settings
         self._stream = features.LogMelStream(rate_hz, model.params)
         # Enough recent audio for the longest pitch window (the lowest note) and a hop's level.
-        self._history = np.zeros(pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES) + int(rate_hz * 0.1), np.float32)
+        longest = pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES)
+        self._history = np.zeros(max(longest, int(pitch.SPECTRUM_S * rate_hz)) + int(rate_hz * 0.1), np.float32)
         self._samples = 0
         # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
         self._a4_offset = 12.0 * math.log2(440.0 / settings.a4_hz)

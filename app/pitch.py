@@ -1,20 +1,24 @@
 """Fine pitch: McLeod's normalized square difference function (MPM), searched only near a hinted note.
 
 The model names the note; this module measures its f0 at the device's own rate, to
-a fraction of a cent, by finding the NSDF peak whose lag lies within about a
-semitone of the hinted note's period and refining it by parabolic interpolation.
-Because the search never leaves that range, it cannot make octave errors.
+a fraction of a cent, by finding the NSDF peak whose lag lies within a few semitones
+of the hinted note's period and refining it by parabolic interpolation. Because the
+search never leaves that range, it cannot make octave errors. The live engine searches
+the model's note WIDE_SEARCH_SEMITONES either side, so in the bass, where the model is
+often a semitone or two off, the waveform picks the note.
 
 `octave_check` is the one place that looks elsewhere: a fifth, an octave, an octave and a
 fifth and two octaves below the note the model names (periods 3/2, 2, 3 and 4 times the
-named one). A sound that repeats there but not every named period (an organ's mixture
-stops, strong even harmonics over a weak fundamental; or a low string whose second and
-third harmonics the model took for the fundamental and fifth of the note a fifth up) has
-its pitch there, and the model, which sees only the log-mel bands above 125 Hz, tends to
-name the note of its strongest harmonics. A sound that repeats every period also repeats
-every 2, 3 and 4, so the check takes a lower note only when the named period is clearly
-not periodic and the lower one clearly is; and it never moves a periodic note to a period
-3/2 its own, which such a sound does not repeat at.
+named one). A sound that repeats there but not every named period (strong even harmonics
+over a weak fundamental; or a low string whose second and third harmonics the model took
+for the fundamental and fifth of the note a fifth up) has its pitch there, and the model,
+which sees only the log-mel bands above 125 Hz, tends to name the note of its strongest
+harmonics. A sound that repeats every period also repeats every 2, 3 and 4, so the check
+takes a lower note only when the named period is clearly not periodic, the lower one
+clearly is, and the lower note sounds a partial of its own that a mixture stop on the
+named note would not (an organ's 5 1/3' rank makes the sound repeat an octave below the
+key while its pitch stays the key). It never moves a periodic note to a period 3/2 its
+own, which such a sound does not repeat at.
 """
 
 from __future__ import annotations
@@ -139,6 +143,36 @@ def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 4
         if midi_hint - down < lowest_midi:
             break
         lower = estimate(x, rate_hz, midi_hint - down, a4_hz)
-        if lower is not None and lower.clarity >= max(OCTAVE_LOWER_ABOVE, best_clarity):
+        if (lower is not None and lower.clarity >= max(OCTAVE_LOWER_ABOVE, best_clarity)
+                and sounds_its_own_partials(x, rate_hz, lower.f0_hz)):
             best, best_clarity = midi_hint - down, lower.clarity + OCTAVE_MARGIN
     return best
+
+
+OWN_PARTIALS = (1, 5, 7)  # harmonics of a lower note that no rank of an organ mixture on the named note sounds
+OWN_PARTIAL_DB = -30.0  # ... one of them must reach this level against the strongest harmonic of the lower note
+SPECTRUM_S = 0.25
+
+
+def harmonic_levels_db(x: np.ndarray, rate_hz: float, f0_hz: float, harmonics: int = 8) -> np.ndarray:
+    """(harmonics,) level of the strongest spectral peak within ±3% of k f0 (k = 1..harmonics), in dB against the
+    strongest of them, over the newest SPECTRUM_S of x (-120 dB above 0.45 of the rate)."""
+    n = min(len(x), max(int(SPECTRUM_S * rate_hz), int(8 * rate_hz / f0_hz)))
+    seg = np.asarray(x[-n:], dtype=np.float64)
+    spec = np.abs(np.fft.rfft((seg - seg.mean()) * np.hanning(n), 4 * n))
+    hz_per_bin = rate_hz / (4 * n)
+    peaks = np.full(harmonics, 1e-12)
+    for k in range(1, harmonics + 1):
+        f = k * f0_hz
+        if f < 0.45 * rate_hz:
+            peaks[k - 1] = max(1e-12, float(spec[int(0.97 * f / hz_per_bin) : int(1.03 * f / hz_per_bin) + 2].max()))
+    return 20.0 * np.log10(peaks / peaks.max())
+
+
+def sounds_its_own_partials(x: np.ndarray, rate_hz: float, f0_hz: float) -> bool:
+    """Whether a note whose period the sound repeats at sounds its fundamental, 5th or 7th harmonic. An organ's
+    mixture on the named note (a 5 1/3' rank, a fifth above the named note's sub-octave) makes the sound repeat an
+    octave below the named note with partials only at 2, 3, 4, 6, 8 times that lower note's f0: its pitch is still
+    the named note. A note that truly sounds lower has at least one of the others."""
+    levels = harmonic_levels_db(x, rate_hz, f0_hz)
+    return bool(max(levels[k - 1] for k in OWN_PARTIALS) >= OWN_PARTIAL_DB)

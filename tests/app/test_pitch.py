@@ -126,3 +126,27 @@ def test_octave_check_keeps_a_correct_note_whose_odd_harmonics_are_weak():
     half = pitch.estimate(x, 48000, 59)
     assert 0.93 < half.clarity < pitch.UP_RATIO
     assert pitch.octave_check(x, 48000, 47) == 47
+
+
+def test_octave_check_keeps_an_organ_note_whose_mixture_repeats_an_octave_below():
+    # C5 on an organ with a 5 1/3' rank (a fifth above the sub-octave): partials at 2, 3, 4, 6, 8, 9 times C4's f0.
+    # The sound repeats every C4 period, not every C5 one, yet its pitch is C5: C4's own 1st, 5th and 7th
+    # harmonics are silent.
+    c4 = midi_to_hz(60)
+    x = _partials(c4, {2: 1.0, 3: 0.8, 4: 0.6, 6: 0.4, 8: 0.3, 9: 0.3}, seconds=0.6)
+    assert pitch.estimate(x, 48000, 72).clarity < pitch.OCTAVE_NAMED_BELOW  # the period rule alone would move it
+    assert pitch.estimate(x, 48000, 60).clarity > pitch.OCTAVE_LOWER_ABOVE
+    assert not pitch.sounds_its_own_partials(x, 48000, c4)
+    assert pitch.octave_check(x, 48000, 72) == 72
+    # With a quiet 16' rank (C4 itself, 25 dB down) the sound does reach down to C4.
+    x16 = x + _partials(c4, {1: 0.06}, seconds=0.6)
+    assert pitch.sounds_its_own_partials(x16, 48000, c4)
+    assert pitch.octave_check(x16, 48000, 72) == 60
+
+
+def test_harmonic_levels_are_relative_to_the_strongest():
+    x = _partials(110.0, {1: 0.1, 2: 1.0, 3: 0.01}, seconds=0.5)
+    levels = pitch.harmonic_levels_db(x, 48000, 110.0, harmonics=4)
+    assert levels[1] == pytest.approx(0.0)
+    assert levels[0] == pytest.approx(-20.0, abs=1.0) and levels[2] == pytest.approx(-40.0, abs=1.5)
+    assert levels[3] < -80.0
