@@ -27,9 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.model import DEFAULT_MODEL, NoteModel  # noqa: E402
-from app.notes import MIDI_MIN  # noqa: E402
+from app.notes import MIDI_MAX, MIDI_MIN  # noqa: E402
 
 REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-B5", 60, 83), ("C6-C7", 84, 96))
+# Held-out sources whose waveform period is not their key's (benchmarks/audit_programs.py): the church organ's
+# 5 1/3' rank repeats it an octave below the key; the synthesizer's organ family puts a faint fundamental under
+# strong even partials, and below E2 even its third partial under the mel bands' 125 Hz floor.
+ORGAN_SOURCES = ("fluidr3:19", "musescore:19", "synth:organ")
 
 TARGETS = {  # issue 2, then issue 5's stricter ones
     "note_accuracy_int8": ("≥ 99%", lambda v: v >= 0.99),
@@ -140,15 +144,25 @@ def main() -> int:
         print(f"| {label} | {'n/a' if value is None else fmt(value)} |{base} {target} | {met} |")
 
     y_int8 = predict_tflite(args.model, x)
-    print("\nint8 note accuracy by register (clean validation):\n")
-    print("| register | patches | note accuracy | octave errors |")
-    print("|---|---|---|---|")
+    print("\nint8 note accuracy by register (clean validation), and without the two organs:\n")
+    print("| register | patches | note accuracy | octave errors | patches, organs apart | note accuracy, organs apart |")
+    print("|---|---|---|---|---|---|")
+    not_organ = ~np.isin(source, ORGAN_SOURCES)
     for name, lo, hi in REGISTERS:
         mask = (y >= lo - MIDI_MIN) & (y <= hi - MIDI_MIN)
         if mask.any():
             m = metrics(y[mask], y_int8[mask])
+            rest = mask & not_organ
+            m_rest = metrics(y[rest], y_int8[rest])
             results[f"note_accuracy_int8_{name}"] = m["note_accuracy"]
-            print(f"| {name} | {int(mask.sum())} | {pct(m['note_accuracy'])} | {pct(m['octave_error_rate'])} |")
+            results[f"note_accuracy_int8_{name}_organs_apart"] = m_rest["note_accuracy"]
+            print(f"| {name} | {int(mask.sum())} | {pct(m['note_accuracy'])} | {pct(m['octave_error_rate'])} | "
+                  f"{int(rest.sum())} | {pct(m_rest['note_accuracy'])} |")
+    notes = y < MIDI_MAX - MIDI_MIN + 1
+    m, m_rest = metrics(y[notes], y_int8[notes]), metrics(y[notes & not_organ], y_int8[notes & not_organ])
+    results["note_accuracy_int8_organs_apart"] = m_rest["note_accuracy"]
+    print(f"| all | {int(notes.sum())} | {pct(m['note_accuracy'])} | {pct(m['octave_error_rate'])} | "
+          f"{int((notes & not_organ).sum())} | {pct(m_rest['note_accuracy'])} |")
     print("\nint8 accuracy by held-out source (clean validation):\n")
     print("| source | patches | accuracy |")
     print("|---|---|---|")
