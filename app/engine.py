@@ -6,8 +6,10 @@ newest moment. It
   1. mixes the block to mono (or takes one channel) and keeps the recent audio;
   2. updates the 0.96 s log-mel patch incrementally (only the new frames);
   3. runs the note model on the patch;
-  4. measures f0 near the model's note (app.pitch) and fuses the two: a noise gate,
-     hysteresis against flicker, cents against the reference A4.
+  4. measures f0 near the model's note (app.pitch) and fuses the two: the waveform
+     names the note within a few semitones of the model's, sets octave mistakes right, and
+     overrules a note it does not bear out when it has one clear period elsewhere; then a
+     noise gate, hysteresis against flicker, cents against the reference A4.
 `AnalysisWorker` drives an Analyzer from a ring buffer on its own thread, and
 `pitchrec analyze` drives one from a file: the same code, with the same causality.
 
@@ -34,6 +36,8 @@ A4_MIN_HZ, A4_MAX_HZ = 415.0, 466.0
 # Below this NSDF clarity the window is not one periodic sound (a note change, a noise burst): its f0 is not
 # trusted to move the note or to give cents. A harmonic note at 5 dB SNR still reaches about 0.75.
 RELIABLE_CLARITY = 0.6
+# A period found over the whole range replaces a note the waveform does not bear out only if at least this clear.
+WHOLE_RANGE_CLARITY = 0.8
 
 
 class SettingsError(ValueError):
@@ -154,7 +158,16 @@ class Analyzer:
                 # The model did not name this octave: it must lead switch_hops in a row, never "at once". (Two notes
                 # a fifth apart, e.g. across a note change, also repeat an octave below the lower one for a hop.)
                 hint, prob = checked, 0.0
-            elif named is not None and named.clarity >= RELIABLE_CLARITY:
+            elif named is None or named.clarity < RELIABLE_CLARITY:
+                # Nothing periodic where the model looked (a low note in loud low-frequency noise can fool it by
+                # many semitones): if the sound has one clear period elsewhere, and that note sounds partials of
+                # its own (not an organ mixture's), it is the candidate; like an octave move it must hold
+                # switch_hops in a row. Noise and note changes have no such period, and the model's note stands.
+                whole = pitch.strongest_period(self._history, self.rate_hz, MIDI_MIN, MIDI_MAX, self.settings.a4_hz)
+                if (whole is not None and whole.clarity >= WHOLE_RANGE_CLARITY
+                        and pitch.sounds_its_own_partials(self._history, self.rate_hz, whole.f0_hz)):
+                    hint, prob = int(round(hz_to_midi(whole.f0_hz, self.settings.a4_hz))), 0.0
+            else:
                 # Within the model's region the waveform names the note: a bass note named a semitone or two off
                 # (pitch.WIDE_SEARCH_SEMITONES) is set right here, before the hysteresis counts it.
                 nearest = int(round(hz_to_midi(named.f0_hz, self.settings.a4_hz)))

@@ -7,9 +7,9 @@ search never leaves that range, it cannot make octave errors. The live engine se
 the model's note WIDE_SEARCH_SEMITONES either side, so in the bass, where the model is
 often a semitone or two off, the waveform picks the note.
 
-`octave_check` is the one place that looks elsewhere: a fifth, an octave, an octave and a
-fifth and two octaves below the note the model names (periods 3/2, 2, 3 and 4 times the
-named one). A sound that repeats there but not every named period (strong even harmonics
+`octave_check` looks elsewhere, at chosen places: a fifth, an octave, an octave and a fifth
+and two octaves below the note the model names (periods 3/2, 2, 3 and 4 times the named
+one). A sound that repeats there but not every named period (strong even harmonics
 over a weak fundamental; or a low string whose second and third harmonics the model took
 for the fundamental and fifth of the note a fifth up) has its pitch there, and the model,
 which sees only the log-mel bands above 125 Hz, tends to name the note of its strongest
@@ -19,6 +19,9 @@ clearly is, and the lower note sounds a partial of its own that a mixture stop o
 named note would not (an organ's 5 1/3' rank makes the sound repeat an octave below the
 key while its pitch stays the key). It never moves a periodic note to a period 3/2 its
 own, which such a sound does not repeat at.
+
+`strongest_period` looks over the whole range (McLeod's rule, coarse): the engine asks it
+only when the model's region holds nothing periodic.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ WIDE_SEARCH_SEMITONES = 3.6
 MIN_WINDOW_S = 0.040
 MIN_PERIODS = 4
 MIN_LAG_SAMPLES = 64  # parabolic interpolation is exact to ~0.01 sample only on well-sampled peaks
+MIN_COARSE_LAG_SAMPLES = 16  # enough to name a note (to a few cents)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,21 +156,28 @@ def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 4
 OWN_PARTIALS = (1, 5, 7)  # harmonics of a lower note that no rank of an organ mixture on the named note sounds
 OWN_PARTIAL_DB = -30.0  # ... one of them must reach this level against the strongest harmonic of the lower note
 SPECTRUM_S = 0.25
+PARTIAL_PROMINENCE_DB = 12.0
 
 
 def harmonic_levels_db(x: np.ndarray, rate_hz: float, f0_hz: float, harmonics: int = 8) -> np.ndarray:
-    """(harmonics,) level of the strongest spectral peak within ±3% of k f0 (k = 1..harmonics), in dB against the
-    strongest of them, over the newest SPECTRUM_S of x (-120 dB above 0.45 of the rate)."""
+    """(harmonics,) level of the spectral peak within ±3% of k f0 (k = 1..harmonics), in dB against the strongest
+    of them, over the newest SPECTRUM_S of x. A peak that does not stand PARTIAL_PROMINENCE_DB above the median
+    of its own stretch of spectrum ((k ± 1/2) f0: noise, say, at a low f0) counts as absent: -120 dB, as does
+    one above 0.45 of the rate."""
     n = min(len(x), max(int(SPECTRUM_S * rate_hz), int(8 * rate_hz / f0_hz)))
     seg = np.asarray(x[-n:], dtype=np.float64)
     spec = np.abs(np.fft.rfft((seg - seg.mean()) * np.hanning(n), 4 * n))
     hz_per_bin = rate_hz / (4 * n)
     peaks = np.full(harmonics, 1e-12)
+    present = np.zeros(harmonics, dtype=bool)
     for k in range(1, harmonics + 1):
         f = k * f0_hz
         if f < 0.45 * rate_hz:
             peaks[k - 1] = max(1e-12, float(spec[int(0.97 * f / hz_per_bin) : int(1.03 * f / hz_per_bin) + 2].max()))
-    return 20.0 * np.log10(peaks / peaks.max())
+            floor = float(np.median(spec[int((f - 0.5 * f0_hz) / hz_per_bin) : int((f + 0.5 * f0_hz) / hz_per_bin) + 1]))
+            present[k - 1] = peaks[k - 1] >= floor * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
+    levels = 20.0 * np.log10(peaks / peaks.max())
+    return np.where(present, levels, -120.0)
 
 
 def sounds_its_own_partials(x: np.ndarray, rate_hz: float, f0_hz: float) -> bool:
@@ -176,3 +187,31 @@ def sounds_its_own_partials(x: np.ndarray, rate_hz: float, f0_hz: float) -> bool
     the named note. A note that truly sounds lower has at least one of the others."""
     levels = harmonic_levels_db(x, rate_hz, f0_hz)
     return bool(max(levels[k - 1] for k in OWN_PARTIALS) >= OWN_PARTIAL_DB)
+
+
+def strongest_period(x: np.ndarray, rate_hz: float, lowest_midi: int, highest_midi: int, a4_hz: float = 440.0,
+                     key_ratio: float = 0.9) -> PitchEstimate | None:
+    """McLeod's whole-range pick: of the NSDF's local maxima between the periods of highest_midi and lowest_midi,
+    the shortest lag whose peak reaches key_ratio of the highest, refined by parabolic interpolation but not
+    upsampled: good enough to name a note, not for cents (estimate() near that note gives those)."""
+    f_lo, f_hi = midi_to_hz(lowest_midi - 0.5, a4_hz), midi_to_hz(highest_midi + 0.5, a4_hz)
+    need = int(math.ceil(max(MIN_WINDOW_S * rate_hz, MIN_PERIODS * rate_hz / f_lo) + rate_hz / f_lo + 2))
+    x = np.asarray(x, dtype=np.float64)[-need:]
+    factor = int(math.ceil(MIN_COARSE_LAG_SAMPLES * f_hi / rate_hz))
+    if factor > 1:  # at a low rate the highest notes' periods are a few samples long
+        x = soxr.resample(x, rate_hz, rate_hz * factor, quality="HQ")
+        rate_hz = rate_hz * factor
+    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi))), int(math.ceil(rate_hz / f_lo))
+    if len(x) < lag_hi + 3:
+        return None
+    curve = nsdf(x - x.mean(), lag_hi + 1)
+    seg = curve[lag_lo : lag_hi + 1]
+    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0)) + 1
+    if not len(peaks):
+        return None
+    best = float(seg[peaks].max())
+    i = lag_lo + int(peaks[np.argmax(seg[peaks] >= key_ratio * best)])
+    a, b, c = curve[i - 1], curve[i], curve[i + 1]
+    denom = a - 2.0 * b + c
+    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(b, 0.0, 1.0)))

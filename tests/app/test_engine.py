@@ -80,6 +80,21 @@ def test_a_bass_note_named_up_to_three_semitones_off_is_set_right_by_the_wavefor
     assert results[-1].cents == pytest.approx(-20.0, abs=0.5)
 
 
+def test_a_note_the_waveform_does_not_bear_out_gives_way_to_its_clear_period():
+    # The model names D#3 for a clean A2 (six semitones off: no search near D#3 finds a period); the waveform has
+    # one clear period, A2's, so A2 is shown, after two hops like any move the model did not make.
+    results = run(Analyzer(ScriptedModel([51], prob=0.95), RATE), tone(midi_to_hz(45 + 0.1), 1.0))
+    assert {r.note for r in results[-10:]} == {"A2"}
+    assert results[-1].cents == pytest.approx(10.0, abs=0.5)
+
+
+def test_noise_gives_no_period_to_overrule_the_model():
+    noise = (0.1 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
+    results = run(Analyzer(ScriptedModel([51], prob=0.95), RATE), noise)
+    assert {r.note for r in results[2:]} == {"D#3"}  # the model's note stands, without cents
+    assert all(r.cents is None for r in results)
+
+
 def test_gate_closes_on_silence_and_no_note_is_released_after_two_hops():
     audio = np.concatenate([tone(midi_to_hz(64), 0.5), np.zeros(int(0.3 * RATE), np.float32)])
     results = run(Analyzer(ScriptedModel([64]), RATE), audio)

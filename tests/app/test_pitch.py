@@ -150,3 +150,31 @@ def test_harmonic_levels_are_relative_to_the_strongest():
     assert levels[1] == pytest.approx(0.0)
     assert levels[0] == pytest.approx(-20.0, abs=1.0) and levels[2] == pytest.approx(-40.0, abs=1.5)
     assert levels[3] < -80.0
+
+
+@pytest.mark.parametrize("rate", [8000, 48000])
+@pytest.mark.parametrize("midi", [24, 33, 45, 57, 69, 81, 93])
+def test_strongest_period_names_a_tone_over_the_whole_range(rate, midi):
+    f = midi_to_hz(midi + 0.3)
+    x = tone(f, int(0.3 * rate), rate, harmonics=10, fundamental=0.3)  # weak fundamental: 2T must not win
+    est = pitch.strongest_period(x, rate, 23, 96)
+    assert est is not None and est.clarity > 0.9
+    assert round(hz_to_midi(est.f0_hz)) == midi
+
+
+def test_strongest_period_of_noise_is_not_clear():
+    x = np.random.default_rng(1).standard_normal(16000).astype(np.float32)
+    est = pitch.strongest_period(x, 16000, 23, 96)
+    assert est is None or est.clarity < 0.5
+
+
+def test_a_partial_buried_in_noise_counts_as_absent():
+    # Brown noise (strong at low frequencies) at 20 dB below an A2 tone: no partial at A1's own f0.
+    rate = 48000
+    x = _partials(110.0, {1: 1.0, 2: 0.5, 3: 0.3}, seconds=0.5)
+    noise = np.cumsum(np.random.default_rng(2).standard_normal(len(x)))
+    noise = noise - np.convolve(noise, np.ones(2001) / 2001, mode="same")  # no DC drift
+    x = x + (noise / np.std(noise) * np.std(x) * 0.1).astype(np.float32)
+    levels = pitch.harmonic_levels_db(x, rate, 55.0, harmonics=3)
+    assert levels[0] == -120.0 and levels[1] == pytest.approx(0.0)
+    assert not pitch.sounds_its_own_partials(x, rate, 55.0)
