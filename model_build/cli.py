@@ -38,6 +38,8 @@ def _config(args) -> BuildConfig:
                                      transfer_final_epochs=1, transfer_decay=0.5)
     if corpus == "v1":  # version 1's corpus: FluidR3 and the synthesizer, no augmentation
         config = dataclasses.replace(config, soundfonts=("fluidr3",), augment=False)
+    if corpus == "v4":  # v3's notes and validation; a third of the note-onset training patches end 30-150 ms after it
+        config = dataclasses.replace(config, short_tail_p=0.3, min_tail_s=0.03)
     if getattr(args, "epochs", None):
         config = dataclasses.replace(config, epochs=args.epochs)
     if getattr(args, "embedding_stack", False):
@@ -189,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=("v1", "v2", "v3"), default="v3",
-                        help="v3 (default): v2 without the renders that sound an octave or two below their key, "
+    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4"), default="v3",
+                        help="v4: v3's notes, with a third of the training patches that hold a note's onset ending "
+                        "30-150 ms after it, so the model names a new note sooner; v3 (default): v2 without the renders that sound an octave or two below their key, "
                         "plus the 'hollow' synth family, low notes drawn twice as often, a longer last transfer phase; "
                         "v2: FluidR3 and MuseScore General, augmented; v1: FluidR3 only, no augmentation "
                         "(how model version 1 was made)")

@@ -104,6 +104,8 @@ class BuildConfig:
     synth_notes_per_midi: int = 10  # per family, validation families included
     synth_families: tuple[str, ...] | None = None  # None: every family in model_build.synth.FAMILIES
     low_register_boost: float = 2.0  # training draws the classes B0..D#2 this many times as often as the rest
+    short_tail_p: float = 0.0  # training: the share of patches holding a note's onset where that note has sounded
+    min_tail_s: float = 0.10  # only min_tail_s to 0.15 s at the patch's end (validation: always at least 0.10 s)
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000
     epochs: int = 12

@@ -218,14 +218,20 @@ class PatchMaker:
     """
 
     NO_NOTE_SHARE = 0.12
-    MIN_TAIL_S = 0.10  # the newest note sounds for at least this long at the patch's end
+    MIN_TAIL_S = 0.10  # the newest note sounds for at least this long at the patch's end ...
+    SHORT_TAIL_MAX_S = 0.15  # ... but in a short-tail patch (training, short_tail_p) for min_tail_s to this long
     SOUNDFONT_SHARE = 0.6  # of note patches, the share drawn from soundfont renders rather than the synthesizer
 
     LOW_REGISTER_TOP = 39  # D#2: notes up to here are the hardest in a log-mel patch, whose bands start at 125 Hz
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
-                 low_register_boost: float = 1.0):
+                 low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None):
+        """short_tail_p: of the patches whose note starts inside, the share where it has sounded only min_tail_s to
+        SHORT_TAIL_MAX_S at the patch's end (training: so the model names a new note sooner); 0 keeps the draws
+        of the validation splits as they were."""
         self.bank = bank
+        self.short_tail_p = short_tail_p
+        self.min_tail_s = self.MIN_TAIL_S if min_tail_s is None else min_tail_s
         self.augmenter = augmenter
         self.params = params
         self.n = params.patch_samples
@@ -286,17 +292,22 @@ class PatchMaker:
             if source_midi not in self._midi_set:
                 source_midi, ratio = midi, 1.0
         i = self._pick_note(rng, source_midi)
+        tail_s = self.MIN_TAIL_S
         if rng.random() < 0.5:
             signal = self._sustained(rng, i, ratio)
         else:
-            onset = int(rng.integers(0, n - int(self.MIN_TAIL_S * SR)))
+            if self.short_tail_p and rng.random() < self.short_tail_p:
+                tail_s = rng.uniform(self.min_tail_s, self.SHORT_TAIL_MAX_S)
+                onset = n - int(tail_s * SR)
+            else:
+                onset = int(rng.integers(0, n - int(self.MIN_TAIL_S * SR)))
             note, _ = self._note(i, ratio)
             signal = np.concatenate([self._background(rng, onset), note[: n - onset]])
         if aug is not None and rng.random() < aug.p.second_note:
             other = self._sustained(rng, self._pick_note(rng, int(rng.choice([m for m in self._midis if m != midi] or [midi]))))
             signal = signal + other * (rms(signal) / rms(other) * _db(-rng.uniform(12, 30)))
         signal = signal * _db(rng.uniform(-40, -1))
-        note_rms = rms(signal[-int(self.MIN_TAIL_S * SR) :])  # the newest note's level, for the SNR
+        note_rms = rms(signal[-int(min(tail_s, self.MIN_TAIL_S) * SR) :])  # the newest note's level, for the SNR
         if aug is not None:
             signal = aug.microphone(rng, aug.room(rng, signal))
         # A noise floor below the note: room, preamp, fan.

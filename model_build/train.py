@@ -87,7 +87,8 @@ class _Run:
         if maker is None:  # patches from the bank's training notes; else the caller's (anything with .batch(rng, size))
             bank = bank if bank is not None else NoteBank.load(data_dir / "bank.npz")
             augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
-            maker = PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost)
+            maker = PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
+                               short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s)
         self.maker = maker
         if validation is None:
             x_val, y_val, _ = load_validation(data_dir)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
+from app.params import VGGISH
 from model_build import synth
 from model_build.config import FLUIDR3_SF2, MUSESCORE_SF3, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
 from model_build.corpus import (NoteBank, PatchMaker, build_bank, coloured_noise, drop_sub_octave_notes, is_validation_source,
@@ -204,3 +205,25 @@ def test_coloured_noise_has_unit_rms_and_the_right_slope():
         f = np.fft.rfftfreq(len(x))
         slope = np.polyfit(np.log(f[10:]), np.log(p[10:] + 1e-12), 1)[0]
         assert slope == pytest.approx(-exponent, abs=0.2)
+
+
+def _onset_frames(maker: PatchMaker, seed: int, count: int) -> list[int]:
+    """Frames since the labelled note started, in patches whose note starts after silence."""
+    maker._background = lambda rng, n: np.zeros(n, dtype=np.float32)  # silence before every onset
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        x, _, _ = maker.make(rng, 69)
+        loud = x.max(axis=1) > x.max() - 1.5  # within 1.5 nats (13 dB) of the note
+        if not loud[0]:
+            out.append(int(len(loud) - np.argmax(loud)))
+    return out
+
+
+def test_short_tail_patches_end_soon_after_the_onset_and_are_off_by_default():
+    frames_per_s = 1.0 / VGGISH.hop_s
+    plain = _onset_frames(PatchMaker(tiny_bank()), 4, 200)
+    assert min(plain) >= PatchMaker.MIN_TAIL_S * frames_per_s - 1
+    short = _onset_frames(PatchMaker(tiny_bank(), short_tail_p=1.0, min_tail_s=0.03), 4, 200)
+    assert max(short) <= PatchMaker.SHORT_TAIL_MAX_S * frames_per_s + 2
+    assert min(short) <= 0.05 * frames_per_s  # some have sounded for only a few frames
