@@ -192,8 +192,8 @@ def sounds_its_own_partials(x: np.ndarray, rate_hz: float, f0_hz: float) -> bool
 def strongest_period(x: np.ndarray, rate_hz: float, lowest_midi: int, highest_midi: int, a4_hz: float = 440.0,
                      key_ratio: float = 0.9) -> PitchEstimate | None:
     """McLeod's whole-range pick: of the NSDF's local maxima between the periods of highest_midi and lowest_midi,
-    the shortest lag whose peak reaches key_ratio of the highest, refined by parabolic interpolation but not
-    upsampled: good enough to name a note, not for cents (estimate() near that note gives those)."""
+    the shortest lag whose peak reaches key_ratio of the highest, refined by parabolic interpolation on a copy
+    upsampled only as far as naming a note needs: not for cents (estimate() near that note gives those)."""
     f_lo, f_hi = midi_to_hz(lowest_midi - 0.5, a4_hz), midi_to_hz(highest_midi + 0.5, a4_hz)
     need = int(math.ceil(max(MIN_WINDOW_S * rate_hz, MIN_PERIODS * rate_hz / f_lo) + rate_hz / f_lo + 2))
     x = np.asarray(x, dtype=np.float64)[-need:]
