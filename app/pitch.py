@@ -56,9 +56,35 @@ class PitchEstimate:
 def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0, search_semitones: float = SEARCH_SEMITONES) -> int:
     """Analysis length for a note: MIN_PERIODS periods of the lowest searched f0, at least MIN_WINDOW_S,
     plus the longest searched lag."""
-    f_lo = midi_to_hz(midi_hint - search_semitones, a4_hz)
-    max_lag = rate_hz / f_lo
+    return _window_for(midi_to_hz(midi_hint - search_semitones, a4_hz), rate_hz)
+
+
+def _window_for(f_lo_hz: float, rate_hz: float) -> int:
+    max_lag = rate_hz / f_lo_hz
     return int(math.ceil(max(MIN_WINDOW_S * rate_hz, MIN_PERIODS * max_lag) + max_lag + 2))
+
+
+def _nsdf_between(x: np.ndarray, rate_hz: float, f_lo: float, f_hi: float, min_lag_samples: int, quality: str):
+    """(curve, rate, lag_lo, lag_hi) of the newest window for f0s f_lo..f_hi, upsampled so the shortest period
+    is at least min_lag_samples long; None if x is too short for the longest."""
+    x = np.asarray(x, dtype=np.float64)[-_window_for(f_lo, rate_hz):]
+    factor = int(math.ceil(min_lag_samples * f_hi / rate_hz))
+    if factor > 1:
+        # High notes have periods of few samples: measure them on an upsampled copy.
+        x = soxr.resample(x, rate_hz, rate_hz * factor, quality=quality)
+        rate_hz = rate_hz * factor
+    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi))), int(math.ceil(rate_hz / f_lo))
+    if len(x) < lag_hi + 3:
+        return None
+    return nsdf(x - x.mean(), lag_hi + 1), rate_hz, lag_lo, lag_hi
+
+
+def _parabolic(curve: np.ndarray, i: int) -> tuple[float, float]:
+    """(shift of the peak from lag i, its interpolated height) by a parabola through lags i-1, i, i+1."""
+    a, b, c = curve[i - 1], curve[i], curve[i + 1]
+    denom = a - 2.0 * b + c
+    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    return shift, b - 0.25 * (a - c) * shift
 
 
 def nsdf(x: np.ndarray, max_lag: int) -> np.ndarray:
@@ -82,29 +108,18 @@ def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0
 
     x: (samples,) mono at rate_hz, the newest last; only the last `window_samples` are used.
     """
-    need = window_samples(midi_hint, rate_hz, a4_hz, search_semitones)
-    x = np.asarray(x, dtype=np.float64)[-need:]
     f_lo = midi_to_hz(midi_hint - search_semitones, a4_hz)
     f_hi = midi_to_hz(midi_hint + search_semitones, a4_hz)
-    factor = int(math.ceil(MIN_LAG_SAMPLES * f_hi / rate_hz))
-    if factor > 1:
-        # High notes have periods of few samples: measure them on an upsampled copy.
-        x = soxr.resample(x, rate_hz, rate_hz * factor, quality="VHQ")
-        rate_hz = rate_hz * factor
-    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi))), int(math.ceil(rate_hz / f_lo))
-    if len(x) < lag_hi + 3:
+    measured = _nsdf_between(x, rate_hz, f_lo, f_hi, MIN_LAG_SAMPLES, "VHQ")
+    if measured is None:
         return None
-    x = x - x.mean()
-    curve = nsdf(x, lag_hi + 1)
+    curve, rate_hz, lag_lo, lag_hi = measured
     segment = curve[lag_lo : lag_hi + 1]
     i = lag_lo + int(np.argmax(segment))
     # Only a true local maximum counts: a maximum on the range's edge is the slope of a peak outside it.
     if not (curve[i] >= curve[i - 1] and curve[i] >= curve[i + 1]) or i in (lag_lo, lag_hi):
         return None
-    a, b, c = curve[i - 1], curve[i], curve[i + 1]
-    denom = a - 2.0 * b + c
-    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
-    peak = b - 0.25 * (a - c) * shift
+    shift, peak = _parabolic(curve, i)
     return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(peak, 0.0, 1.0)))
 
 
@@ -195,23 +210,15 @@ def strongest_period(x: np.ndarray, rate_hz: float, lowest_midi: int, highest_mi
     the shortest lag whose peak reaches key_ratio of the highest, refined by parabolic interpolation on a copy
     upsampled only as far as naming a note needs: not for cents (estimate() near that note gives those)."""
     f_lo, f_hi = midi_to_hz(lowest_midi - 0.5, a4_hz), midi_to_hz(highest_midi + 0.5, a4_hz)
-    need = int(math.ceil(max(MIN_WINDOW_S * rate_hz, MIN_PERIODS * rate_hz / f_lo) + rate_hz / f_lo + 2))
-    x = np.asarray(x, dtype=np.float64)[-need:]
-    factor = int(math.ceil(MIN_COARSE_LAG_SAMPLES * f_hi / rate_hz))
-    if factor > 1:  # at a low rate the highest notes' periods are a few samples long
-        x = soxr.resample(x, rate_hz, rate_hz * factor, quality="HQ")
-        rate_hz = rate_hz * factor
-    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi))), int(math.ceil(rate_hz / f_lo))
-    if len(x) < lag_hi + 3:
+    measured = _nsdf_between(x, rate_hz, f_lo, f_hi, MIN_COARSE_LAG_SAMPLES, "HQ")
+    if measured is None:
         return None
-    curve = nsdf(x - x.mean(), lag_hi + 1)
+    curve, rate_hz, lag_lo, lag_hi = measured
     seg = curve[lag_lo : lag_hi + 1]
     peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0)) + 1
     if not len(peaks):
         return None
     best = float(seg[peaks].max())
     i = lag_lo + int(peaks[np.argmax(seg[peaks] >= key_ratio * best)])
-    a, b, c = curve[i - 1], curve[i], curve[i + 1]
-    denom = a - 2.0 * b + c
-    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
-    return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(b, 0.0, 1.0)))
+    shift, _ = _parabolic(curve, i)
+    return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(curve[i], 0.0, 1.0)))
