@@ -53,7 +53,8 @@ class PitchEstimate:
     clarity: float  # NSDF peak height, 0..1: 1 is a perfectly periodic signal
 
 
-def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0, search_semitones: float = SEARCH_SEMITONES) -> int:
+def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0,
+                   search_semitones: float = SEARCH_SEMITONES) -> int:
     """Analysis length for a note: MIN_PERIODS periods of the lowest searched f0, at least MIN_WINDOW_S,
     plus the longest searched lag."""
     return _window_for(midi_to_hz(midi_hint - search_semitones, a4_hz), rate_hz)

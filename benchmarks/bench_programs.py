@@ -46,7 +46,8 @@ def score_programs(model_path: Path, stride: int) -> dict:
     """{source: {register: Counter(frames, wrong, octave, none)}} over both soundfonts."""
     model = NoteModel(model_path, num_threads=1)
     programs = tuple(p.number for p in PROGRAMS if p.number not in SKIPPED_PROGRAMS)
-    config = BuildConfig(velocities=(90,), programs=programs, note_stride=stride, note_hold_s=HOLD_S, note_total_s=HOLD_S)
+    config = BuildConfig(velocities=(90,), programs=programs, note_stride=stride, note_hold_s=HOLD_S,
+                         note_total_s=HOLD_S)
     lead = np.zeros(int(LEAD_S * RATE_HZ), np.float32)
     out: dict = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
     for kind in ("fluidr3", "musescore"):
@@ -96,7 +97,8 @@ def main() -> int:
         if not (c["wrong"] or c["octave"]):
             continue
         number = int(source.split(":")[1])
-        worst = max(scores[source], key=lambda r: (scores[source][r]["wrong"] + scores[source][r]["octave"]) / scores[source][r]["frames"])
+        by_register = scores[source]
+        worst = max(by_register, key=lambda r: (by_register[r]["wrong"] + by_register[r]["octave"]) / by_register[r]["frames"])
         star = "*" if number in VALIDATION_PROGRAMS else ""
         print(f"| {source}{star} | {names[number]} | {c['frames']} | {pct(c['wrong'], c['frames'])} | "
               f"{pct(c['octave'], c['frames'])} | {worst} |")

@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
     common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4"), default="v3",
                         help="v4: v3's notes, with a third of the training patches that hold a note's onset ending "
-                        "30-150 ms after it, so the model names a new note sooner; v3 (default): v2 without the renders that sound an octave or two below their key, "
+                        "30-150 ms after it, so the model names a new note sooner; "
+                        "v3 (default): v2 without the renders that sound an octave or two below their key, "
                         "plus the 'hollow' synth family, low notes drawn twice as often, a longer last transfer phase; "
                         "v2: FluidR3 and MuseScore General, augmented; v1: FluidR3 only, no augmentation "
                         "(how model version 1 was made)")
