@@ -1,9 +1,9 @@
-"""VGGish log-mel front end in NumPy: waveform -> frames -> |STFT| -> mel -> log -> patches.
+"""The note model's front ends in NumPy: VGGish's log-mel (waveform -> frames -> |STFT| -> mel -> log ->
+patches), and the fine low-register spectrum (`low_spectrum`) that models from version 4 also take.
 
 The one implementation used by the live app and by model_build, so the two cannot
-drift. Settings come from `app.params.FrontEndParams`. Whole-signal calls
-(`log_mel`) and streaming calls (`LogMelStream`, one block at a time) give the
-same frames.
+drift. Settings come from `app.params`. Whole-signal calls (`log_mel`) and streaming
+calls (`LogMelStream`, one block at a time) give the same frames.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import soxr
 
-from app.params import VGGISH, FrontEndParams
+from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_Q = 1127.0
@@ -119,6 +119,32 @@ def patches(log_mel_spec: np.ndarray, hop_frames: int | None = None, params: Fro
     return np.stack([log_mel_spec[s : s + params.patch_frames] for s in starts])
 
 
+@functools.lru_cache(maxsize=4)
+def _low_spectrum_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarray]:
+    """FFT bin below each log-frequency point, and the linear-interpolation weight of the bin above it."""
+    midi = params.midi_low + np.arange(params.num_bins) / params.bins_per_semitone
+    position = 440.0 * 2.0 ** ((midi - 69.0) / 12.0) * params.fft_size / params.sample_rate_hz
+    below = np.floor(position).astype(np.int64)
+    return below, (position - below).astype(np.float32)
+
+
+def low_spectrum(signal: np.ndarray, params: LowSpectrumParams = LOW_SPECTRUM) -> np.ndarray:
+    """The last params.samples of 16 kHz mono audio -> (num_bins, frames) float32 in 0..1 (see LowSpectrumParams).
+
+    Shorter audio is taken as preceded by silence. Level does not matter: the loudest point is 1.
+    """
+    signal = np.asarray(signal, dtype=np.float32)[-params.samples :]
+    if len(signal) < params.samples:
+        signal = np.concatenate([np.zeros(params.samples - len(signal), np.float32), signal])
+    frames = frame(signal, params.window_samples, params.step_samples) * periodic_hann(params.window_samples)
+    magnitude = np.abs(np.fft.rfft(frames, n=params.fft_size))
+    below, weight = _low_spectrum_taps(params)
+    points = magnitude[:, below] * (1.0 - weight) + magnitude[:, below + 1] * weight
+    db = 20.0 * np.log10(points + 1e-7)
+    db -= db.max()
+    return (np.clip(db, -params.floor_db, 0.0) / params.floor_db + 1.0).astype(np.float32).T
+
+
 class LogMelStream:
     """Incremental log-mel: push blocks of audio at any rate, get only the new frames.
 
@@ -128,7 +154,8 @@ class LogMelStream:
     Not thread-safe: one owner (the analysis worker, or a file replay) calls it.
     """
 
-    def __init__(self, input_rate_hz: float, params: FrontEndParams = VGGISH):
+    def __init__(self, input_rate_hz: float, params: FrontEndParams = VGGISH, keep_samples: int = 0):
+        """keep_samples: how many 16 kHz samples up to the newest patch's end `patch_audio` can give."""
         if input_rate_hz <= 0:
             raise ValueError(f"sample rate must be positive, got {input_rate_hz}")
         self.params = params
@@ -141,6 +168,8 @@ class LogMelStream:
         self._pending = np.zeros(0, dtype=np.float32)  # 16 kHz samples not yet fully framed
         self._patch = np.full(params.patch_shape, np.log(params.log_offset), dtype=np.float32)
         self.frames_done = 0
+        self._keep = keep_samples
+        self._recent = np.zeros(0, dtype=np.float32)  # the newest 16 kHz samples, the pending ones included
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """(samples,) mono block at input_rate_hz -> (new_frames, mel_bands) log-mel."""
@@ -152,6 +181,8 @@ class LogMelStream:
         new = log_mel(signal, p)
         consumed = len(new) * p.hop_samples
         self._pending = np.array(signal[consumed:], dtype=np.float32)
+        if self._keep:
+            self._recent = np.concatenate([self._recent, block])[-(self._keep + p.patch_samples) :]
         if len(new):
             self.frames_done += len(new)
             keep = p.patch_frames - min(len(new), p.patch_frames)
@@ -162,3 +193,14 @@ class LogMelStream:
     def patch(self) -> np.ndarray:
         """(patch_frames, mel_bands): the newest patch, padded with silence before the first frames."""
         return self._patch
+
+    def patch_audio(self, n: int) -> np.ndarray:
+        """The n 16 kHz samples that end where the newest patch's last frame ends (n <= keep_samples); fewer
+        before the stream has that many. The low spectrum of these matches the patch as in training."""
+        if n > self._keep:
+            raise ValueError(f"the stream keeps {self._keep} samples, not {n}")
+        if self.frames_done == 0:
+            return np.zeros(0, dtype=np.float32)
+        after_end = len(self._pending) - (self.params.window_samples - self.params.hop_samples)
+        end = len(self._recent) - after_end
+        return self._recent[max(0, end - n) : end]

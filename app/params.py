@@ -1,4 +1,8 @@
-"""The VGGish front end's settings: one frozen object, imported by the app and by model_build.
+"""The note model's front ends: frozen settings objects, imported by the app and by model_build.
+
+`VGGISH`: the log-mel patch of VGGish. `LOW_SPECTRUM`: the note model's second input (from model
+version 4), a fine log-frequency spectrum of the patch's last 0.19 s below 1 kHz, where the log-mel
+patch cannot tell a low note's harmonics apart.
 
 Only the primary values are stored; everything derived from them (sample counts,
 FFT size, patch length in samples) is a property, so no value is written twice.
@@ -75,3 +79,66 @@ class FrontEndParams:
 
 
 VGGISH = FrontEndParams()
+
+
+@dataclasses.dataclass(frozen=True)
+class LowSpectrumParams:
+    """A fine spectrum of the low register: what VGGish's 25 ms window cannot resolve.
+
+    A 25 ms window resolves harmonics only about 80 Hz apart, so in the log-mel patch a note
+    below E2 shows its spectral envelope but not its harmonic spacing, and VGGish's bands start
+    at 125 Hz, above such a note's fundamental. This input holds `frames` spectra, `frame_step_s`
+    apart, of a `window_s` periodic Hann window (zero-padded `zero_pad` times), the last one
+    ending where the log-mel patch ends. Each is read at `bins_per_semitone` points per equal-
+    tempered semitone from MIDI `midi_low` (A0, 27.5 Hz) over `semitones` semitones (to 1 kHz),
+    in dB below the input's loudest point, floored at -floor_db and scaled to 0..1.
+    """
+
+    sample_rate_hz: int = 16000
+    window_s: float = 0.128
+    zero_pad: int = 4
+    frames: int = 4
+    frame_step_s: float = 0.020
+    midi_low: int = 21
+    bins_per_semitone: int = 4
+    semitones: int = 62
+    floor_db: float = 80.0
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.sample_rate_hz * self.window_s))
+
+    @property
+    def fft_size(self) -> int:
+        return self.zero_pad * 2 ** int(math.ceil(math.log2(self.window_samples)))
+
+    @property
+    def step_samples(self) -> int:
+        return int(round(self.sample_rate_hz * self.frame_step_s))
+
+    @property
+    def num_bins(self) -> int:
+        return self.bins_per_semitone * self.semitones
+
+    @property
+    def samples(self) -> int:
+        """16 kHz samples the input is computed from: 3008 at the defaults."""
+        return self.window_samples + (self.frames - 1) * self.step_samples
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.num_bins, self.frames)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "LowSpectrumParams":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown low-spectrum settings: {sorted(unknown)}")
+        return cls(**values)
+
+
+LOW_SPECTRUM = LowSpectrumParams()

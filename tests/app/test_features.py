@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app import features
-from app.params import VGGISH, FrontEndParams
+from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 
 SR = VGGISH.sample_rate_hz
 
@@ -147,3 +147,89 @@ def test_patches_split_without_overlap_by_default():
 def test_bad_rate_is_refused():
     with pytest.raises(ValueError, match="positive"):
         features.LogMelStream(0)
+
+
+# The low spectrum: the second input of two-input models.
+
+LOW = LOW_SPECTRUM
+
+
+def reference_low_spectrum(x: np.ndarray) -> np.ndarray:
+    """Each frame's DTFT at each point's exact frequency, summed directly, in the same 0..1 dB scale."""
+    x = x[-LOW.samples :].astype(np.float64)
+    n = np.arange(LOW.window_samples)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * n / LOW.window_samples)
+    f_hz = 440.0 * 2.0 ** ((LOW.midi_low + np.arange(LOW.num_bins) / LOW.bins_per_semitone - 69) / 12)
+    basis = np.exp(-2j * np.pi * np.outer(f_hz / SR, n))
+    mags = np.stack([np.abs(basis @ (x[k * LOW.step_samples : k * LOW.step_samples + LOW.window_samples] * window))
+                     for k in range(LOW.frames)])
+    db = 20 * np.log10(mags + 1e-7)
+    return (np.clip(db - db.max(), -LOW.floor_db, 0) / LOW.floor_db + 1).T
+
+
+def test_low_spectrum_settings_are_derived():
+    assert LOW.window_samples == 2048 and LOW.fft_size == 8192 and LOW.step_samples == 320
+    assert LOW.shape == (248, 4) and LOW.samples == 2048 + 3 * 320
+    assert LowSpectrumParams.from_dict(LOW.to_dict()) == LOW
+    with pytest.raises(ValueError, match="unknown"):
+        LowSpectrumParams.from_dict({**LOW.to_dict(), "hop": 1})
+
+
+def test_low_spectrum_matches_direct_dtft_where_it_matters():
+    rng = np.random.default_rng(3)
+    t = np.arange(4000) / SR
+    x = sum(rng.uniform(0.2, 1) * np.sin(2 * np.pi * k * 41.2 * t + rng.uniform(0, 6)) for k in range(1, 12))
+    x = (x + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    ours, ref = features.low_spectrum(x), reference_low_spectrum(x)
+    assert ours.shape == LOW.shape and ours.dtype == np.float32
+    # Interpolating a 4x zero-padded FFT between bins 1.95 Hz apart, against the exact frequency: close at the
+    # partials' peaks, and over their skirts (within 40 dB of the loudest) but for the sharp dips between them.
+    error_db = np.abs(ours - ref) * LOW.floor_db
+    peaks = (ref[1:-1] > ref[:-2]) & (ref[1:-1] >= ref[2:]) & (ref[1:-1] > 0.5)
+    assert peaks.sum() >= 4 * 10
+    assert np.median(error_db[1:-1][peaks]) < 0.3 and error_db[1:-1][peaks].max() < 2.0
+    assert np.median(error_db[ref > 0.5]) < 0.3
+
+
+@pytest.mark.parametrize("midi", [23, 33, 40, 47, 64, 81])
+def test_a_sine_peaks_at_its_quarter_semitone_and_level_does_not_matter(midi):
+    # Below E2 the window's main lobe (±15.6 Hz) spans semitones, and its mirror image at -f leans on the peak:
+    # a lone fundamental is placed within half a semitone there; the harmonics above it place a note.
+    tolerance = 0 if midi >= 40 else 2
+    for offset in (0, 1, 2, 3):  # quarter semitones above the note
+        f_hz = 440.0 * 2 ** ((midi + offset / 4 - 69) / 12)
+        x = tone(f_hz, 0.3)
+        spectrum = features.low_spectrum(x)
+        assert np.all(np.abs(spectrum.argmax(axis=0) - ((midi - LOW.midi_low) * 4 + offset)) <= tolerance)
+        np.testing.assert_allclose(features.low_spectrum(0.001 * x), spectrum, atol=1e-3)  # 0.08 dB
+
+
+def test_low_spectrum_of_short_audio_is_preceded_by_silence():
+    x = tone(110.0, 0.1)
+    padded = np.concatenate([np.zeros(5000, np.float32), x])
+    np.testing.assert_array_equal(features.low_spectrum(x), features.low_spectrum(padded))
+
+
+@pytest.mark.parametrize("rate, block", [(SR, 160), (SR, 1234), (SR, 9000), (44100, 2205)])
+def test_stream_gives_the_audio_up_to_the_newest_patch_end(rate, block):
+    x = tone(220.0, 2.5, rate) + 0.1 * np.random.default_rng(1).standard_normal(int(2.5 * rate)).astype(np.float32)
+    whole = features.resample(x, rate, SR)
+    stream = features.LogMelStream(rate, keep_samples=LOW.samples)
+    assert len(stream.patch_audio(LOW.samples)) == 0  # no frame yet
+    checked = 0
+    for start in range(0, len(x), block):
+        stream.push(x[start : start + block])
+        if stream.frames_done == 0:
+            continue
+        end = (stream.frames_done - 1) * VGGISH.hop_samples + VGGISH.window_samples  # where the last frame ends
+        got = stream.patch_audio(LOW.samples)
+        if rate == SR:
+            np.testing.assert_array_equal(got, whole[max(0, end - LOW.samples) : end])
+        else:  # the streaming resampler matches the one-shot one to within its filter's error, away from the start
+            assert len(got) == min(end, LOW.samples)
+            if end > 4000:
+                np.testing.assert_allclose(got, whole[end - LOW.samples : end], atol=2e-3)
+        checked += 1
+    assert checked >= len(x) // block - 3
+    with pytest.raises(ValueError):
+        stream.patch_audio(LOW.samples + 1)
