@@ -44,6 +44,8 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, epochs=args.epochs)
     if getattr(args, "embedding_stack", False):
         config = dataclasses.replace(config, embedding_stack=True)
+    if getattr(args, "low_spectrum", False):
+        config = dataclasses.replace(config, low_spectrum=True)
     return config
 
 
@@ -150,7 +152,12 @@ def cmd_convert(args) -> None:
     _require(data_dir / "bank.npz", "pitchrec-build data")
     model = _trained_model(train_dir)
     bank = NoteBank.load(data_dir / "bank.npz")
-    representative, _ = PatchMaker(bank.subset(~bank.validation)).batch(np.random.default_rng(config.seed + 2), config.representative_patches)
+    from app.params import LOW_SPECTRUM
+    from model_build.vggish import takes_low_spectrum
+
+    low = takes_low_spectrum(model)
+    representative, _ = PatchMaker(bank.subset(~bank.validation), low=LOW_SPECTRUM if low else None).batch(
+        np.random.default_rng(config.seed + 2), config.representative_patches)
     tflite = to_int8_tflite(model, representative)
 
     splits = list(_splits(data_dir))
@@ -162,7 +169,7 @@ def cmd_convert(args) -> None:
     summary = lambda m: {k: v for k, v in m.items() if k not in ("per_class", "per_source")}  # noqa: E731
     # Write first with float metrics only, then score the written int8 file through the app's own loader.
     meta = write_model(tflite, out, manifest, {"float" + k: summary(m) for k, m in float_metrics.items()}, args.version,
-                       {"epochs": len(history), "history": history})
+                       {"epochs": len(history), "history": history}, low_spectrum=low)
     for suffix, x, y, source in splits:
         int8_metrics = write_report(y, predict_tflite(out, x), eval_dir, "int8" + suffix, source)
         meta["metrics"]["int8" + suffix] = summary(int8_metrics)
@@ -203,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")
     train_opts.add_argument("--embedding-stack", action="store_true",
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
+    train_opts.add_argument("--low-spectrum", action="store_true",
+                            help="give the model a second input, a fine spectrum of the low register (how model version 4 "
+                            "is made); with --init, a one-input model grows the branch that reads it")
     init_opts = argparse.ArgumentParser(add_help=False)
     init_opts.add_argument("--init", metavar="MODEL",
                            help="start from these weights (.keras from import-vggish, or an earlier model's .keras or "

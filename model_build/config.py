@@ -117,6 +117,7 @@ class BuildConfig:
     representative_patches: int = 300
     batch_norm: bool = True  # BatchNorm after each trunk conv (not in the original VGGish): trains ~2x faster
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)
+    low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LowSpectrumParams)
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
     transfer_head_epochs: int = 2  # from pretrained weights: epochs of the head alone, trunk frozen ...

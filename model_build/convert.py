@@ -17,19 +17,27 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels
-from app.params import VGGISH
+from app.params import LOW_SPECTRUM, VGGISH
 
 
-def to_int8_tflite(model, representative: np.ndarray) -> bytes:
-    """Keras model + (N, patch_frames, mel_bands) calibration patches -> int8 .tflite bytes."""
+def to_int8_tflite(model, representative) -> bytes:
+    """Keras model + calibration patches ((N, patch_frames, mel_bands), or PatchMaker.batch's dict for a
+    two-input model) -> int8 .tflite bytes."""
     import tensorflow as tf
+
+    from model_build.corpus import model_inputs
+    from model_build.vggish import takes_low_spectrum
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    x = model_inputs(representative, takes_low_spectrum(model))
 
     def samples():
-        for patch in representative:
-            yield [patch[None].astype(np.float32)]
+        for i in range(len(x["log_mel"] if isinstance(x, dict) else x)):
+            if isinstance(x, dict):  # two inputs, by name: the converter's tensor order is not the model's
+                yield {k: v[i][None].astype(np.float32) for k, v in x.items()}
+            else:
+                yield [x[i][None].astype(np.float32)]
 
     converter.representative_dataset = samples
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -59,9 +67,15 @@ def git_commit(repo_dir: Path) -> str:
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, version: str, training: dict) -> dict:
-    """Write path (.tflite) and its .json sidecar; returns the metadata."""
+def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, version: str, training: dict,
+                low_spectrum: bool = False) -> dict:
+    """Write path (.tflite) and its .json sidecar; returns the metadata. low_spectrum: the model's second input."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    if low_spectrum:
+        extra = {"low_spectrum": LOW_SPECTRUM.to_dict(),
+                 "inputs": [{"name": "log_mel", "shape": [1, *VGGISH.patch_shape], "dtype": "int8"},
+                            {"name": "low_spectrum", "shape": [1, *LOW_SPECTRUM.shape], "dtype": "int8"}]}
     meta = {
         "name": "pitchrec-vggish-note",
         "version": version,
@@ -69,6 +83,7 @@ def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, ve
         "labels": class_labels(),
         "front_end": VGGISH.to_dict(),
         "input": {"name": "log_mel", "shape": [1, *VGGISH.patch_shape], "dtype": "int8"},
+        **extra,
         "output": {"name": "probs", "meaning": "softmax over labels", "dtype": "int8"},
         "library_versions": library_versions(),
         "data": data_summary,
@@ -90,6 +105,7 @@ def save_float_weights(model, path: Path) -> None:
         "batch_norm": any(layer.name.endswith("_bn") for layer in model.layers),
         "embedding_stack": any(layer.name == "fc1_1" for layer in model.layers),
         "num_classes": int(model.output.shape[-1]),
+        "low_spectrum": LOW_SPECTRUM.to_dict() if any(layer.name == "low_hidden" for layer in model.layers) else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
@@ -110,7 +126,10 @@ def load_float_model(path: Path):
     with np.load(path) as z:
         spec = json.loads(str(z["__spec__"]))
         arrays = [z[k] for k in sorted(k for k in z.files if k != "__spec__")]
-    model = build_model(spec["num_classes"], embedding_stack=spec["embedding_stack"], batch_norm=spec["batch_norm"])
+    from app.params import LowSpectrumParams
+
+    low = LowSpectrumParams.from_dict(spec["low_spectrum"]) if spec.get("low_spectrum") else None
+    model = build_model(spec["num_classes"], embedding_stack=spec["embedding_stack"], batch_norm=spec["batch_norm"], low=low)
     if len(arrays) != len(model.weights):
         raise ValueError(f"{path}: {len(arrays)} arrays for a model with {len(model.weights)} weights")
     model.set_weights([a.astype(np.float32) for a in arrays])

@@ -20,14 +20,14 @@ from tqdm import tqdm
 
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
-from app.params import VGGISH, FrontEndParams
+from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
 from model_build.augment import Augmenter, Probabilities, _db, coloured_noise, hum, rms
 from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES, VALIDATION_PROGRAMS,
                                  BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
-           "render_soundfont", "rms", "sub_octave_db", "write_data"]
+           "model_inputs", "render_soundfont", "rms", "sub_octave_db", "take", "write_data"]
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +225,16 @@ class PatchMaker:
     LOW_REGISTER_TOP = 39  # D#2: notes up to here are the hardest in a log-mel patch, whose bands start at 125 Hz
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
-                 low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None):
-        """short_tail_p: of the patches whose note starts inside, the share where it has sounded only min_tail_s to
+                 low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
+                 low: LowSpectrumParams | None = None):
+        """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
+        batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
+
+        short_tail_p: of the patches whose note starts inside, the share where it has sounded only min_tail_s to
         SHORT_TAIL_MAX_S at the patch's end (training: so the model names a new note sooner); 0 keeps the draws
         of the validation splits as they were."""
         self.bank = bank
+        self.low = low
         self.short_tail_p = short_tail_p
         self.min_tail_s = self.MIN_TAIL_S if min_tail_s is None else min_tail_s
         self.augmenter = augmenter
@@ -278,13 +283,14 @@ class PatchMaker:
         return seg
 
     def make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, str]:
-        """One patch whose label is `midi` (None: no note). Returns (log-mel patch, class index, source)."""
+        """One patch whose label is `midi` (None: no note). Returns (log-mel patch, class index, source); with
+        `low`, the patch is the pair (log-mel, low spectrum)."""
         aug = self.augmenter
         if midi is None:
             signal = self._no_note(rng)
             if aug is not None:
                 signal = aug.microphone(rng, signal)
-            return features.log_mel(signal.astype(np.float32), self.params), label_index(None), "none"
+            return self._features(signal), label_index(None), "none"
         n = self.n
         source_midi, ratio = midi, 1.0
         if aug is not None:
@@ -315,7 +321,13 @@ class PatchMaker:
         signal = signal + floor
         if aug is not None:
             signal = aug.clip(rng, aug.noise(rng, signal, note_rms))
-        return features.log_mel(signal.astype(np.float32), self.params), label_index(midi), self.bank.source[i]
+        return self._features(signal), label_index(midi), self.bank.source[i]
+
+    def _features(self, signal: np.ndarray):
+        """The log-mel patch of a patch's audio, or with `low` the pair (log-mel patch, low spectrum)."""
+        signal = signal.astype(np.float32)
+        mel = features.log_mel(signal, self.params)
+        return mel if self.low is None else (mel, features.low_spectrum(signal, self.low))
 
     def _no_note(self, rng: np.random.Generator) -> np.ndarray:
         n = self.n
@@ -342,23 +354,49 @@ class PatchMaker:
         With `with_sources`, also the (size,) source of each patch's labelled note ("none" for no note).
         """
         x = np.empty((size, *self.params.patch_shape), dtype=np.float32)
+        x_low = np.empty((size, *self.low.shape), dtype=np.float32) if self.low is not None else None
         y = np.empty(size, dtype=np.int32)
         sources = []
         for k in range(size):
             midi = None if rng.random() < self.NO_NOTE_SHARE else int(rng.choice(self._midis, p=self._midi_p))
-            x[k], y[k], source = self.make(rng, midi)
+            patch, y[k], source = self.make(rng, midi)
+            if x_low is None:
+                x[k] = patch
+            else:
+                x[k], x_low[k] = patch
             sources.append(source)
+        if x_low is not None:
+            x = {"log_mel": x, "low_spectrum": x_low}
         return (x, y, np.array(sources)) if with_sources else (x, y)
 
 
 VALIDATION_SPLITS = {"validation": "clean", "validation-noisy": "in a room, noise at 10 dB SNR"}
 
 
-def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x float32, y, source) of a validation split written by write_data."""
+def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarray | dict, np.ndarray, np.ndarray]:
+    """(x, y, source) of a validation split written by write_data. x is the float32 log-mel patches, or, where
+    the split has them, {"log_mel": those, "low_spectrum": their low spectra}: `model_inputs` picks a model's."""
     with np.load(data_dir / f"{split}.npz") as z:
         source = z["source"] if "source" in z.files else np.full(len(z["y"]), "unknown")
-        return z["x"].astype(np.float32), z["y"], source
+        x = z["x"].astype(np.float32)
+        if "x_low" in z.files:
+            x = {"log_mel": x, "low_spectrum": z["x_low"].astype(np.float32)}
+        return x, z["y"], source
+
+
+def model_inputs(x, takes_low: bool):
+    """Patches as load_validation or PatchMaker.batch give them -> what a one- or two-input model takes."""
+    if isinstance(x, dict):
+        return x if takes_low else x["log_mel"]
+    if takes_low:
+        raise ValueError("this model also takes the low spectrum, and these patches lack it: rebuild them with "
+                         "`pitchrec-build data`")
+    return x
+
+
+def take(x, n):
+    """The first n patches of either form."""
+    return {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
 
 
 def _midis_by_source(notes: list[tuple[str, int]]) -> dict[str, list[int]]:
@@ -382,20 +420,24 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     bank.save(data_dir / "bank.npz")
     held_out = bank.subset(bank.validation)
     makers = {
-        "validation": PatchMaker(held_out),
+        "validation": PatchMaker(held_out, low=LOW_SPECTRUM),
         "validation-noisy": PatchMaker(
-            held_out, Augmenter.noisy_validation(np.random.default_rng(config.seed + 4), config.room_impulse_responses)
+            held_out, Augmenter.noisy_validation(np.random.default_rng(config.seed + 4), config.room_impulse_responses),
+            low=LOW_SPECTRUM,
         ),
     }
     for k, (split, maker) in enumerate(makers.items()):
         rng = np.random.default_rng(config.seed + 1 + 2 * k)
-        xs, ys, ss = [], [], []
+        xs, lows, ys, ss = [], [], [], []
         for start in tqdm(range(0, config.validation_patches, 256), desc=f"{split} patches", unit="batch"):
             x, y, s = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True)
-            xs.append(x.astype(np.float16))
+            xs.append(x["log_mel"].astype(np.float16))
+            lows.append(x["low_spectrum"].astype(np.float16))
             ys.append(y)
             ss.append(s)
-        np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), y=np.concatenate(ys), source=np.concatenate(ss))
+        # Both inputs, so one data build serves one- and two-input models (the low spectrum does not change the draws).
+        np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), x_low=np.concatenate(lows), y=np.concatenate(ys),
+                 source=np.concatenate(ss))
     manifest = {
         "config": dataclasses.asdict(config),
         "bank": bank.summary(),
@@ -406,6 +448,7 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
         "validation_splits": VALIDATION_SPLITS,
         "augmentation": dataclasses.asdict(Probabilities()) if config.augment else None,
         "front_end": VGGISH.to_dict(),
+        "low_spectrum": LOW_SPECTRUM.to_dict(),
     }
     (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -56,15 +56,24 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, sources: np.ndarray | None =
     }
 
 
-def predict_keras(model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+def predict_keras(model, x, batch_size: int = 128) -> np.ndarray:
+    """Class indices from a Keras model; x: patches as load_validation or PatchMaker.batch give them."""
+    from model_build.corpus import model_inputs
+    from model_build.vggish import takes_low_spectrum
+
+    return np.argmax(model.predict(model_inputs(x, takes_low_spectrum(model)), batch_size=batch_size, verbose=0), axis=1)
 
 
-def predict_tflite(path: Path, x: np.ndarray, num_threads: int = 2) -> np.ndarray:
+def predict_tflite(path: Path, x, num_threads: int = 2) -> np.ndarray:
+    """Class indices from a .tflite model through the app's loader; x as for predict_keras."""
     from app.model import NoteModel
+    from model_build.corpus import model_inputs
 
     model = NoteModel(path, num_threads=num_threads)
-    return np.array([np.argmax(model.probabilities(p)) for p in tqdm(x, desc=f"LiteRT {path.name}", unit="patch", mininterval=2)])
+    x = model_inputs(x, model.takes_low_spectrum)
+    mel, low = (x["log_mel"], x["low_spectrum"]) if isinstance(x, dict) else (x, [None] * len(x))
+    return np.array([np.argmax(model.probabilities(p, q)) for p, q in
+                     tqdm(zip(mel, low), total=len(mel), desc=f"LiteRT {path.name}", unit="patch", mininterval=2)])
 
 
 def confusion_png(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: str) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
-from app.params import VGGISH
+from app.params import LOW_SPECTRUM, VGGISH
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,10 @@ def _frame_dbfs(x: np.ndarray, frame: int = 800) -> np.ndarray:
     return 20 * np.log10(rms)
 
 
-def clip_patches(clip: UserClip) -> np.ndarray:
-    """(n, patch_frames, mel_bands) patches ending every PATCH_HOP_S while the note sounds, label = the clip's note."""
-    p = VGGISH
+def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
+    """Patches ending every PATCH_HOP_S while the note sounds, label = the clip's note: {"log_mel": (n, patch_frames,
+    mel_bands), "low_spectrum": (n, bins, frames)}, both inputs, as validation data has them (corpus.model_inputs)."""
+    p, low = VGGISH, LOW_SPECTRUM
     spec = features.log_mel(clip.audio, p)
     pad = np.full((p.patch_frames - 1, p.num_mel_bands), np.log(p.log_offset), np.float32)
     spec = np.concatenate([pad, spec])  # a patch can end before 0.96 s, like the live view's first patches
@@ -103,7 +104,32 @@ def clip_patches(clip: UserClip) -> np.ndarray:
     last = int(loud[-1]) if len(loud) else 0
     step = max(1, int(round(PATCH_HOP_S / p.hop_s)))
     ends = range(first, min(last, len(spec) - p.patch_frames) + 1, step)
-    return np.stack([spec[e : e + p.patch_frames] for e in ends]) if len(ends) else np.empty((0, *p.patch_shape), np.float32)
+    if not len(ends):
+        return _no_patches()
+    # Patch e's last frame is frame e of the clip (after the padding), ending at sample e * hop + window.
+    return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]),
+            "low_spectrum": np.stack([features.low_spectrum(clip.audio[: e * p.hop_samples + p.window_samples], low)
+                                      for e in ends])}
+
+
+def _no_patches() -> dict[str, np.ndarray]:
+    return {"log_mel": np.empty((0, *VGGISH.patch_shape), np.float32),
+            "low_spectrum": np.empty((0, *LOW_SPECTRUM.shape), np.float32)}
+
+
+def _concat(parts: list):
+    """Patches of either form (arrays, or dicts of arrays) joined."""
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([q[k] for q in parts]).astype(np.float32) for k in parts[0]}
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _index(x, idx):
+    return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
+
+
+def _count(x) -> int:
+    return len(x["log_mel"]) if isinstance(x, dict) else len(x)
 
 
 def split(clips: list[UserClip], holdout: float, seed: int) -> tuple[list[UserClip], list[UserClip]]:
@@ -116,36 +142,47 @@ def split(clips: list[UserClip], holdout: float, seed: int) -> tuple[list[UserCl
     return [c for i, c in enumerate(clips) if i not in held], [c for i, c in enumerate(clips) if i in held]
 
 
-def stack(clips: list[UserClip]) -> tuple[np.ndarray, np.ndarray]:
+def stack(clips: list[UserClip]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     xs, ys = [], []
     for c in clips:
         x = clip_patches(c)
         xs.append(x)
-        ys.append(np.full(len(x), label_index(c.midi), np.int32))
+        ys.append(np.full(_count(x), label_index(c.midi), np.int32))
     if not xs:
-        return np.empty((0, *VGGISH.patch_shape), np.float32), np.empty(0, np.int32)
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+        return _no_patches(), np.empty(0, np.int32)
+    return _concat(xs), np.concatenate(ys)
 
 
 class MixedMaker:
-    """Training batches: the user's patches (a `user_share` of each batch) and replay patches from the base corpus."""
+    """Training batches: the user's patches (a `user_share` of each batch) and replay patches from the base corpus.
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, replay, user_share: float = 0.5):
+    x is in the model's form (corpus.model_inputs), and the replay PatchMaker must give the same form."""
+
+    def __init__(self, x, y: np.ndarray, replay, user_share: float = 0.5):
         self.x, self.y, self.replay, self.user_share = x, y, replay, user_share
 
     def batch(self, rng: np.random.Generator, size: int):
-        n_user = int(round(size * self.user_share)) if len(self.x) else 0
+        n_user = int(round(size * self.user_share)) if _count(self.x) else 0
         rx, ry = self.replay.batch(rng, size - n_user)
-        idx = rng.integers(0, len(self.x), n_user) if n_user else np.empty(0, int)
-        ux = self.x[idx] + rng.normal(0, 0.05, (n_user, 1, 1)).astype(np.float32)  # a little level jitter (log domain)
-        x, y = np.concatenate([ux, rx]), np.concatenate([self.y[idx], ry])
-        order = rng.permutation(len(y))
-        return x[order], y[order]
+        idx = rng.integers(0, _count(self.x), n_user) if n_user else np.empty(0, int)
+        ux = _index(self.x, idx)
+        jitter = rng.normal(0, 0.05, (n_user, 1, 1)).astype(np.float32)  # a little level jitter (log domain)
+        if isinstance(ux, dict):
+            ux = {**ux, "log_mel": ux["log_mel"] + jitter}  # the low spectrum is level-free
+        else:
+            ux = ux + jitter
+        x, y = _concat([ux, rx]), np.concatenate([self.y[idx], ry])
+        return _index(x, order := rng.permutation(len(y))), y[order]
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float | None:
+def accuracy(model, x, y: np.ndarray) -> float | None:
+    """x: patches of either form; the model's inputs are picked from them."""
+    from model_build.corpus import model_inputs
+    from model_build.vggish import takes_low_spectrum
+
     if not len(y):
         return None
+    x = model_inputs(x, takes_low_spectrum(model))
     return float(np.mean(np.argmax(model.predict(x, batch_size=64, verbose=0), axis=1) == y))
 
 
@@ -178,7 +215,8 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
              holdout: float = 0.25) -> dict:
     """The whole fine-tuning run; returns the report (also in the new model's .json)."""
     from model_build import convert
-    from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation
+    from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs, take
+    from model_build.vggish import takes_low_spectrum
     from model_build.train import train_transfer
     from model_build.transfer import schedule
 
@@ -191,23 +229,25 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     x_user, y_user = stack(train_clips)
     x_held, y_held = stack(held_clips)
     log.info("%d clips: %d for training (%d patches), %d held out (%d patches); %d skipped",
-             len(good), len(train_clips), len(x_user), len(held_clips), len(x_held), len(bad))
+             len(good), len(train_clips), _count(x_user), len(held_clips), _count(x_held), len(bad))
 
     # The base corpus, for replay and for base validation: the full build's if present, else a small one rendered now.
     data_dir = work_dir / "data"
     if (data_dir / "bank.npz").exists() and (data_dir / "validation.npz").exists():
         bank = NoteBank.load(data_dir / "bank.npz")
         x_val, y_val, _ = load_validation(data_dir)
-        x_val, y_val = x_val[: config.finetune_validation_patches], y_val[: config.finetune_validation_patches]
+        x_val, y_val = take(x_val, config.finetune_validation_patches), y_val[: config.finetune_validation_patches]
     else:
         log.info("no base corpus in %s: rendering a small replay corpus", data_dir)
         small = dataclasses.replace(config, velocities=config.velocities[len(config.velocities) // 2 :][:1],
                                     note_stride=max(config.note_stride, 2), synth_notes_per_midi=min(config.synth_notes_per_midi, 2))
         bank = build_bank(small)
-        x_val, y_val = PatchMaker(bank.subset(bank.validation)).batch(np.random.default_rng(config.seed + 1),
-                                                                       config.finetune_validation_patches)
+        x_val, y_val = PatchMaker(bank.subset(bank.validation), low=LOW_SPECTRUM).batch(
+            np.random.default_rng(config.seed + 1), config.finetune_validation_patches)
     config = dataclasses.replace(config, train_patches_per_epoch=config.finetune_patches_per_epoch)
     model = convert.load_float_model(base_weights)
+    low = takes_low_spectrum(model)  # a two-input model (version 4 on) also takes the low spectrum
+    x_user, x_held, x_val = (model_inputs(x, low) for x in (x_user, x_held, x_val))
     before = {"user_held_out": accuracy(model, x_held, y_held), "base_validation": accuracy(model, x_val, y_val)}
     log.info("before: held-out clips %s, base validation %s", before["user_held_out"], before["base_validation"])
 
@@ -217,7 +257,7 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     run_dir.mkdir(parents=True, exist_ok=True)
     init = run_dir / "init.keras"
     model.save(init)
-    replay = PatchMaker(bank.subset(~bank.validation))
+    replay = PatchMaker(bank.subset(~bank.validation), low=LOW_SPECTRUM if low else None)
     maker = MixedMaker(x_user, y_user, replay)
     phases = schedule(config.learning_rate * 0.1, config.transfer_head_epochs, config.transfer_block_epochs)
     state = train_transfer(config, data_dir, run_dir, init, phases=phases, bank=bank, validation=(x_val, y_val), maker=maker)
@@ -243,8 +283,8 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
         "before": before,
         "after": after,
     }
-    meta = convert.write_model(tflite, out, {"finetune": report}, name, {"epochs": len(state["history"]), "history": state["history"]},
-                               {})
+    meta = convert.write_model(tflite, out, data_summary={"finetune": report}, metrics={}, version=name,
+                               training={"epochs": len(state["history"]), "history": state["history"]}, low_spectrum=low)
     from model_build.evaluate import predict_tflite
 
     report["after"]["base_validation_int8"] = float(np.mean(predict_tflite(out, x_val) == y_val))

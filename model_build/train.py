@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels
+from app.params import LOW_SPECTRUM
 from model_build.augment import Augmenter
 from model_build.config import BuildConfig
-from model_build.corpus import NoteBank, PatchMaker, load_validation
+from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class _Run:
             bank = bank if bank is not None else NoteBank.load(data_dir / "bank.npz")
             augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
             maker = PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
-                               short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s)
+                               short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s,
+                               low=LOW_SPECTRUM if config.low_spectrum else None)
         self.maker = maker
         if validation is None:
             x_val, y_val, _ = load_validation(data_dir)
@@ -127,11 +129,14 @@ class _Run:
         self.state_path.write_text(json.dumps(self.state, indent=2))
 
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
+        from model_build.vggish import takes_low_spectrum
+
+        x_val, y_val = self.validation
         model.fit(
             _patches(self.config, self.maker, self.steps, first_epoch),
             epochs=epochs,
             initial_epoch=first_epoch,
-            validation_data=self.validation,
+            validation_data=(model_inputs(x_val, takes_low_spectrum(model)), y_val),
             validation_batch_size=128,
             callbacks=[self.checkpoint(phase)],
             verbose=1 if sys.stderr.isatty() else 2,  # a progress bar in a terminal, a line per epoch in a log
@@ -165,7 +170,8 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
             model = keras.models.load_model(run.last_path)
             log.info("resuming from %s after epoch %d", run.last_path, run.state["epoch"])
         else:
-            model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm)
+            model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm,
+                                low=LOW_SPECTRUM if config.low_spectrum else None)
             _compile(model, keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=run.steps * epochs, alpha=0.03))
     run.fit(model, run.state["epoch"], epochs)
     return run.state
@@ -175,12 +181,16 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
                    validation=None, maker=None) -> dict:
     """Fine-tune from the model in `init_model` (.keras, or .weights.npz from convert) through the freeze-then-unfreeze phases.
 
+    With config.low_spectrum, a one-input init model first gets the low-spectrum branch (vggish.add_low_branch),
+    which trains from the first phase on with the head.
+
     state["phases"] records each finished phase with its validation accuracy; a rerun resumes at the
     first unfinished phase (from last.keras). `phases` defaults to transfer.schedule from the config.
     """
     import keras
 
     from model_build.transfer import schedule, set_trainable
+    from model_build.vggish import add_low_branch
 
     run = _Run(config, data_dir, out_dir, bank, validation, maker)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
@@ -194,6 +204,8 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
 
     with distribute_strategy().scope():
         model = keras.models.load_model(run.last_path) if done else load_float_model(init_model)
+        if config.low_spectrum and not done:
+            model = add_low_branch(model, LOW_SPECTRUM)
     for phase in phases[len(done):]:
         set_trainable(model, phase)
         with distribute_strategy().scope():

@@ -78,7 +78,7 @@ class Phase:
     epochs: int
 
 
-HEAD_PREFIXES = ("head_", "probs", "embedding_relu")
+HEAD_PREFIXES = ("head_", "probs", "embedding_relu", "low_")  # low_: the low-spectrum branch, new in phase 1
 
 
 def schedule(base_lr: float, head_epochs: int, block_epochs: int, embedding_stack: bool = False, decay: float = 0.5,

@@ -17,6 +17,13 @@ The shipped default head skips the 4096-wide stack (about 70% of the official
 model's weights): a 1x1 convolution squeezes the 6x4x512 map to 6x4x`squeeze`
 features, which keep their time and frequency position, then one dense layer and
 a softmax over the note classes.
+
+With `low` (LowSpectrumParams; models from version 4), a second input, the fine low-register
+spectrum of app.features.low_spectrum, goes through a small branch of its own (1-D convolutions
+along log frequency, layers `low_*`) whose features join the head's just before the softmax:
+the log-mel patch cannot resolve the harmonics of notes below E2, this input can.
+`add_low_branch` grows a one-input model into a two-input one that starts out computing exactly
+what the first did.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from app.params import VGGISH, FrontEndParams
+import numpy as np
+
+from app.params import VGGISH, FrontEndParams, LowSpectrumParams
 
 # Keras layer name -> variable scope in the official vggish_model.ckpt.
 CHECKPOINT_NAMES = {
@@ -50,8 +59,10 @@ def build_model(
     hidden: int = 256,
     dropout: float = 0.3,
     batch_norm: bool = False,
+    low: LowSpectrumParams | None = None,
 ) -> keras.Model:
-    """(batch, patch_frames, mel_bands) log-mel -> (batch, num_classes) softmax, output named "probs"."""
+    """(batch, patch_frames, mel_bands) log-mel [and (batch, bins, frames) low spectrum] -> (batch, num_classes)
+    softmax, output named "probs"."""
     inputs = keras.Input(shape=params.patch_shape, name="log_mel")
     x = layers.Reshape((*params.patch_shape, 1), name="add_channel")(inputs)
     for i, block in enumerate(TRUNK_BLOCKS, start=1):
@@ -77,5 +88,47 @@ def build_model(
     x = layers.Dropout(dropout, name="head_dropout")(x)
     x = layers.Dense(hidden, activation="relu", kernel_initializer="he_normal", name="head_hidden")(x)
     x = layers.Dropout(dropout, name="head_dropout2")(x)
+    if low is None:
+        outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+        return keras.Model(inputs, outputs, name="pitchrec_vggish")
+    low_input = keras.Input(shape=low.shape, name="low_spectrum")
+    y = low_input
+    for i, (width, kernel, pool) in enumerate(LOW_BRANCH, start=1):
+        y = layers.Conv1D(width, kernel, padding="same", activation="relu", kernel_initializer="he_normal",
+                          name=f"low_conv{i}")(y)
+        if pool:
+            y = layers.MaxPool1D(2, name=f"low_pool{i}")(y)
+    y = layers.Flatten(name="low_flatten")(y)
+    y = layers.Dropout(dropout, name="low_dropout")(y)
+    y = layers.Dense(hidden, activation="relu", kernel_initializer="he_normal", name="low_hidden")(y)
+    y = layers.Dropout(dropout, name="low_dropout2")(y)
+    x = layers.Concatenate(name="head_join")([x, y])
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name="pitchrec_vggish")
+    return keras.Model([inputs, low_input], outputs, name="pitchrec_vggish_low")
+
+
+# The low branch: (filters, kernel along log frequency in quarter semitones, max-pool after) per 1-D convolution.
+LOW_BRANCH = ((48, 7, False), (48, 7, True), (64, 7, True), (64, 5, False))
+
+
+def takes_low_spectrum(model) -> bool:
+    return any(t.name.startswith("low_spectrum") for t in model.inputs)
+
+
+def add_low_branch(model: keras.Model, low: LowSpectrumParams) -> keras.Model:
+    """A two-input copy of a one-input model: every layer's weights carried over, the low branch newly initialised,
+    and the softmax's weights from the low branch zero, so the new model's output equals the old one's."""
+    if takes_low_spectrum(model):
+        return model
+    names = {layer.name for layer in model.layers}
+    grown = build_model(int(model.output.shape[-1]), embedding_stack="fc1_1" in names,
+                        squeeze=model.get_layer("head_squeeze").filters if "head_squeeze" in names else 64,
+                        hidden=model.get_layer("head_hidden").units, batch_norm=any(n.endswith("_bn") for n in names), low=low)
+    for layer in model.layers:
+        if layer.weights and layer.name != "probs":
+            grown.get_layer(layer.name).set_weights(layer.get_weights())
+    kernel, bias = model.get_layer("probs").get_weights()
+    new_kernel = np.zeros(grown.get_layer("probs").get_weights()[0].shape, np.float32)
+    new_kernel[: len(kernel)] = kernel
+    grown.get_layer("probs").set_weights([new_kernel, bias])
+    return grown

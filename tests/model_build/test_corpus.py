@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
-from app.params import VGGISH
+from app.params import LOW_SPECTRUM, VGGISH
 from model_build import synth
 from model_build.config import FLUIDR3_SF2, MUSESCORE_SF3, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
 from model_build.corpus import (NoteBank, PatchMaker, build_bank, coloured_noise, drop_sub_octave_notes, is_validation_source,
-                                 render_soundfont, sub_octave_db, synthesize_notes)
+                                 model_inputs, render_soundfont, sub_octave_db, synthesize_notes)
 
 SR = 16000
 
@@ -227,3 +227,20 @@ def test_short_tail_patches_end_soon_after_the_onset_and_are_off_by_default():
     short = _onset_frames(PatchMaker(tiny_bank(), short_tail_p=1.0, min_tail_s=0.03), 4, 200)
     assert max(short) <= PatchMaker.SHORT_TAIL_MAX_S * frames_per_s + 2
     assert min(short) <= 0.05 * frames_per_s  # some have sounded for only a few frames
+
+
+def test_the_low_spectrum_comes_with_the_same_patches_and_shows_the_labelled_note():
+    """PatchMaker(low=...) adds each patch's low spectrum without changing a single draw, so one data build serves
+    one- and two-input models; the newest frame's strongest point is the labelled note's fundamental."""
+    plain, both = PatchMaker(tiny_bank()), PatchMaker(tiny_bank(), low=LOW_SPECTRUM)
+    x, y = plain.batch(np.random.default_rng(9), 40)
+    xy, yy = both.batch(np.random.default_rng(9), 40)
+    np.testing.assert_array_equal(x, xy["log_mel"])
+    np.testing.assert_array_equal(y, yy)
+    assert xy["low_spectrum"].shape == (40, *LOW_SPECTRUM.shape)
+    assert model_inputs(xy, False) is xy["log_mel"] and model_inputs(xy, True) is xy
+    with pytest.raises(ValueError, match="low spectrum"):
+        model_inputs(x, True)
+    for midi in (45, 57, 69):  # pure tones, their fundamental within the low spectrum's range
+        (mel, low), _, _ = both.make(np.random.default_rng(midi), midi)
+        assert abs(int(low[:, -1].argmax()) - (midi - LOW_SPECTRUM.midi_low) * LOW_SPECTRUM.bins_per_semitone) <= 2

@@ -8,8 +8,10 @@ import soundfile as sf
 
 pytest.importorskip("tensorflow")
 
+from app import features  # noqa: E402
 from app.model import NoteModel  # noqa: E402
 from app.notes import class_labels, label_index, midi_to_hz  # noqa: E402
+from app.params import LOW_SPECTRUM  # noqa: E402
 from model_build.config import FLUIDR3_SF2  # noqa: E402
 from model_build.finetune import clip_patches, read_clips, split  # noqa: E402
 
@@ -55,7 +57,14 @@ def test_bad_clips_are_listed_with_reasons_and_skipped(clip_dir):
 def test_patches_carry_the_clip_label_and_held_out_clips_are_whole(clip_dir):
     good, _ = read_clips(clip_dir)
     x = clip_patches(good[0])
-    assert x.ndim == 3 and x.shape[1:] == (96, 64) and len(x) >= 5
+    assert x["log_mel"].shape[1:] == (96, 64) and len(x["log_mel"]) >= 5
+    assert x["low_spectrum"].shape == (len(x["log_mel"]), *LOW_SPECTRUM.shape)
+    # Each patch's low spectrum is that of the audio up to where the patch's last frame ends, as the engine has it.
+    audio = good[0].audio
+    frames = features.log_mel(audio)
+    for j in (0, len(x["log_mel"]) - 1):
+        e = int(np.flatnonzero(np.all(frames == x["log_mel"][j][-1], axis=1))[0])
+        np.testing.assert_array_equal(x["low_spectrum"][j], features.low_spectrum(audio[: e * 160 + 400]))
     train, held = split(good, 0.25, seed=1)
     assert len(held) == 2 and len(train) == 4
     assert not {c.wav for c in train} & {c.wav for c in held}
@@ -63,18 +72,20 @@ def test_patches_carry_the_clip_label_and_held_out_clips_are_whole(clip_dir):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
-def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path):
+@pytest.mark.parametrize("two_inputs", [False, True], ids=["one input", "with low spectrum"])
+def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path, two_inputs):
     from model_build.cli import main
     from model_build.convert import save_float_weights
     from model_build.vggish import build_model
 
     base = tmp_path / "base.weights.npz"
-    save_float_weights(build_model(len(class_labels()), batch_norm=True), base)
+    save_float_weights(build_model(len(class_labels()), batch_norm=True, low=LOW_SPECTRUM if two_inputs else None), base)
     out = tmp_path / "models"
     assert main(["finetune", "--quick", "--clips", str(clip_dir), "--base", str(base), "--out", str(out),
                  "--work-dir", str(tmp_path / "build"), "--name", "mine"]) == 0
     model = NoteModel(out / "mine.tflite")
-    assert model.predict(np.zeros((96, 64), np.float32)).probs.shape == (len(class_labels()),)
+    assert model.takes_low_spectrum == two_inputs and model.version == "mine"
+    assert model.predict_audio(np.zeros(16000, np.float32)).probs.shape == (len(class_labels()),)
     report = json.loads((out / "mine.json").read_text())["metrics"]["finetune"]
     assert report["clips_used"] == 6 and report["clips_held_out"] == 2 and len(report["skipped"]) == 6
     assert [p["phase"] for p in report["phases"]][0] == "head" and len(report["phases"]) == 5

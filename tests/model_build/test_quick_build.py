@@ -9,6 +9,7 @@ pytest.importorskip("tensorflow")
 
 from app.model import NoteModel  # noqa: E402
 from app.notes import class_labels  # noqa: E402
+from app.params import LOW_SPECTRUM  # noqa: E402
 from model_build.cli import main  # noqa: E402
 from model_build.config import FLUIDR3_SF2  # noqa: E402
 
@@ -34,3 +35,33 @@ def test_quick_build_makes_a_model_the_app_loads(tmp_path):
     assert state["epoch"] == 1
     assert main(["train", "--quick", "--work-dir", str(tmp_path / "build")]) == 0
     assert json.loads((tmp_path / "build" / "train" / "state.json").read_text())["epoch"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
+def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
+    """--low-spectrum from a one-input model's weights (version 1's): the branch is grown, trained through every
+    phase, converted with both inputs, and the app feeds both."""
+    from app.model import DEFAULT_MODEL
+
+    out = tmp_path / "low.tflite"
+    init = DEFAULT_MODEL.parent / "pretrained" / "pitchrec-v1.weights.npz"
+    assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--work-dir", str(tmp_path / "build"),
+                 "--out", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["low_spectrum"] == LOW_SPECTRUM.to_dict()
+    assert [i["name"] for i in meta["inputs"]] == ["log_mel", "low_spectrum"]
+    phases = json.loads((tmp_path / "build" / "train" / "state.json").read_text())["phases"]
+    assert [p["phase"] for p in phases][0] == "head" and len(phases) == 5
+    model = NoteModel(out)
+    assert model.takes_low_spectrum
+    t = np.arange(16000) / 16000
+    p = model.predict_audio((0.3 * np.sin(2 * np.pi * 55.0 * t)).astype(np.float32))
+    assert p.probs.shape == (len(class_labels()),) and p.probs.sum() == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(ValueError, match="low spectrum"):
+        model.probabilities(np.zeros((96, 64), np.float32))
+    # The float weights written beside it rebuild the two-input model (what finetune starts from).
+    from model_build.convert import load_float_model
+    from model_build.vggish import takes_low_spectrum
+
+    assert takes_low_spectrum(load_float_model(out.with_suffix(".weights.npz")))

@@ -37,3 +37,25 @@ def test_embedding_stack_is_an_option_with_official_shapes():
         assert model.get_layer(name).get_weights()[0].shape == OFFICIAL_SHAPES[name]
     assert model.count_params() > 70_000_000
     assert build_model(75).count_params() < 6_000_000
+
+
+def test_a_grown_low_branch_starts_out_computing_what_the_one_input_model_did():
+    import numpy as np
+
+    from app.params import LOW_SPECTRUM
+    from model_build.transfer import HEAD_PREFIXES
+    from model_build.vggish import add_low_branch, takes_low_spectrum
+
+    small = build_model(75, batch_norm=True)
+    rng = np.random.default_rng(0)
+    for layer in small.layers:  # not the initial weights: BatchNorm statistics and all
+        layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) + (1.0 if "variance" in v.path else 0.0)
+                           for w, v in zip(layer.get_weights(), layer.weights)])
+    grown = add_low_branch(small, LOW_SPECTRUM)
+    assert not takes_low_spectrum(small) and takes_low_spectrum(grown) and add_low_branch(grown, LOW_SPECTRUM) is grown
+    mel = rng.normal(0, 1, (3, 96, 64)).astype(np.float32)
+    low = rng.uniform(0, 1, (3, *LOW_SPECTRUM.shape)).astype(np.float32)
+    np.testing.assert_allclose(grown.predict({"log_mel": mel, "low_spectrum": low}, verbose=0), small.predict(mel, verbose=0),
+                               atol=1e-5)
+    branch = [layer.name for layer in grown.layers if layer.name.startswith("low_") and layer.weights]
+    assert len(branch) == 5 and all(name.startswith(HEAD_PREFIXES) for name in branch)  # trains from the first phase
