@@ -43,17 +43,23 @@ def cmd_classify(args) -> int:
 
     model = NoteModel(args.model)
     audio, rate = read_audio(args.file)
-    spec = features.log_mel_from_audio(audio, rate)
     params = model.params
+    signal = features.resample(features.to_mono(audio), rate, params.sample_rate_hz)
+    spec = features.log_mel(signal, params)
     hop_frames = max(1, int(round(args.hop_s / params.hop_s)))
-    if len(spec) < params.patch_frames:
+    pad_frames = max(0, params.patch_frames - len(spec))
+    if pad_frames:
         # Shorter than one patch: pad the front with silence, as the live view does before it has a full patch.
-        pad = np.full((params.patch_frames - len(spec), params.num_mel_bands), np.log(params.log_offset), np.float32)
+        pad = np.full((pad_frames, params.num_mel_bands), np.log(params.log_offset), np.float32)
         spec = np.concatenate([pad, spec])
     print(f"{args.file}: {len(audio) / rate:.2f} s at {rate} Hz")
     for i, patch in enumerate(features.patches(spec, hop_frames)):
         end_s = (i * hop_frames + params.patch_frames) * params.hop_s
-        p = model.predict(patch)
+        low = None
+        if model.low is not None:  # the audio up to where this patch's last frame ends
+            end = (i * hop_frames + params.patch_frames - 1 - pad_frames) * params.hop_samples + params.window_samples
+            low = features.low_spectrum(signal[: max(0, end)], model.low)
+        p = model.predict(patch, low)
         name = "-" if p.label == "none" else p.label
         print(f"{end_s:7.2f} s  {name:4s}  {p.confidence:5.1%}")
     return 0

@@ -4,6 +4,11 @@ A model is a `.tflite` file with a JSON sidecar of the same stem (`pitchrec.tfli
 + `pitchrec.json`) holding its labels and the front-end settings it was trained
 with. Loading checks both against the app's own front end and the model's tensors;
 anything wrong raises `ModelError` with a one-line message.
+
+From version 4 a model may take a second input, the low register's fine spectrum
+(`app.params.LowSpectrumParams`, metadata key "low_spectrum"); `takes_low_spectrum`
+says so, and `probabilities` then wants it beside the log-mel patch. One-input models
+(version 3, and models fine-tuned from it) load as before.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.params import VGGISH, FrontEndParams
+from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL = ASSETS_DIR / "pitchrec.tflite"
@@ -63,9 +68,12 @@ def metadata_path(model_path: Path) -> Path:
 class NoteModel:
     """Loads and validates a model; `predict` names the note of a (patch_frames, mel_bands) log-mel patch."""
 
-    def __init__(self, path: Path | str | None = None, num_threads: int = 1, params: FrontEndParams = VGGISH):
+    def __init__(self, path: Path | str | None = None, num_threads: int = 1, params: FrontEndParams = VGGISH,
+                 low: LowSpectrumParams = LOW_SPECTRUM):
         self.path = Path(path) if path is not None else DEFAULT_MODEL
         self.params = params
+        self.low: LowSpectrumParams | None = None  # set from the metadata: the model's second input, if it has one
+        self._app_low = low
         self.metadata = self._load_metadata()
         self.labels: list[str] = list(self.metadata["labels"])
         self._interpreter = self._load_interpreter(num_threads)
@@ -90,6 +98,15 @@ class NoteModel:
         if front_end != self.params:
             diff = {k: (v, getattr(self.params, k)) for k, v in front_end.to_dict().items() if getattr(self.params, k) != v}
             raise ModelError(f"model {self.path.name} was trained with other front-end settings (model, app): {diff}")
+        if meta.get("low_spectrum") is not None:
+            try:
+                low = LowSpectrumParams.from_dict(meta["low_spectrum"])
+            except (TypeError, ValueError) as e:
+                raise ModelError(f"model metadata {meta_path} has bad low-spectrum settings: {e}") from None
+            if low != self._app_low:
+                diff = {k: (v, getattr(self._app_low, k)) for k, v in low.to_dict().items() if getattr(self._app_low, k) != v}
+                raise ModelError(f"model {self.path.name} was trained with other low-spectrum settings (model, app): {diff}")
+            self.low = low
         return meta
 
     def _load_interpreter(self, num_threads: int):
@@ -107,12 +124,23 @@ class NoteModel:
 
     def _check_tensors(self) -> None:
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(f"model {self.path.name} has {len(inputs)} inputs and {len(outputs)} outputs; expected 1 and 1")
-        self._in, self._out = inputs[0], outputs[0]
+        want_inputs = 1 if self.low is None else 2
+        if len(inputs) != want_inputs or len(outputs) != 1:
+            raise ModelError(f"model {self.path.name} has {len(inputs)} inputs and {len(outputs)} outputs; its metadata "
+                             f"says {want_inputs} and 1")
+        self._out = outputs[0]
         want = (1, *self.params.patch_shape)
-        if tuple(self._in["shape"]) != want:
-            raise ModelError(f"model {self.path.name} takes input shape {tuple(self._in['shape'])}; the front end gives {want}")
+        by_shape = {tuple(t["shape"]): t for t in inputs}
+        if want not in by_shape:
+            shapes = ", ".join(str(tuple(t["shape"])) for t in inputs)
+            raise ModelError(f"model {self.path.name} takes input shape {shapes}; the front end gives {want}")
+        self._in = by_shape[want]
+        self._in_low = None
+        if self.low is not None:
+            want_low = (1, *self.low.shape)
+            if want_low not in by_shape:
+                raise ModelError(f"model {self.path.name} has no input of the low spectrum's shape {want_low}")
+            self._in_low = by_shape[want_low]
         if tuple(self._out["shape"]) != (1, len(self.labels)):
             raise ModelError(
                 f"model {self.path.name} gives {tuple(self._out['shape'])} outputs but its metadata has {len(self.labels)} labels"
@@ -122,14 +150,26 @@ class NoteModel:
     def version(self) -> str:
         return str(self.metadata.get("version", "unknown"))
 
-    def probabilities(self, patch: np.ndarray) -> np.ndarray:
-        """(patch_frames, mel_bands) log-mel -> (num_classes,) float32 probabilities."""
-        x = np.asarray(patch, dtype=np.float32).reshape(self._in["shape"])
-        scale, zero = self._in["quantization"]
-        if self._in["dtype"] != np.float32:
-            info = np.iinfo(self._in["dtype"])
-            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(self._in["dtype"])
-        self._interpreter.set_tensor(self._in["index"], x)
+    @property
+    def takes_low_spectrum(self) -> bool:
+        return self.low is not None
+
+    def _set_input(self, detail: dict, values: np.ndarray) -> None:
+        x = np.asarray(values, dtype=np.float32).reshape(detail["shape"])
+        scale, zero = detail["quantization"]
+        if detail["dtype"] != np.float32:
+            info = np.iinfo(detail["dtype"])
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+        self._interpreter.set_tensor(detail["index"], x)
+
+    def probabilities(self, patch: np.ndarray, low_spectrum: np.ndarray | None = None) -> np.ndarray:
+        """(patch_frames, mel_bands) log-mel [+ (bins, frames) low spectrum, if the model takes it; ignored if
+        not] -> (num_classes,) float32 probabilities."""
+        self._set_input(self._in, patch)
+        if self._in_low is not None:
+            if low_spectrum is None:
+                raise ValueError(f"model {self.path.name} also takes the low spectrum (app.features.low_spectrum)")
+            self._set_input(self._in_low, low_spectrum)
         self._interpreter.invoke()
         y = self._interpreter.get_tensor(self._out["index"])[0]
         scale, zero = self._out["quantization"]
@@ -137,7 +177,29 @@ class NoteModel:
             y = (y.astype(np.float32) - zero) * scale
         return y.astype(np.float32)
 
-    def predict(self, patch: np.ndarray) -> Prediction:
-        probs = self.probabilities(patch)
+    def inputs_at_end(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The model's inputs for the note at the end of 16 kHz mono audio: its newest log-mel patch (silence
+        before the first frames, as in the live view) and, for a two-input model, the low spectrum of the audio
+        up to where that patch's last frame ends."""
+        from app import features
+
+        p = self.params
+        audio = np.asarray(audio, dtype=np.float32)
+        spec = features.log_mel(audio, p)[-p.patch_frames :]
+        patch = np.full(p.patch_shape, np.log(p.log_offset), np.float32)
+        if len(spec):
+            patch[-len(spec) :] = spec
+        if self.low is None:
+            return patch, None
+        frames = 1 + (len(audio) - p.window_samples) // p.hop_samples if len(audio) >= p.window_samples else 0
+        end = (frames - 1) * p.hop_samples + p.window_samples if frames else 0
+        return patch, features.low_spectrum(audio[:end], self.low)
+
+    def predict_audio(self, audio: np.ndarray) -> Prediction:
+        """The note at the end of 16 kHz mono audio (see inputs_at_end)."""
+        return self.predict(*self.inputs_at_end(audio))
+
+    def predict(self, patch: np.ndarray, low_spectrum: np.ndarray | None = None) -> Prediction:
+        probs = self.probabilities(patch, low_spectrum)
         i = int(np.argmax(probs))
         return Prediction(label=self.labels[i], index=i, confidence=float(probs[i]), probs=probs)

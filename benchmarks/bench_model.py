@@ -47,15 +47,20 @@ TARGETS = {  # issue 2, then issue 5's stricter ones
 }
 
 
-def time_inference(path: Path, threads: int, patches: np.ndarray, repeats: int) -> float:
+def time_inference(path: Path, threads: int, x, repeats: int) -> float:
+    """Median ms per model call (both inputs of a two-input model set, as the app sets them)."""
+    from model_build.corpus import model_inputs
+
     model = NoteModel(path, num_threads=threads)
-    for p in patches[:10]:
-        model.probabilities(p)
+    x = model_inputs(x, model.takes_low_spectrum)
+    mel, low = (x["log_mel"], x["low_spectrum"]) if isinstance(x, dict) else (x, [None] * len(x))
+    for i in range(10):
+        model.probabilities(mel[i], low[i])
     times = []
     for i in range(repeats):
-        p = patches[i % len(patches)]
+        k = i % len(mel)
         t0 = time.perf_counter()
-        model.probabilities(p)
+        model.probabilities(mel[k], low[k])
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000.0
 
@@ -143,32 +148,40 @@ def main() -> int:
         base = f" {fmt(baseline[key]) if key in baseline else 'n/a'} |" if baseline else ""
         print(f"| {label} | {'n/a' if value is None else fmt(value)} |{base} {target} | {met} |")
 
-    y_int8 = predict_tflite(args.model, x)
-    print("\nint8 note accuracy by register (clean validation), and without the two organs:\n")
-    print("| register | patches | note accuracy | octave errors | patches, organs apart | note accuracy, organs apart |")
-    print("|---|---|---|---|---|---|")
+    predictions = {"": predict_tflite(args.model, x)}
+    if args.baseline:
+        predictions["baseline "] = predict_tflite(args.baseline, x)
+    print("\nint8 note accuracy / octave errors by register (clean validation), and note accuracy without the two "
+          "organs:\n")
+    cols = [f"{who}{what}" for who in predictions for what in ("all sources", "organs apart")]
+    print("| register | patches | patches, organs apart | " + " | ".join(cols) + " |")
+    print("|---" * (3 + len(cols)) + "|")
     not_organ = ~np.isin(source, ORGAN_SOURCES)
-    for name, lo, hi in REGISTERS:
-        mask = (y >= lo - MIDI_MIN) & (y <= hi - MIDI_MIN)
-        if mask.any():
-            m = metrics(y[mask], y_int8[mask])
-            rest = mask & not_organ
-            m_rest = metrics(y[rest], y_int8[rest])
-            results[f"note_accuracy_int8_{name}"] = m["note_accuracy"]
-            results[f"note_accuracy_int8_{name}_organs_apart"] = m_rest["note_accuracy"]
-            print(f"| {name} | {int(mask.sum())} | {pct(m['note_accuracy'])} | {pct(m['octave_error_rate'])} | "
-                  f"{int(rest.sum())} | {pct(m_rest['note_accuracy'])} |")
     notes = y < MIDI_MAX - MIDI_MIN + 1
-    m, m_rest = metrics(y[notes], y_int8[notes]), metrics(y[notes & not_organ], y_int8[notes & not_organ])
-    results["note_accuracy_int8_organs_apart"] = m_rest["note_accuracy"]
-    print(f"| all | {int(notes.sum())} | {pct(m['note_accuracy'])} | {pct(m['octave_error_rate'])} | "
-          f"{int((notes & not_organ).sum())} | {pct(m_rest['note_accuracy'])} |")
+    for name, lo, hi in (*REGISTERS, ("all", MIDI_MIN, MIDI_MAX)):
+        mask = notes & (y >= lo - MIDI_MIN) & (y <= hi - MIDI_MIN)
+        if not mask.any():
+            continue
+        rest = mask & not_organ
+        cells = []
+        for who, pred in predictions.items():
+            m, m_rest = metrics(y[mask], pred[mask]), metrics(y[rest], pred[rest])
+            cells += [f"{pct(m['note_accuracy'])} / {pct(m['octave_error_rate'])}", pct(m_rest["note_accuracy"])]
+            store = results if not who else baseline
+            if name == "all":
+                store["note_accuracy_int8_organs_apart"] = m_rest["note_accuracy"]
+            else:
+                store[f"note_accuracy_int8_{name}"] = m["note_accuracy"]
+                store[f"note_accuracy_int8_{name}_organs_apart"] = m_rest["note_accuracy"]
+        print(f"| {name} | {int(mask.sum())} | {int(rest.sum())} | " + " | ".join(cells) + " |")
     print("\nint8 accuracy by held-out source (clean validation):\n")
-    print("| source | patches | accuracy |")
-    print("|---|---|---|")
-    for name, m in sorted(metrics(y, y_int8, source)["per_source"].items()):
+    print("| source | patches | " + " | ".join(f"{who}accuracy" for who in predictions) + " |")
+    print("|---" * (2 + len(predictions)) + "|")
+    per_source = {who: metrics(y, pred, source)["per_source"] for who, pred in predictions.items()}
+    for name, m in sorted(per_source[""].items()):
         results[f"accuracy_int8_source_{name}"] = m["accuracy"]
-        print(f"| {name} | {m['patches']} | {pct(m['accuracy'])} |")
+        cells = " | ".join(pct(per_source[who][name]["accuracy"]) for who in predictions)
+        print(f"| {name} | {m['patches']} | {cells} |")
     if args.json:
         args.json.write_text(json.dumps({"model": results, "baseline": baseline}, indent=2))
     return 0

@@ -5,7 +5,7 @@ import pytest
 
 from app.engine import Analyzer, Latest, Settings
 from app.notes import MIDI_MIN, class_labels, label_index, midi_to_hz
-from app.params import VGGISH
+from app.params import LOW_SPECTRUM, VGGISH
 
 RATE = 48000
 
@@ -181,3 +181,37 @@ def test_an_aperiodic_window_neither_moves_the_note_nor_gives_cents():
     assert noisy and all(r.note in ("E2", None) for r in noisy)
     assert all(r.cents is None and r.confidence == 0.0 for r in noisy if r.note is not None)
     assert all(r.cents is not None and abs(r.cents) < 1 for r in results if 0.3 < r.t_s < 0.95)
+
+
+class TwoInputModel(ScriptedModel):
+    """A model that also takes the low spectrum, as model version 4 does; it keeps what it was given."""
+
+    low = LOW_SPECTRUM
+
+    def __init__(self, script, prob=0.9):
+        super().__init__(script, prob)
+        self.given = []
+
+    def probabilities(self, patch, low_spectrum=None):
+        assert low_spectrum is not None and low_spectrum.shape == LOW_SPECTRUM.shape
+        self.given.append((patch.copy(), low_spectrum))
+        return super().probabilities(patch)
+
+
+@pytest.mark.parametrize("rate", [16000, RATE])
+def test_a_two_input_model_gets_the_low_spectrum_of_the_audio_its_patch_ends_with(rate):
+    from app import features
+
+    model = TwoInputModel([45])
+    t = np.arange(int(1.2 * rate)) / rate
+    audio = (0.3 * sum(np.sin(2 * np.pi * k * 110.0 * t) / k for k in range(1, 6))).astype(np.float32)
+    results = run(Analyzer(model, rate), audio)
+    assert results[-1].note == "A2" and len(model.given) >= 20
+    whole = features.resample(audio, rate, 16000)
+    for k, (patch, low) in enumerate(model.given):
+        # The patch (1.0 s of frames) and the low spectrum end at the same sample: rebuilt from the whole signal.
+        frames = len(features.log_mel(whole[: int((k + 1) * 0.05 * 16000)]))  # frames by the end of hop k (gate open)
+        end = (frames - 1) * 160 + 400
+        if rate == 16000:
+            np.testing.assert_array_equal(low, features.low_spectrum(whole[:end]))
+        assert int(low[:, -1].argmax()) == (45 - LOW_SPECTRUM.midi_low) * 4 or end < 2 * LOW_SPECTRUM.samples
