@@ -29,6 +29,10 @@ def cmd_info(args) -> int:
     print(f"model     {model.path}")
     print(f"version   {model.version}  commit {meta.get('commit', 'unknown')}  created {meta.get('created', '?')}")
     print(f"classes   {len(model.labels)}: {model.labels[0]}..{model.labels[-2]} and '{model.labels[-1]}'")
+    low = model.low
+    print("inputs    log-mel patch " + "x".join(map(str, model.params.patch_shape))
+          + (f" + low spectrum {low.num_bins}x{low.frames} ({low.window_s * 1000:.0f} ms frames, "
+             f"{low.bins_per_semitone} points a semitone up to MIDI {low.midi_low + low.semitones})" if low else ""))
     for kind, m in meta.get("metrics", {}).items():
         if isinstance(m, dict) and "note_accuracy" in m:
             print(f"{kind:9s} note accuracy {m['note_accuracy']:.2%}, octave errors {m['octave_error_rate']:.2%}, "

@@ -10,7 +10,7 @@ import pytest
 
 from app.model import DEFAULT_MODEL, ModelError, NoteModel, metadata_path
 from app.notes import class_labels
-from app.params import VGGISH
+from app.params import LOW_SPECTRUM, VGGISH
 
 
 @pytest.fixture()
@@ -42,7 +42,7 @@ def test_shipped_model_loads_with_its_labels_and_front_end():
     assert model.labels == class_labels()
     assert model.metadata["front_end"] == VGGISH.to_dict()
     assert DEFAULT_MODEL.stat().st_size <= 8 * 1024 * 1024
-    p = model.predict(np.full(VGGISH.patch_shape, np.log(VGGISH.log_offset), np.float32))
+    p = model.predict_audio(np.zeros(16000, np.float32))
     assert p.probs.shape == (len(class_labels()),)
     assert 0.0 <= p.confidence <= 1.0 and p.probs.sum() == pytest.approx(1.0, abs=0.05)
     assert p.label == "none"  # digital silence
@@ -96,6 +96,30 @@ def test_label_count_mismatch(model_copy):
 def test_metadata_without_labels(model_copy):
     metadata_path(model_copy).write_text(json.dumps({"front_end": VGGISH.to_dict()}))
     assert "lacks 'labels'" in load_error(model_copy)
+
+
+def test_shipped_model_takes_the_low_spectrum_and_wants_it():
+    model = NoteModel()
+    assert model.takes_low_spectrum and model.metadata["low_spectrum"] == LOW_SPECTRUM.to_dict()
+    patch, low = model.inputs_at_end(np.zeros(8000, np.float32))
+    assert low.shape == LOW_SPECTRUM.shape
+    with pytest.raises(ValueError, match="low spectrum"):
+        model.probabilities(patch)
+
+
+def test_low_spectrum_mismatch(model_copy):
+    edit_metadata(model_copy, low_spectrum={**LOW_SPECTRUM.to_dict(), "frames": 8})
+    assert "other low-spectrum settings" in load_error(model_copy)
+
+
+def test_unknown_low_spectrum_key(model_copy):
+    edit_metadata(model_copy, low_spectrum={**LOW_SPECTRUM.to_dict(), "hop_s": 0.01})
+    assert "bad low-spectrum settings" in load_error(model_copy)
+
+
+def test_metadata_that_forgets_the_second_input(model_copy):
+    edit_metadata(model_copy, low_spectrum=None)
+    assert "2 inputs" in load_error(model_copy)
 
 
 def test_importing_the_app_does_not_import_tensorflow_or_librosa():
