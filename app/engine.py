@@ -99,9 +99,9 @@ class Analyzer:
         self.model = model
         self.rate_hz = float(rate_hz)
         self.settings = settings
-        low = getattr(model, "low", None)  # the model's second input, if it takes one
-        self._low = low
-        self._stream = features.LogMelStream(rate_hz, model.params, keep_samples=low.samples if low is not None else 0)
+        self._low = getattr(model, "low", None)  # the settings of the model's second input, if it takes one
+        keep = self._low.samples if self._low is not None else 0
+        self._stream = features.LogMelStream(rate_hz, model.params, keep_samples=keep)
         # Enough recent audio for the longest pitch window (the lowest note) and a hop's level.
         longest = pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES)
         self._history = np.zeros(max(longest, int(pitch.SPECTRUM_S * rate_hz)) + int(rate_hz * 0.1), np.float32)
@@ -147,8 +147,8 @@ class Analyzer:
         if self._low is None:
             probs = self.model.probabilities(self._stream.patch)
         else:
-            low = features.low_spectrum(self._stream.patch_audio(self._low.samples), self._low)
-            probs = self.model.probabilities(self._stream.patch, low)
+            spectrum = features.low_spectrum(self._stream.patch_audio(self._low.samples), self._low)
+            probs = self.model.probabilities(self._stream.patch, spectrum)
         top = int(np.argmax(probs))
         model_midi = self._class_midi[top]
         model_note = None if model_midi is None else note_name(model_midi)

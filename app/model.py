@@ -91,23 +91,21 @@ class NoteModel:
             raise ModelError(f"model metadata {meta_path} is not valid JSON: {e}") from None
         if not isinstance(meta, dict) or not isinstance(meta.get("labels"), list) or not isinstance(meta.get("front_end"), dict):
             raise ModelError(f"model metadata {meta_path} lacks 'labels' (list) or 'front_end' (object)")
-        try:
-            front_end = FrontEndParams.from_dict(meta["front_end"])
-        except (TypeError, ValueError) as e:
-            raise ModelError(f"model metadata {meta_path} has bad front-end settings: {e}") from None
-        if front_end != self.params:
-            diff = {k: (v, getattr(self.params, k)) for k, v in front_end.to_dict().items() if getattr(self.params, k) != v}
-            raise ModelError(f"model {self.path.name} was trained with other front-end settings (model, app): {diff}")
+        self._settings(meta["front_end"], self.params, "front-end")
         if meta.get("low_spectrum") is not None:
-            try:
-                low = LowSpectrumParams.from_dict(meta["low_spectrum"])
-            except (TypeError, ValueError) as e:
-                raise ModelError(f"model metadata {meta_path} has bad low-spectrum settings: {e}") from None
-            if low != self._app_low:
-                diff = {k: (v, getattr(self._app_low, k)) for k, v in low.to_dict().items() if getattr(self._app_low, k) != v}
-                raise ModelError(f"model {self.path.name} was trained with other low-spectrum settings (model, app): {diff}")
-            self.low = low
+            self.low = self._settings(meta["low_spectrum"], self._app_low, "low-spectrum")
         return meta
+
+    def _settings(self, values, ours: FrontEndParams | LowSpectrumParams, kind: str):
+        """The settings the model was trained with (a metadata entry), which must be the app's own, `ours`."""
+        try:
+            theirs = type(ours).from_dict(values)
+        except (TypeError, ValueError) as e:
+            raise ModelError(f"model metadata {metadata_path(self.path)} has bad {kind} settings: {e}") from None
+        if theirs != ours:
+            diff = {k: (v, getattr(ours, k)) for k, v in theirs.to_dict().items() if getattr(ours, k) != v}
+            raise ModelError(f"model {self.path.name} was trained with other {kind} settings (model, app): {diff}")
+        return theirs
 
     def _load_interpreter(self, num_threads: int):
         from ai_edge_litert.interpreter import Interpreter

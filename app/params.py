@@ -13,10 +13,31 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Self
+
+
+class _Settings:
+    """What both settings objects do with their metadata form: the primary values as a dict, and back."""
+
+    _kind = "settings"  # in error messages
+
+    def to_dict(self) -> dict:
+        """The primary values, as written to a model's metadata file."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown {cls._kind} settings: {sorted(unknown)}")
+        return cls(**values)
 
 
 @dataclasses.dataclass(frozen=True)
-class FrontEndParams:
+class FrontEndParams(_Settings):
+    _kind = "front-end"
+
     # Audio.
     sample_rate_hz: int = 16000
 
@@ -65,24 +86,12 @@ class FrontEndParams:
     def patch_shape(self) -> tuple[int, int]:
         return (self.patch_frames, self.num_mel_bands)
 
-    def to_dict(self) -> dict:
-        """The primary values, as written to a model's metadata file."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "FrontEndParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown front-end settings: {sorted(unknown)}")
-        return cls(**values)
-
 
 VGGISH = FrontEndParams()
 
 
 @dataclasses.dataclass(frozen=True)
-class LowSpectrumParams:
+class LowSpectrumParams(_Settings):
     """A fine spectrum of the low register: what VGGish's 25 ms window cannot resolve.
 
     A 25 ms window resolves harmonics only about 80 Hz apart, so in the log-mel patch a note
@@ -93,6 +102,8 @@ class LowSpectrumParams:
     tempered semitone from MIDI `midi_low` (A0, 27.5 Hz) over `semitones` semitones (to 1 kHz),
     in dB below the input's loudest point, floored at -floor_db and scaled to 0..1.
     """
+
+    _kind = "low-spectrum"
 
     sample_rate_hz: int = 16000
     window_s: float = 0.128
@@ -128,17 +139,6 @@ class LowSpectrumParams:
     @property
     def shape(self) -> tuple[int, int]:
         return (self.num_bins, self.frames)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "LowSpectrumParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown low-spectrum settings: {sorted(unknown)}")
-        return cls(**values)
 
 
 LOW_SPECTRUM = LowSpectrumParams()

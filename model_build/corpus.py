@@ -27,7 +27,8 @@ from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALID
                                  BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
-           "model_inputs", "render_soundfont", "rms", "sub_octave_db", "take", "write_data"]
+           "count_patches", "model_inputs", "render_soundfont", "rms", "select_patches", "sub_octave_db",
+           "write_data"]
 
 log = logging.getLogger(__name__)
 
@@ -394,9 +395,13 @@ def model_inputs(x, takes_low: bool):
     return x
 
 
-def take(x, n):
-    """The first n patches of either form."""
-    return {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+def select_patches(x, idx):
+    """Patches of either form (an array, or a dict of arrays by input name) at idx (indices or a slice)."""
+    return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
+
+
+def count_patches(x) -> int:
+    return len(x["log_mel"]) if isinstance(x, dict) else len(x)
 
 
 def _midis_by_source(notes: list[tuple[str, int]]) -> dict[str, list[int]]:

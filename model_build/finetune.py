@@ -26,6 +26,7 @@ import numpy as np
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
 from app.params import LOW_SPECTRUM, VGGISH
+from model_build.corpus import count_patches, select_patches
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,6 @@ def _concat(parts: list):
     return np.concatenate(parts).astype(np.float32)
 
 
-def _index(x, idx):
-    return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
-
-
-def _count(x) -> int:
-    return len(x["log_mel"]) if isinstance(x, dict) else len(x)
-
-
 def split(clips: list[UserClip], holdout: float, seed: int) -> tuple[list[UserClip], list[UserClip]]:
     """(train, held out): whole clips; at least one held out once there are two."""
     if len(clips) < 2:
@@ -147,7 +140,7 @@ def stack(clips: list[UserClip]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     for c in clips:
         x = clip_patches(c)
         xs.append(x)
-        ys.append(np.full(_count(x), label_index(c.midi), np.int32))
+        ys.append(np.full(count_patches(x), labelselect_patches(c.midi), np.int32))
     if not xs:
         return _no_patches(), np.empty(0, np.int32)
     return _concat(xs), np.concatenate(ys)
@@ -162,17 +155,17 @@ class MixedMaker:
         self.x, self.y, self.replay, self.user_share = x, y, replay, user_share
 
     def batch(self, rng: np.random.Generator, size: int):
-        n_user = int(round(size * self.user_share)) if _count(self.x) else 0
+        n_user = int(round(size * self.user_share)) if count_patches(self.x) else 0
         rx, ry = self.replay.batch(rng, size - n_user)
-        idx = rng.integers(0, _count(self.x), n_user) if n_user else np.empty(0, int)
-        ux = _index(self.x, idx)
+        idx = rng.integers(0, count_patches(self.x), n_user) if n_user else np.empty(0, int)
+        ux = select_patches(self.x, idx)
         jitter = rng.normal(0, 0.05, (n_user, 1, 1)).astype(np.float32)  # a little level jitter (log domain)
         if isinstance(ux, dict):
             ux = {**ux, "log_mel": ux["log_mel"] + jitter}  # the low spectrum is level-free
         else:
             ux = ux + jitter
         x, y = _concat([ux, rx]), np.concatenate([self.y[idx], ry])
-        return _index(x, order := rng.permutation(len(y))), y[order]
+        return select_patches(x, order := rng.permutation(len(y))), y[order]
 
 
 def accuracy(model, x, y: np.ndarray) -> float | None:
@@ -215,7 +208,7 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
              holdout: float = 0.25) -> dict:
     """The whole fine-tuning run; returns the report (also in the new model's .json)."""
     from model_build import convert
-    from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs, take
+    from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs
     from model_build.vggish import takes_low_spectrum
     from model_build.train import train_transfer
     from model_build.transfer import schedule
@@ -229,14 +222,15 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     x_user, y_user = stack(train_clips)
     x_held, y_held = stack(held_clips)
     log.info("%d clips: %d for training (%d patches), %d held out (%d patches); %d skipped",
-             len(good), len(train_clips), _count(x_user), len(held_clips), _count(x_held), len(bad))
+             len(good), len(train_clips), count_patches(x_user), len(held_clips), count_patches(x_held), len(bad))
 
     # The base corpus, for replay and for base validation: the full build's if present, else a small one rendered now.
     data_dir = work_dir / "data"
     if (data_dir / "bank.npz").exists() and (data_dir / "validation.npz").exists():
         bank = NoteBank.load(data_dir / "bank.npz")
         x_val, y_val, _ = load_validation(data_dir)
-        x_val, y_val = take(x_val, config.finetune_validation_patches), y_val[: config.finetune_validation_patches]
+        x_val = select_patches(x_val, slice(config.finetune_validation_patches))
+        y_val = y_val[: config.finetune_validation_patches]
     else:
         log.info("no base corpus in %s: rendering a small replay corpus", data_dir)
         small = dataclasses.replace(config, velocities=config.velocities[len(config.velocities) // 2 :][:1],
