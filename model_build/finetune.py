@@ -140,7 +140,7 @@ def stack(clips: list[UserClip]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     for c in clips:
         x = clip_patches(c)
         xs.append(x)
-        ys.append(np.full(count_patches(x), labelselect_patches(c.midi), np.int32))
+        ys.append(np.full(count_patches(x), label_index(c.midi), np.int32))
     if not xs:
         return _no_patches(), np.empty(0, np.int32)
     return _concat(xs), np.concatenate(ys)
