@@ -183,14 +183,14 @@ class NoteModel:
 
         p = self.params
         audio = np.asarray(audio, dtype=np.float32)
-        spec = features.log_mel(audio, p)[-p.patch_frames :]
+        frames = features.log_mel(audio, p)
+        spec = frames[-p.patch_frames :]
         patch = np.full(p.patch_shape, np.log(p.log_offset), np.float32)
         if len(spec):
             patch[-len(spec) :] = spec
         if self.low is None:
             return patch, None
-        frames = 1 + (len(audio) - p.window_samples) // p.hop_samples if len(audio) >= p.window_samples else 0
-        end = (frames - 1) * p.hop_samples + p.window_samples if frames else 0
+        end = (len(frames) - 1) * p.hop_samples + p.window_samples if len(frames) else 0
         return patch, features.low_spectrum(audio[:end], self.low)
 
     def predict_audio(self, audio: np.ndarray) -> Prediction:

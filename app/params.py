@@ -17,9 +17,14 @@ from typing import Self
 
 
 class _Settings:
-    """What both settings objects do with their metadata form: the primary values as a dict, and back."""
+    """What both settings objects share: a window of window_s at sample_rate_hz (fields of each), and their
+    metadata form, the primary values as a dict and back."""
 
     _kind = "settings"  # in error messages
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.sample_rate_hz * self.window_s))
 
     def to_dict(self) -> dict:
         """The primary values, as written to a model's metadata file."""
@@ -55,10 +60,6 @@ class FrontEndParams(_Settings):
 
     # A patch is num_frames consecutive frames: the model's input.
     patch_frames: int = 96
-
-    @property
-    def window_samples(self) -> int:
-        return int(round(self.sample_rate_hz * self.window_s))
 
     @property
     def hop_samples(self) -> int:
@@ -114,10 +115,6 @@ class LowSpectrumParams(_Settings):
     bins_per_semitone: int = 4
     semitones: int = 62
     floor_db: float = 80.0
-
-    @property
-    def window_samples(self) -> int:
-        return int(round(self.sample_rate_hz * self.window_s))
 
     @property
     def fft_size(self) -> int:
