@@ -227,14 +227,18 @@ class PatchMaker:
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
-                 low: LowSpectrumParams | None = None):
+                 low: LowSpectrumParams | None = None, noise_onsets: bool = False):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
         short_tail_p: of the patches whose note starts inside, the share where it has sounded only min_tail_s to
         SHORT_TAIL_MAX_S at the patch's end (training: so the model names a new note sooner); 0 keeps the draws
-        of the validation splits as they were."""
+        of the validation splits as they were.
+
+        noise_onsets: no-note patches may also be noise, hum or clicks that start inside the patch after silence
+        (training; False keeps the validation splits' draws)."""
         self.bank = bank
+        self.noise_onsets = noise_onsets
         self.low = low
         self.short_tail_p = short_tail_p
         self.min_tail_s = self.MIN_TAIL_S if min_tail_s is None else min_tail_s
@@ -332,9 +336,19 @@ class PatchMaker:
 
     def _no_note(self, rng: np.random.Generator) -> np.ndarray:
         n = self.n
-        kind = rng.choice(["silence", "noise", "hum", "clicks", "stopped"])
+        kind = rng.choice(["silence", "noise", "hum", "clicks", "stopped", *(["onset"] if self.noise_onsets else [])])
         level = _db(rng.uniform(-90, -15))
         noise = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * level
+        if kind == "onset":
+            # Noise, hum or clicks starting 30 ms to a whole patch before its end, after digital silence or a faint
+            # floor: a stream just opened, a fan switched on. Without these the model named low notes in the first
+            # 100-250 ms of noise after silence (the low spectrum then sees a noise burst, not a steady noise).
+            tail = int(np.exp(rng.uniform(np.log(0.03), np.log(n / SR))) * SR)
+            sound = rng.choice(["noise", "hum", "clicks"], p=[0.6, 0.2, 0.2])
+            after = {"noise": noise, "hum": hum(rng, n) * level + noise * _db(-20),
+                     "clicks": clicks(rng, n) * level + noise * _db(-20)}[sound][-tail:]
+            before = noise[: n - tail] * (0.0 if rng.random() < 0.5 else _db(-rng.uniform(30, 60)))
+            return np.concatenate([before, after]).astype(np.float32)
         if kind == "silence":
             return noise * _db(-30) if rng.random() < 0.8 else np.zeros(n, dtype=np.float32)
         if kind == "noise":

@@ -1,6 +1,7 @@
 """Harmonic-tone synthesizer for training data.
 
-Each note is a sum of partials with a random spectral tilt, optionally a weak or
+Each note is a sum of partials with a random spectral tilt (or, in two families, a
+pipe-organ registration or any subset of the harmonics), optionally a weak or
 missing fundamental, odd-only partials, formant peaks, inharmonicity
 (f_k = k f0 sqrt(1 + B k^2)), an attack/decay envelope and vibrato. The true f0
 is detuned at random within the family's range (at most ±49 cents), so the
@@ -34,6 +35,8 @@ class Family:
     partial_jitter_db: float = 4.0
     fixed_partials: tuple[int, ...] | None = None  # organ-like registration
     even_heavy_p: float = 0.0  # chance the odd partials above the fundamental are weakened: a "hollow", octave-like tone
+    ranks: tuple[int, ...] | None = None  # pipe-organ ranks: the 8' rank (1) and some of these harmonic ranks above it
+    sparse_density: tuple[float, float] | None = None  # each harmonic sounds with a probability drawn from this range
 
 
 FAMILIES: dict[str, Family] = {
@@ -54,9 +57,24 @@ FAMILIES: dict[str, Family] = {
     # a model names such tones an octave (or two) up.
     "hollow": Family(tilt_db_per_octave=(-6, 0), attack_ms=(5, 60), decay_t60_s=None, vibrato_cents=(0, 6),
                      weak_fundamental_p=0.0, even_heavy_p=1.0),
+    # Corpus v5. A pipe organ's registration: the 8' rank (the key's harmonic series) and a random choice of ranks
+    # sounding harmonics of it (4', 2 2/3', 2', 1 3/5', 1 1/3', 1', mixtures up to 1/2'), each rank a harmonic series
+    # of its own with its own level (the 8' as much as 20 dB under the others) and tilt, from a flute's to a
+    # string's. Sums over shared harmonics make a spectrum whose period is the key's while its loudest partials
+    # are the ranks'. Training only: the held-out "organ" family is a flat-levelled fixed registration.
+    "ranks": Family(tilt_db_per_octave=(-18, -3), attack_ms=(10, 60), decay_t60_s=None, weak_fundamental_p=0.0,
+                    partial_jitter_db=2.0, ranks=(2, 3, 4, 5, 6, 8, 10, 12, 16)),
+    # Corpus v5. Random harmonic spectra in the full sense: any subset of the harmonics, each at any level within
+    # 24 dB, the fundamental always among them but as weak as the rest may be. Every other family's spectrum is a
+    # smooth tilt; without this one the model named flat, gappy spectra by a loud upper partial (version 4
+    # named 30-70% of the held-out "organ" family's notes one to four octaves up). Training only; no fixed
+    # registration, so the held-out family is a neighbour of it, not part of it.
+    "sparse": Family(tilt_db_per_octave=(-3, 0), attack_ms=(5, 60), decay_t60_s=None, vibrato_cents=(0, 6),
+                     weak_fundamental_p=0.0, sparse_density=(0.25, 0.9)),
 }
-# The families of corpus v1 and v2, before "hollow".
+# The families of corpus v1 and v2, before "hollow"; of corpus v3 and v4, before "ranks" and "sparse".
 FAMILIES_V2 = ("saw", "square", "pluck", "bowed", "pure", "piano", "reed", "formant", "organ")
+FAMILIES_V3 = (*FAMILIES_V2, "hollow")
 
 MAX_PARTIALS = 80
 
@@ -65,6 +83,16 @@ def _partial_levels(rng: np.random.Generator, fam: Family, n: int) -> np.ndarray
     k = np.arange(1, n + 1)
     tilt = rng.uniform(*fam.tilt_db_per_octave)
     level_db = tilt * np.log2(k) + rng.normal(0.0, fam.partial_jitter_db, n)
+    if fam.ranks is not None:  # drawn only for such families: others keep their notes
+        power = np.zeros(n)
+        for rank in (1, *(r for r in fam.ranks if rng.random() < 0.4)):
+            rank_db = rng.uniform(-20, 0) + rng.uniform(*fam.tilt_db_per_octave) * np.log2(k[rank - 1 :: rank] / rank)
+            power[rank - 1 :: rank] += 10.0 ** (rank_db / 10.0)
+        level_db = np.where(power > 0, 10.0 * np.log10(np.maximum(power, 1e-12)), -120.0) + rng.normal(0.0, fam.partial_jitter_db, n)
+    if fam.sparse_density is not None:  # drawn only for such families: others keep their notes
+        sounding = rng.random(n) < rng.uniform(*fam.sparse_density)
+        sounding[0] = True
+        level_db = np.where(sounding, tilt * np.log2(k) + rng.uniform(-24, 0, n), -120.0)
     if fam.fixed_partials is not None:
         stops = np.isin(k, fam.fixed_partials) & (rng.random(n) < 0.7)
         stops[0] = True

@@ -55,12 +55,33 @@ def test_hollow_tones_have_weak_odd_partials_and_keep_their_fundamental():
     assert min(fundamental) > -40  # weaker at times, never gone: the period, and so the label, is f0
 
 
-def test_appending_a_family_leaves_the_earlier_families_notes_alone():
-    """Corpus v3 added a family; the held-out families' notes, and so the validation split, must not change."""
+@pytest.mark.parametrize("family", ["ranks", "sparse"])
+def test_organ_like_tones_keep_their_fundamental_under_louder_upper_partials(family):
+    """Corpus v5's families: the loudest partial is often far above the fundamental, and some harmonics are silent
+    (sparse), yet the fundamental always sounds, so the period, and the label, is the key's."""
+    rng = np.random.default_rng(5)
+    fundamental, loudest, silent = [], [], []
+    for midi in range(45, 69):
+        audio, f0 = synth.synthesize(rng, family, midi, 1.0, vibrato=False)
+        levels = partial_levels_db(audio, f0, 12)
+        levels -= levels.max()
+        fundamental.append(levels[0])
+        loudest.append(int(np.argmax(levels)) + 1)
+        silent.append(int((levels < -60).sum()))
+    assert min(fundamental) > -45
+    assert np.mean(np.array(loudest) > 1) > 0.5 and max(loudest) >= 4
+    if family == "sparse":
+        assert np.median(silent) >= 2
+
+
+@pytest.mark.parametrize("earlier, later, added", [(synth.FAMILIES_V2, synth.FAMILIES_V3, {"synth:hollow"}),
+                                                   (synth.FAMILIES_V3, None, {"synth:ranks", "synth:sparse"})])
+def test_appending_a_family_leaves_the_earlier_families_notes_alone(earlier, later, added):
+    """Corpus v3 and v5 added families; the held-out families' notes, and so the validation split, must not change."""
     config = BuildConfig(synth_notes_per_midi=1, note_stride=12, note_total_s=0.3)
-    before = synthesize_notes(dataclasses.replace(config, synth_families=synth.FAMILIES_V2), np.random.default_rng(9))
-    after = synthesize_notes(config, np.random.default_rng(9))
-    assert len(after) > len(before) and {s for *_, s in after} - {s for *_, s in before} == {"synth:hollow"}
+    before = synthesize_notes(dataclasses.replace(config, synth_families=earlier), np.random.default_rng(9))
+    after = synthesize_notes(dataclasses.replace(config, synth_families=later), np.random.default_rng(9))
+    assert len(after) > len(before) and {s for *_, s in after} - {s for *_, s in before} == added
     for (a, midi_a, _, src_a), (b, midi_b, _, src_b) in zip(before, after):
         assert (src_a, midi_a) == (src_b, midi_b)
         np.testing.assert_array_equal(a, b)
@@ -144,6 +165,26 @@ def test_no_note_patches_are_labelled_none_and_hold_no_loud_tone_at_the_end():
         assert source == "none"
         assert y == label_index(None)
         assert np.isfinite(x).all()
+
+
+def test_noise_onsets_start_after_silence_and_are_off_by_default():
+    """Training's no-note patches may hold noise that starts inside the patch (corpus v5); validation's never do."""
+    def onsets(maker: PatchMaker) -> list[float]:
+        """Seconds of sound at the end of each no-note signal that is quiet at first and then sounds to its end."""
+        rng, found = np.random.default_rng(8), []
+        for _ in range(300):
+            signal = maker._no_note(rng)
+            frames = np.sqrt(np.mean(signal[: len(signal) // 160 * 160].reshape(-1, 160) ** 2, axis=1))  # 10 ms each
+            sounding = frames > 30 * frames[0] + 1e-9
+            if sounding[-1] and not sounding[0]:
+                start = len(sounding) - int(np.argmin(sounding[::-1]))  # the first frame of the last sounding run
+                if len(frames) - start >= 3:  # a click at the very end is not an onset
+                    found.append((len(frames) - start) / 100)
+        return found
+
+    assert onsets(PatchMaker(tiny_bank())) == []
+    tails = onsets(PatchMaker(tiny_bank(), noise_onsets=True))
+    assert len(tails) > 10 and min(tails) < 0.15 and max(tails) > 0.5
 
 
 def test_batches_draw_every_class_and_no_note():
