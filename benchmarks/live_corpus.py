@@ -21,9 +21,9 @@ import dataclasses
 import numpy as np
 import soxr
 
-from app.notes import MIDI_MAX, MIDI_MIN, midi_to_hz
+from app.notes import MIDI_MAX, MIDI_MIN
 from model_build import synth
-from model_build.config import PROGRAMS, VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
+from model_build.config import VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
 from model_build.corpus import coloured_noise, hum, render_soundfont, rms
 
 RATE_HZ = 48000

@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from app.audio import DeviceError, ToneInput, open_input  # noqa: E402
+from app.audio import DeviceError  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.live import LiveSession  # noqa: E402
 from app.model import NoteModel  # noqa: E402
