@@ -50,12 +50,13 @@ test-fast: system-deps $(VENV)/.dev
 benchmark: system-deps $(VENV)/.dev
 	$(PY) benchmarks/bench_model.py
 
-# Rebuild the shipped model, version 4: corpus v3, the low-spectrum input, by transfer from version 3's float
-# weights (~52 min on 2 cores); resumes if interrupted.
-# Version 3: pitchrec-build all --init assets/pretrained/pitchrec-v1.weights.npz --version 3 (~48 min);
+# Rebuild the shipped model, version 5: corpus v5, both inputs, by transfer from version 4's float weights
+# (~55 min on 2 cores); resumes if interrupted. The chain before it, each step from the previous one's weights:
+# version 4: pitchrec-build all --corpus v3 --low-spectrum --init assets/pretrained/pitchrec-v3.weights.npz --version 4 (~52 min);
+# version 3: pitchrec-build all --corpus v3 --init assets/pretrained/pitchrec-v1.weights.npz --version 3 (~48 min);
 # version 1: pitchrec-build all --corpus v1 --version 1 (~90 min).
 model: system-deps $(VENV)/.dev
-	$(VENV)/bin/pitchrec-build all --low-spectrum --init assets/pretrained/pitchrec-v3.weights.npz --version 4
+	$(VENV)/bin/pitchrec-build all --low-spectrum --init assets/pretrained/pitchrec-v4.weights.npz --version 5
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

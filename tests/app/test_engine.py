@@ -184,7 +184,7 @@ def test_an_aperiodic_window_neither_moves_the_note_nor_gives_cents():
 
 
 class TwoInputModel(ScriptedModel):
-    """A model that also takes the low spectrum, as model version 4 does; it keeps what it was given."""
+    """A model that also takes the low spectrum, as model versions 4 and 5 do; it keeps what it was given."""
 
     low = LOW_SPECTRUM
 
