@@ -46,6 +46,8 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, short_tail_p=0.3, min_tail_s=0.03)
     if getattr(args, "epochs", None):
         config = dataclasses.replace(config, epochs=args.epochs)
+    if getattr(args, "draw_seed", None) is not None:
+        config = dataclasses.replace(config, draw_seed=args.draw_seed)
     if getattr(args, "embedding_stack", False):
         config = dataclasses.replace(config, embedding_stack=True)
     if getattr(args, "low_spectrum", False):
@@ -215,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")
+    train_opts.add_argument("--draw-seed", type=int, metavar="N",
+                            help="seed of the training patches' draws (default: the build's seed); a further run from a "
+                            "trained model with another N sees fresh patches, with the same notes and validation")
     train_opts.add_argument("--embedding-stack", action="store_true",
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
     train_opts.add_argument("--low-spectrum", action="store_true",

@@ -109,6 +109,7 @@ class BuildConfig:
     min_tail_s: float = 0.10  # only min_tail_s to 0.15 s at the patch's end (validation: always at least 0.10 s)
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000
+    draw_seed: int | None = None  # seeds the training patches' draws (None: `seed`); the bank and validation keep `seed`
     epochs: int = 12
     batch_size: int = 32
     learning_rate: float = 1e-3

@@ -65,7 +65,7 @@ def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: in
             return steps
 
         def __getitem__(self, i: int):
-            rng = np.random.default_rng([config.seed, self.epoch, i])
+            rng = np.random.default_rng([config.seed if config.draw_seed is None else config.draw_seed, self.epoch, i])
             return maker.batch(rng, config.batch_size)
 
         def on_epoch_end(self) -> None:

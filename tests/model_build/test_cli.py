@@ -39,3 +39,20 @@ def test_each_corpus_version_builds_as_it_was_made():
     assert not v1.drop_sub_octave_notes and not v2.drop_sub_octave_notes and v3.drop_sub_octave_notes
     assert v3.synth_families == FAMILIES_V3 and "hollow" in FAMILIES_V3 and v3.low_register_boost > 1 and v3.transfer_final_epochs > 1
     assert v5.synth_families is None and {"ranks", "sparse"} <= set(FAMILIES) and dataclasses.replace(v5, synth_families=FAMILIES_V3, noise_onsets=False) == v3
+
+
+def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():
+    """`train --draw-seed N`: another run's patches differ; the bank and the validation split (config.seed) do not."""
+    from model_build.cli import _config
+    from model_build.train import _patches
+
+    class Seeds:  # a patch maker that returns the first number its generator draws
+        def batch(self, rng, size):
+            return rng.random()
+
+    default = _config(build_parser().parse_args(["train"]))
+    other = _config(build_parser().parse_args(["train", "--draw-seed", "7"]))
+    assert default.draw_seed is None and other.draw_seed == 7 and other.seed == default.seed
+    first = [_patches(c, Seeds(), steps=3, first_epoch=0)[i] for c in (default, other) for i in range(3)]
+    again = [_patches(default, Seeds(), steps=3, first_epoch=0)[i] for i in range(3)]
+    assert first[:3] == again and not set(first[:3]) & set(first[3:])
