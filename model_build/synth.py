@@ -88,7 +88,7 @@ def _partial_levels(rng: np.random.Generator, fam: Family, n: int) -> np.ndarray
         for rank in (1, *(r for r in fam.ranks if rng.random() < 0.4)):
             rank_db = rng.uniform(-20, 0) + rng.uniform(*fam.tilt_db_per_octave) * np.log2(k[rank - 1 :: rank] / rank)
             power[rank - 1 :: rank] += 10.0 ** (rank_db / 10.0)
-        level_db = np.where(power > 0, 10.0 * np.log10(np.maximum(power, 1e-12)), -120.0) + rng.normal(0.0, fam.partial_jitter_db, n)
+        level_db = 10.0 * np.log10(power) + rng.normal(0.0, fam.partial_jitter_db, n)  # rank 1 sounds every harmonic
     if fam.sparse_density is not None:  # drawn only for such families: others keep their notes
         sounding = rng.random(n) < rng.uniform(*fam.sparse_density)
         sounding[0] = True
