@@ -1,6 +1,6 @@
 """Harmonic-tone synthesizer for training data.
 
-Each note is a sum of partials with a random spectral tilt (or, in three families, a
+Each note is a sum of partials with a random spectral tilt (or, in two families, a
 pipe-organ registration or any subset of the harmonics), optionally a weak or
 missing fundamental, odd-only partials, formant peaks, inharmonicity
 (f_k = k f0 sqrt(1 + B k^2)), an attack/decay envelope and vibrato. The true f0
@@ -71,20 +71,10 @@ FAMILIES: dict[str, Family] = {
     # registration, so the held-out family is a neighbour of it, not part of it.
     "sparse": Family(tilt_db_per_octave=(-3, 0), attack_ms=(5, 60), decay_t60_s=None, vibrato_cents=(0, 6),
                      weak_fundamental_p=0.0, sparse_density=(0.25, 0.9)),
-    # Corpus v6. A flute chorus: ranks as above, but each nearly a sine (flue pipes of wide scale), mostly at the
-    # octaves (4', 2', 1', 1/2') with now and then a mutation (2 2/3', 1 3/5'). The sum is the key's fundamental,
-    # as much as 20 dB under the rest, and little but its even harmonics: above the fundamental, the spectrum of the
-    # note an octave up. Such registrations are an organ's commonest; version 6 named a quarter of the held-out
-    # "organ" family's notes under 125 Hz wrong, and 21 of its 28 misses on the church organ were notes below E2
-    # named an octave or two up. Training only.
-    "flutes": Family(tilt_db_per_octave=(-40, -12), attack_ms=(10, 60), decay_t60_s=None, weak_fundamental_p=0.0,
-                     partial_jitter_db=2.0, ranks=(2, 4, 8, 16, 3, 5)),
 }
-# The families of corpus v1 and v2, before "hollow"; of corpus v3 and v4, before "ranks" and "sparse"; of corpus v5,
-# before "flutes".
+# The families of corpus v1 and v2, before "hollow"; of corpus v3 and v4, before "ranks" and "sparse".
 FAMILIES_V2 = ("saw", "square", "pluck", "bowed", "pure", "piano", "reed", "formant", "organ")
 FAMILIES_V3 = (*FAMILIES_V2, "hollow")
-FAMILIES_V5 = (*FAMILIES_V3, "ranks", "sparse")
 
 MAX_PARTIALS = 80
 
