@@ -56,7 +56,7 @@ benchmark: system-deps $(VENV)/.dev
 # version 3: pitchrec-build all --corpus v3 --init assets/pretrained/pitchrec-v1.weights.npz --version 3 (~48 min);
 # version 1: pitchrec-build all --corpus v1 --version 1 (~90 min).
 model: system-deps $(VENV)/.dev
-	$(VENV)/bin/pitchrec-build all --corpus v5 --low-spectrum --init assets/pretrained/pitchrec-v4.weights.npz --version 5
+	$(VENV)/bin/pitchrec-build all --low-spectrum --init assets/pretrained/pitchrec-v4.weights.npz --version 5
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

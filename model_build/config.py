@@ -78,15 +78,7 @@ PROGRAMS: tuple[Program, ...] = (
     Program(74, "recorder", 60, 96),
     Program(80, "square lead", 23, 96),
     Program(81, "sawtooth lead", 23, 96),
-    # Corpus v6: three more sampled organs, for training (appended: the order is the bank's, and earlier notes keep
-    # theirs). The church organ, held out, is the organ the model is scored on; before v6 the only organs in
-    # training were drawbar organ renders, all of which the sub-octave audit leaves out, and the synthesizer's.
-    Program(17, "percussive organ", 24, 96),
-    Program(18, "rock organ", 24, 96),
-    Program(20, "reed organ", 24, 96),
 )
-# The programs of corpus v1 to v5, before v6's organs.
-PROGRAMS_V5 = tuple(p.number for p in PROGRAMS[:53])
 
 # Corpus v3 drops every training note whose render has a partial at f0/2 or f0/4 (f0: the key's) within this
 # many dB of its strongest harmonic of f0, or above it: such a sound repeats an octave or two below its key, so

@@ -29,21 +29,16 @@ def test_steps_out_of_order_say_what_to_run_first(tmp_path):
 
 def test_each_corpus_version_builds_as_it_was_made():
     from model_build.cli import _config
-    from model_build.config import PROGRAMS, PROGRAMS_V5
     from model_build.synth import FAMILIES, FAMILIES_V2, FAMILIES_V3
 
     config = lambda *argv: _config(build_parser().parse_args(["data", *argv]))  # noqa: E731
-    v1, v2, v3, v5, v6 = (config("--corpus", "v1"), config("--corpus", "v2"), config("--corpus", "v3"),
-                          config("--corpus", "v5"), config())
+    v1, v2, v3, v5 = config("--corpus", "v1"), config("--corpus", "v2"), config("--corpus", "v3"), config()
     assert v1.soundfonts == ("fluidr3",) and not v1.augment and v1.synth_families == FAMILIES_V2
     assert set(v2.soundfonts) == {"fluidr3", "musescore"} and v2.augment and v2.synth_families == FAMILIES_V2
     assert v1.low_register_boost == v2.low_register_boost == 1.0 and v2.transfer_final_epochs == 1
     assert not v1.drop_sub_octave_notes and not v2.drop_sub_octave_notes and v3.drop_sub_octave_notes
     assert v3.synth_families == FAMILIES_V3 and "hollow" in FAMILIES_V3 and v3.low_register_boost > 1 and v3.transfer_final_epochs > 1
     assert v5.synth_families is None and {"ranks", "sparse"} <= set(FAMILIES) and dataclasses.replace(v5, synth_families=FAMILIES_V3, noise_onsets=False) == v3
-    assert v5.programs == PROGRAMS_V5 and {17, 18, 20}.isdisjoint(PROGRAMS_V5) and v1.programs == v3.programs == PROGRAMS_V5
-    assert v6.programs is None and {p.number for p in PROGRAMS} - set(PROGRAMS_V5) == {17, 18, 20}
-    assert dataclasses.replace(v6, programs=PROGRAMS_V5) == v5
 
 
 def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():
