@@ -31,8 +31,10 @@ def _paths(args) -> tuple[Path, Path, Path]:
 
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
-    corpus = getattr(args, "corpus", "v5")
-    if corpus != "v5":  # before corpus v5: no noise onsets among the no-note patches
+    corpus = getattr(args, "corpus", "v6")
+    if corpus != "v6":  # before corpus v6: no-note noise only up to -15 dBFS
+        config = dataclasses.replace(config, no_note_loudest_db=-15.0)
+    if corpus not in ("v5", "v6"):  # before corpus v5: no noise onsets among the no-note patches
         config = dataclasses.replace(config, noise_onsets=False)
     if corpus in ("v3", "v4"):  # before corpus v5: no "ranks" or "sparse" synth family
         config = dataclasses.replace(config, synth_families=FAMILIES_V3)
@@ -204,8 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5"), default="v5",
-                        help="v5 (default): v3 plus two synth families, organ-like 'ranks' and 'sparse' random harmonic "
+    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6"), default="v6",
+                        help="v6 (default): v5 with no-note noise in training up to -6 dBFS, not -15, so loud noise "
+                        "is not named a note; v5: v3 plus two synth families, organ-like 'ranks' and 'sparse' random harmonic "
                         "spectra (any subset of the harmonics at any level), and no-note patches where noise starts "
                         "after silence; "
                         "v4: v3's notes, with a third of the training patches that hold a note's onset ending "

@@ -227,7 +227,7 @@ class PatchMaker:
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
-                 low: LowSpectrumParams | None = None, noise_onsets: bool = False):
+                 low: LowSpectrumParams | None = None, noise_onsets: bool = False, no_note_loudest_db: float = -15.0):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
@@ -236,9 +236,14 @@ class PatchMaker:
         of the validation splits as they were.
 
         noise_onsets: no-note patches may also be noise, hum or clicks that start inside the patch after silence
-        (training; False keeps the validation splits' draws)."""
+        (training; False keeps the validation splits' draws).
+
+        no_note_loudest_db: the loudest no-note noise, in dB of full scale RMS; no-note levels are drawn from -90
+        dB up to it (training from corpus v6: -6, so a loud fan or a hot preamp is not a note; -15, corpus v5's,
+        keeps the validation splits' patches as they were)."""
         self.bank = bank
         self.noise_onsets = noise_onsets
+        self.no_note_loudest_db = no_note_loudest_db
         self.low = low
         self.short_tail_p = short_tail_p
         self.min_tail_s = self.MIN_TAIL_S if min_tail_s is None else min_tail_s
@@ -337,7 +342,7 @@ class PatchMaker:
     def _no_note(self, rng: np.random.Generator) -> np.ndarray:
         n = self.n
         kind = rng.choice(["silence", "noise", "hum", "clicks", "stopped", *(["onset"] if self.noise_onsets else [])])
-        level = _db(rng.uniform(-90, -15))
+        level = _db(rng.uniform(-90, self.no_note_loudest_db))
         noise = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * level
         if kind == "onset":
             # Noise, hum or clicks starting 30 ms to a whole patch before its end, after digital silence or a faint

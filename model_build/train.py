@@ -90,7 +90,8 @@ class _Run:
             augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
             maker = PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
                                short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s,
-                               low=LOW_SPECTRUM if config.low_spectrum else None, noise_onsets=config.noise_onsets)
+                               low=LOW_SPECTRUM if config.low_spectrum else None, noise_onsets=config.noise_onsets,
+                               no_note_loudest_db=config.no_note_loudest_db)
         self.maker = maker
         if validation is None:
             x_val, y_val, _ = load_validation(data_dir)

@@ -32,7 +32,8 @@ def test_each_corpus_version_builds_as_it_was_made():
     from model_build.synth import FAMILIES, FAMILIES_V2, FAMILIES_V3
 
     config = lambda *argv: _config(build_parser().parse_args(["data", *argv]))  # noqa: E731
-    v1, v2, v3, v5 = config("--corpus", "v1"), config("--corpus", "v2"), config("--corpus", "v3"), config()
+    v1, v2, v3, v5, v6 = (config("--corpus", v) for v in ("v1", "v2", "v3", "v5", "v6"))
+    assert config() == v6 and v6.no_note_loudest_db > -15.0 and dataclasses.replace(v6, no_note_loudest_db=-15.0) == v5
     assert v1.soundfonts == ("fluidr3",) and not v1.augment and v1.synth_families == FAMILIES_V2
     assert set(v2.soundfonts) == {"fluidr3", "musescore"} and v2.augment and v2.synth_families == FAMILIES_V2
     assert v1.low_register_boost == v2.low_register_boost == 1.0 and v2.transfer_final_epochs == 1

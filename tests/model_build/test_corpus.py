@@ -187,6 +187,18 @@ def test_noise_onsets_start_after_silence_and_are_off_by_default():
     assert len(tails) > 10 and min(tails) < 0.15 and max(tails) > 0.5
 
 
+def test_no_note_noise_reaches_the_loudest_level_asked_and_keeps_the_draws():
+    """Corpus v6 trains on no-note noise up to -6 dBFS; -15 (v5's, validation's) keeps the same random draws."""
+    def levels(maker: PatchMaker) -> np.ndarray:
+        rng = np.random.default_rng(5)
+        return np.array([20 * np.log10(np.sqrt(np.mean(maker._no_note(rng) ** 2)) + 1e-12) for _ in range(400)])
+
+    v5, v6 = levels(PatchMaker(tiny_bank())), levels(PatchMaker(tiny_bank(), no_note_loudest_db=-6.0))
+    # The same draws, each noise level raised (clicks and stopped notes keep theirs): no patch is quieter.
+    assert np.all(v6 >= v5 - 0.01) and np.mean(v6 > v5 + 1) > 0.3
+    assert v5.max() < -10 < -8 < v6.max() < 0
+
+
 def test_batches_draw_every_class_and_no_note():
     maker = PatchMaker(tiny_bank())
     x, y = maker.batch(np.random.default_rng(5), 600)
