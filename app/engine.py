@@ -173,6 +173,11 @@ class Analyzer:
                 if (whole is not None and whole.clarity >= WHOLE_RANGE_CLARITY
                         and pitch.sounds_its_own_partials(self._history, self.rate_hz, whole.f0_hz)):
                     hint, prob = int(round(hz_to_midi(whole.f0_hz, self.settings.a4_hz))), 0.0
+                elif self._shown is None:
+                    # Out of no note, a note the waveform does not bear out must lead switch_hops in a row, however
+                    # sure the model is: one confident hop in noise (a low note in pink noise's rumble) shows nothing.
+                    # Between notes the model's sure switch stands: there the window mixes two notes' waveforms.
+                    prob = 0.0
             else:
                 # Within the model's region the waveform names the note: a bass note named a semitone or two off
                 # (pitch.WIDE_SEARCH_SEMITONES) is set right here, before the hysteresis counts it.

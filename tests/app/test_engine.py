@@ -96,6 +96,17 @@ def test_noise_gives_no_period_to_overrule_the_model():
     assert all(r.cents is None for r in results)
 
 
+def test_out_of_no_note_a_sure_model_alone_needs_two_hops_in_noise():
+    noise = (0.1 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
+    blip = run(Analyzer(ScriptedModel([None] * 8 + [51] + [None] * 11, prob=0.95), RATE), noise)
+    assert [r.note for r in blip] == [None] * 20
+    held = run(Analyzer(ScriptedModel([None] * 8 + [51] * 12, prob=0.95), RATE), noise)
+    assert [r.note for r in held[8:11]] == [None, "D#3", "D#3"]
+    # A periodic tone is taken at once, as before.
+    tone_results = run(Analyzer(ScriptedModel([None] * 8 + [57] * 12, prob=0.95), RATE), tone(midi_to_hz(57), 1.0))
+    assert tone_results[8].note == "A3"
+
+
 def test_gate_closes_on_silence_and_no_note_is_released_after_two_hops():
     audio = np.concatenate([tone(midi_to_hz(64), 0.5), np.zeros(int(0.3 * RATE), np.float32)])
     results = run(Analyzer(ScriptedModel([64]), RATE), audio)
