@@ -196,7 +196,7 @@ def test_no_note_noise_reaches_the_loudest_level_asked_and_keeps_the_draws():
     v5, v6 = levels(PatchMaker(tiny_bank())), levels(PatchMaker(tiny_bank(), no_note_loudest_db=-6.0))
     # The same draws, each noise level raised (clicks and stopped notes keep theirs): no patch is quieter.
     assert np.all(v6 >= v5 - 0.01) and np.mean(v6 > v5 + 1) > 0.3
-    assert v5.max() < -10 < -8 < v6.max() < 0
+    assert v5.max() < -10 and -8 < v6.max() < 0
 
 
 def test_batches_draw_every_class_and_no_note():
