@@ -210,7 +210,7 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     from model_build import convert
     from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs
     from model_build.vggish import takes_low_spectrum
-    from model_build.train import train_transfer
+    from model_build.train import train_transfer, training_maker
     from model_build.transfer import schedule
 
     good, bad = read_clips(clips_dir)
@@ -251,8 +251,9 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     run_dir.mkdir(parents=True, exist_ok=True)
     init = run_dir / "init.keras"
     model.save(init)
-    replay = PatchMaker(bank.subset(~bank.validation), low=LOW_SPECTRUM if low else None)
-    maker = MixedMaker(x_user, y_user, replay)
+    # The replay sample is drawn as training draws it (rooms, microphones, noise, no-note noise up to the corpus
+    # version's level), so fine-tuning keeps showing the model what made it robust, not only clean patches.
+    maker = MixedMaker(x_user, y_user, training_maker(config, bank, low))
     phases = schedule(config.learning_rate * 0.1, config.transfer_head_epochs, config.transfer_block_epochs)
     state = train_transfer(config, data_dir, run_dir, init, phases=phases, bank=bank, validation=(x_val, y_val), maker=maker)
     import keras

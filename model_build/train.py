@@ -53,6 +53,15 @@ def distribute_strategy():
     return tf.distribute.get_strategy()
 
 
+def training_maker(config: BuildConfig, bank: NoteBank, low: bool) -> PatchMaker:
+    """The patches training draws from the bank's training notes, augmented and mixed as the config says (its corpus
+    version's no-note noise and onsets, the low register's weight). Fine-tuning's replay draws the same."""
+    augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
+    return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
+                      short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=LOW_SPECTRUM if low else None,
+                      noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db)
+
+
 def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int):
     import keras
 
@@ -87,11 +96,7 @@ class _Run:
         out_dir.mkdir(parents=True, exist_ok=True)
         if maker is None:  # patches from the bank's training notes; else the caller's (anything with .batch(rng, size))
             bank = bank if bank is not None else NoteBank.load(data_dir / "bank.npz")
-            augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
-            maker = PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
-                               short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s,
-                               low=LOW_SPECTRUM if config.low_spectrum else None, noise_onsets=config.noise_onsets,
-                               no_note_loudest_db=config.no_note_loudest_db)
+            maker = training_maker(config, bank, config.low_spectrum)
         self.maker = maker
         if validation is None:
             x_val, y_val, _ = load_validation(data_dir)

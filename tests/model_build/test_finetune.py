@@ -73,10 +73,17 @@ def test_patches_carry_the_clip_label_and_held_out_clips_are_whole(clip_dir):
 @pytest.mark.slow
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
 @pytest.mark.parametrize("two_inputs", [False, True], ids=["one input", "with low spectrum"])
-def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path, two_inputs):
+def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path, two_inputs, monkeypatch):
+    from model_build import train
     from model_build.cli import main
+    from model_build.config import BuildConfig
     from model_build.convert import save_float_weights
     from model_build.vggish import build_model
+
+    makers = []  # fine-tuning's replay sample is drawn as training draws it
+    real_training_maker = train.training_maker
+    monkeypatch.setattr(train, "training_maker",
+                        lambda config, bank, low: makers.append(real_training_maker(config, bank, low)) or makers[-1])
 
     base = tmp_path / "base.weights.npz"
     save_float_weights(build_model(len(class_labels()), batch_norm=True, low=LOW_SPECTRUM if two_inputs else None), base)
@@ -94,3 +101,6 @@ def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path, two_inp
     assert (out / "mine.md").read_text().startswith("# mine")
     assert (out / "mine.weights.npz").exists()
     assert label_index(45) == 22  # the labels the clips were scored with
+    (replay,) = makers
+    assert replay.augmenter is not None and replay.no_note_loudest_db == BuildConfig().no_note_loudest_db
+    assert replay.noise_onsets and (replay.low is not None) == two_inputs
