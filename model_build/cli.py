@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from model_build.config import BuildConfig
+from model_build.config import NO_NOTE_LOUDEST_DB_V5, BuildConfig
 from model_build.synth import FAMILIES_V2, FAMILIES_V3
 
 log = logging.getLogger("pitchrec-build")
@@ -32,8 +32,8 @@ def _paths(args) -> tuple[Path, Path, Path]:
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
     corpus = getattr(args, "corpus", "v6")
-    if corpus != "v6":  # before corpus v6: no-note noise only up to -15 dBFS
-        config = dataclasses.replace(config, no_note_loudest_db=-15.0)
+    if corpus != "v6":  # before corpus v6: quieter no-note noise
+        config = dataclasses.replace(config, no_note_loudest_db=NO_NOTE_LOUDEST_DB_V5)
     if corpus not in ("v5", "v6"):  # before corpus v5: no noise onsets among the no-note patches
         config = dataclasses.replace(config, noise_onsets=False)
     if corpus in ("v3", "v4"):  # before corpus v5: no "ranks" or "sparse" synth family

@@ -87,6 +87,11 @@ PROGRAMS: tuple[Program, ...] = (
 # harp above MIDI 88 and MuseScore's piano at its top notes. Validation notes are never dropped.
 SUB_OCTAVE_LIMIT_DB = -6.0
 
+# No-note noise (white, pink, brown; alone or after silence) reaches this RMS level in validation and in training
+# up to corpus v5. Corpus v6 trains on louder (BuildConfig.no_note_loudest_db): a candidate that never heard more
+# than this named pink noise at -10 dBFS a note.
+NO_NOTE_LOUDEST_DB_V5 = -15.0
+
 # One program held out from most families, chosen so that every register is covered.
 VALIDATION_PROGRAMS = frozenset({1, 19, 26, 34, 41, 53, 57, 65, 73})
 VALIDATION_FAMILIES = frozenset({"formant", "organ"})
@@ -106,7 +111,7 @@ class BuildConfig:
     low_register_boost: float = 2.0  # training draws the classes B0..D#2 this many times as often as the rest
     short_tail_p: float = 0.0  # training: the share of patches holding a note's onset where that note has sounded
     noise_onsets: bool = True  # training no-note patches: also noise starting inside the patch after silence (corpus v5)
-    no_note_loudest_db: float = -6.0  # training no-note noise up to this RMS level, dBFS (corpus v6; before: -15)
+    no_note_loudest_db: float = -6.0  # training no-note noise up to this RMS level, dBFS (corpus v6; before: NO_NOTE_LOUDEST_DB_V5)
     min_tail_s: float = 0.10  # only min_tail_s to 0.15 s at the patch's end (validation: always at least 0.10 s)
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000

@@ -23,8 +23,8 @@ from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
 from model_build.augment import Augmenter, Probabilities, _db, coloured_noise, hum, rms
-from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES, VALIDATION_PROGRAMS,
-                                 BuildConfig)
+from model_build.config import (NO_NOTE_LOUDEST_DB_V5, PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES,
+                                 VALIDATION_PROGRAMS, BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
            "count_patches", "model_inputs", "render_soundfont", "rms", "select_patches", "sub_octave_db",
@@ -227,7 +227,7 @@ class PatchMaker:
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
-                 low: LowSpectrumParams | None = None, noise_onsets: bool = False, no_note_loudest_db: float = -15.0):
+                 low: LowSpectrumParams | None = None, noise_onsets: bool = False, no_note_loudest_db: float = NO_NOTE_LOUDEST_DB_V5):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
