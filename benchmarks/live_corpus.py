@@ -8,7 +8,9 @@ validation synthesizer families (model_build.config). Clips:
   - sequence: runs of notes with known onsets, after silence or legato;
   - silence / noise: digital silence, noise floors, hum, loud noise.
 
-Truth: every note has its MIDI note and, where it is exactly known, its f0. For
+Truth: every note has the note a tuner must name and, where it is exactly known, its f0:
+the MIDI note rendered or drawn, or for a detuned copy of a synthesized note the note
+nearest its exact f0 (`detuned`). For
 synthesized notes (made without vibrato) the f0 is exact at every instant. FluidR3's samples sit up to ±15 cents from their
 nominal pitch (measured), so their absolute cents are unknown; their detuned copies
 are scored by the offset between copy and original, which is exact.
@@ -21,7 +23,7 @@ import dataclasses
 import numpy as np
 import soxr
 
-from app.notes import MIDI_MAX, MIDI_MIN
+from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi
 from model_build import synth
 from model_build.config import VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
 from model_build.corpus import coloured_noise, hum, render_soundfont, rms
@@ -51,6 +53,17 @@ class Clip:
     @property
     def seconds(self) -> float:
         return len(self.audio) / RATE_HZ
+
+
+def detuned(note: Note, cents: float) -> Note:
+    """The note a copy resampled by `cents` sounds: its times shortened, its f0 moved. Where the f0 is exactly known,
+    the note is the one nearest it: a synthesized note drawn 40 cents sharp and raised 26 more is the next note up,
+    34 cents flat, and a tuner must show that. (FluidR3's samples sit within ±15 cents and copies move at most 30,
+    so their note stays.)"""
+    factor = 2.0 ** (cents / 1200.0)
+    f0 = None if note.f0_hz is None else note.f0_hz * factor
+    midi = note.midi if f0 is None else int(round(hz_to_midi(f0)))
+    return Note(note.onset_s / factor, note.offset_s / factor, midi, f0)
 
 
 def _fluidr3_notes(stride: int) -> list[tuple[np.ndarray, int, str]]:
@@ -86,13 +99,10 @@ def build(seed: int = 2026, stride: int = 5) -> list[Clip]:
     originals = list(clips)
     for k, clip in enumerate(originals[::3]):
         c = DETUNE_CENTS[k % len(DETUNE_CENTS)]
-        factor = 2.0 ** (c / 1200.0)
         # Read at rate*factor and written at rate: pitch rises by c cents, time shrinks by factor.
-        audio = soxr.resample(clip.audio, RATE_HZ * factor, RATE_HZ).astype(np.float32)
-        n = clip.notes[0]
-        f0 = None if n.f0_hz is None else n.f0_hz * factor
-        clips.append(Clip(f"{clip.name}/detune{c:+g}", "detuned", audio,
-                          [Note(n.onset_s / factor, n.offset_s / factor, n.midi, f0)], base=clip.name, detune_cents=c))
+        audio = soxr.resample(clip.audio, RATE_HZ * 2.0 ** (c / 1200.0), RATE_HZ).astype(np.float32)
+        clips.append(Clip(f"{clip.name}/detune{c:+g}", "detuned", audio, [detuned(clip.notes[0], c)], base=clip.name,
+                          detune_cents=c))
     for k, clip in enumerate(originals[1::3]):
         snr = SNRS_DB[k % len(SNRS_DB)]
         start = int(clip.notes[0].onset_s * RATE_HZ)
