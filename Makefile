@@ -51,7 +51,7 @@ benchmark: system-deps $(VENV)/.dev
 	$(PY) benchmarks/bench_model.py
 
 # Rebuild the shipped model, version 7: corpus v6, both inputs, by transfer from version 6's float weights, training
-# draws seeded 3 (~52 min on 2 cores); resumes if interrupted. The chain before it, each step from the previous one's weights:
+# draws seeded 3 (~55 min on 2 cores); resumes if interrupted. The chain before it, each step from the previous one's weights:
 # version 6: pitchrec-build all --low-spectrum --init assets/pretrained/pitchrec-v5.weights.npz --draw-seed 2 --version 6 (~52 min);
 # version 5: pitchrec-build all --corpus v5 --low-spectrum --init assets/pretrained/pitchrec-v4.weights.npz --version 5 (~53 min);
 # version 4: pitchrec-build all --corpus v3 --low-spectrum --init assets/pretrained/pitchrec-v3.weights.npz --version 4 (~52 min);

@@ -111,7 +111,7 @@ class BuildConfig:
     low_register_boost: float = 2.0  # training draws the classes B0..D#2 this many times as often as the rest
     short_tail_p: float = 0.0  # training: the share of patches holding a note's onset where that note has sounded
     noise_onsets: bool = True  # training no-note patches: also noise starting inside the patch after silence (corpus v5)
-    no_note_loudest_db: float = -6.0  # training no-note noise up to this RMS level, dBFS (corpus v6; before: NO_NOTE_LOUDEST_DB_V5)
+    no_note_loudest_db: float = -6.0  # training no-note noise up to this RMS level, dBFS (corpus v6; v5: -15)
     min_tail_s: float = 0.10  # only min_tail_s to 0.15 s at the patch's end (validation: always at least 0.10 s)
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000

@@ -227,7 +227,8 @@ class PatchMaker:
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
-                 low: LowSpectrumParams | None = None, noise_onsets: bool = False, no_note_loudest_db: float = NO_NOTE_LOUDEST_DB_V5):
+                 low: LowSpectrumParams | None = None, noise_onsets: bool = False,
+                 no_note_loudest_db: float = NO_NOTE_LOUDEST_DB_V5):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
