@@ -106,7 +106,6 @@ def test_shipped_model_takes_the_low_spectrum_and_wants_it():
         model.probabilities(patch)
 
 
-
 def test_importing_the_app_does_not_import_tensorflow_or_librosa():
     code = (
         "import sys, app, app.cli, app.model, app.features, app.audio_file, app.notes, app.engine, app.audio, app.pitch, app.ringbuffer\n"
