@@ -174,14 +174,28 @@ def main() -> int:
                 store[f"note_accuracy_int8_{name}"] = m["note_accuracy"]
                 store[f"note_accuracy_int8_{name}_organs_apart"] = m_rest["note_accuracy"]
         print(f"| {name} | {int(mask.sum())} | {int(rest.sum())} | " + " | ".join(cells) + " |")
-    print("\nint8 accuracy by held-out source (clean validation):\n")
-    print("| source | patches | " + " | ".join(f"{who}accuracy" for who in predictions) + " |")
-    print("|---" * (2 + len(predictions)) + "|")
-    per_source = {who: metrics(y, pred, source)["per_source"] for who, pred in predictions.items()}
-    for name, m in sorted(per_source[""].items()):
+    # The same by source, clean and in the room: which held-out timbres a room costs most.
+    models = {"": args.model, **({"baseline ": args.baseline} if args.baseline else {})}
+    per_source = {(who, ""): metrics(y, pred, source)["per_source"] for who, pred in predictions.items()}
+    if noisy:
+        for who, path in models.items():
+            per_source[(who, "room")] = metrics(noisy[1], predict_tflite(path, noisy[0]), noisy[2])["per_source"]
+    print("\nint8 accuracy by held-out source, clean" + (" and in the room at 10 dB SNR" if noisy else "") + ":\n")
+    header = ["source", "patches", *(f"{who}accuracy" for who in models)]
+    if noisy:
+        header += ["room patches", *(f"{who}room + 10 dB" for who in models)]
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
+    for name, m in sorted(per_source[("", "")].items()):
         results[f"accuracy_int8_source_{name}"] = m["accuracy"]
-        cells = " | ".join(pct(per_source[who][name]["accuracy"]) for who in predictions)
-        print(f"| {name} | {m['patches']} | {cells} |")
+        cells = [name, str(m["patches"]), *(pct(per_source[(who, "")][name]["accuracy"]) for who in models)]
+        if noisy:
+            room = {who: per_source[(who, "room")].get(name) for who in models}
+            if room[""]:
+                results[f"accuracy_int8_noisy_source_{name}"] = room[""]["accuracy"]
+            cells += [str(room[""]["patches"]) if room[""] else "0",
+                      *(pct(r["accuracy"]) if r else "n/a" for r in room.values())]
+        print("| " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps({"model": results, "baseline": baseline}, indent=2))
     return 0
