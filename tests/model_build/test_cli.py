@@ -40,6 +40,8 @@ def test_each_corpus_version_builds_as_it_was_made():
     assert not v1.drop_sub_octave_notes and not v2.drop_sub_octave_notes and v3.drop_sub_octave_notes
     assert v3.synth_families == FAMILIES_V3 and "hollow" in FAMILIES_V3 and v3.low_register_boost > 1 and v3.transfer_final_epochs > 1
     assert v5.synth_families is None and {"ranks", "sparse"} <= set(FAMILIES) and dataclasses.replace(v5, synth_families=FAMILIES_V3, noise_onsets=False) == v3
+    v7 = config("--corpus", "v7")
+    assert v7.room_p > v6.room_p and v7.noise_p > v6.noise_p and dataclasses.replace(v7, room_p=v6.room_p, noise_p=v6.noise_p) == v6
 
 
 def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():
