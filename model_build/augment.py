@@ -114,6 +114,11 @@ class Probabilities:
     clip: float = 0.08
 
 
+def training_probabilities(config) -> Probabilities:
+    """The step probabilities a build's training draws with (a BuildConfig's room_p and noise_p)."""
+    return dataclasses.replace(Probabilities(), room=config.room_p, noise=config.noise_p)
+
+
 class Augmenter:
     def __init__(self, rng: np.random.Generator, room_count: int, p: Probabilities = Probabilities()):
         import audiomentations as am  # model_build only

@@ -22,7 +22,7 @@ from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
-from model_build.augment import Augmenter, Probabilities, _db, coloured_noise, hum, rms
+from model_build.augment import Augmenter, _db, coloured_noise, hum, rms, training_probabilities
 from model_build.config import (NO_NOTE_LOUDEST_DB_V5, PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES,
                                  VALIDATION_PROGRAMS, BuildConfig)
 
@@ -471,7 +471,7 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
         "validation_families": sorted(VALIDATION_FAMILIES),
         "validation_patches": config.validation_patches,
         "validation_splits": VALIDATION_SPLITS,
-        "augmentation": dataclasses.asdict(Probabilities()) if config.augment else None,
+        "augmentation": dataclasses.asdict(training_probabilities(config)) if config.augment else None,
         "front_end": VGGISH.to_dict(),
         "low_spectrum": LOW_SPECTRUM.to_dict(),
     }

@@ -35,7 +35,7 @@ import numpy as np
 
 from app.notes import class_labels
 from app.params import LOW_SPECTRUM
-from model_build.augment import Augmenter
+from model_build.augment import Augmenter, training_probabilities
 from model_build.config import BuildConfig
 from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs
 
@@ -56,7 +56,9 @@ def distribute_strategy():
 def training_maker(config: BuildConfig, bank: NoteBank, low: bool) -> PatchMaker:
     """The patches training draws from the bank's training notes, augmented and mixed as the config says (its corpus
     version's no-note noise and onsets, the low register's weight). Fine-tuning's replay draws the same."""
-    augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses) if config.augment else None
+    augmenter = None
+    if config.augment:
+        augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
                       short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=LOW_SPECTRUM if low else None,
                       noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db)

@@ -1,5 +1,7 @@
 """Augmentation keeps labels right: pitch shifts move the label with the pitch; rooms, microphones and noise keep it."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,12 @@ def test_hum_is_at_mains_frequency_at_any_rate(rate):
     f = np.fft.rfftfreq(len(x), 1 / rate)
     strongest = f[np.argsort(spectrum)[-3:]]
     assert all(min(abs(s / 50 - round(s / 50)), abs(s / 60 - round(s / 60))) < 0.01 for s in strongest), strongest
+
+
+def test_training_draws_rooms_and_noise_as_the_config_says():
+    from model_build.config import BuildConfig
+    from model_build.train import training_maker
+
+    config = BuildConfig(room_p=0.6, noise_p=0.7, room_impulse_responses=2)
+    p = training_maker(config, tiny_bank(), low=False).augmenter.p
+    assert (p.room, p.noise) == (0.6, 0.7) and dataclasses.replace(p, room=0.4, noise=0.5) == Probabilities()

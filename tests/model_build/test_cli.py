@@ -29,7 +29,7 @@ def test_steps_out_of_order_say_what_to_run_first(tmp_path):
 
 def test_each_corpus_version_builds_as_it_was_made():
     from model_build.cli import _config
-    from model_build.synth import FAMILIES, FAMILIES_V2, FAMILIES_V3
+    from model_build.synth import FAMILIES, FAMILIES_V2, FAMILIES_V3, FAMILIES_V5
 
     config = lambda *argv: _config(build_parser().parse_args(["data", *argv]))  # noqa: E731
     v1, v2, v3, v5, v6 = (config("--corpus", v) for v in ("v1", "v2", "v3", "v5", "v6"))
@@ -39,7 +39,10 @@ def test_each_corpus_version_builds_as_it_was_made():
     assert v1.low_register_boost == v2.low_register_boost == 1.0 and v2.transfer_final_epochs == 1
     assert not v1.drop_sub_octave_notes and not v2.drop_sub_octave_notes and v3.drop_sub_octave_notes
     assert v3.synth_families == FAMILIES_V3 and "hollow" in FAMILIES_V3 and v3.low_register_boost > 1 and v3.transfer_final_epochs > 1
-    assert v5.synth_families is None and {"ranks", "sparse"} <= set(FAMILIES) and dataclasses.replace(v5, synth_families=FAMILIES_V3, noise_onsets=False) == v3
+    assert v5.synth_families == FAMILIES_V5 and {"ranks", "sparse"} <= set(FAMILIES_V5) and dataclasses.replace(v5, synth_families=FAMILIES_V3, noise_onsets=False) == v3
+    v7, v8 = config("--corpus", "v7"), config("--corpus", "v8")
+    assert v7.room_p > v6.room_p and v7.noise_p > v6.noise_p and dataclasses.replace(v7, room_p=v6.room_p, noise_p=v6.noise_p) == v6
+    assert v8.synth_families is None and set(FAMILIES) - set(FAMILIES_V5) == {"pipes"} and dataclasses.replace(v8, synth_families=FAMILIES_V5) == v7
 
 
 def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():
