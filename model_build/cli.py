@@ -31,7 +31,7 @@ def _paths(args) -> tuple[Path, Path, Path]:
 
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
-    corpus = getattr(args, "corpus", "v6")
+    corpus = getattr(args, "corpus", "v8")
     if corpus in ("v7", "v8"):  # v6's validation and no-note patches; more training patches in rooms and noise
         config = dataclasses.replace(config, room_p=0.6, noise_p=0.6)
     if corpus in ("v5", "v6", "v7"):  # before corpus v8: no "pipes" synth family
@@ -210,10 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"), default="v6",
-                        help="v8: v7 plus the 'pipes' synth family (organ ranks whose high harmonics speak first, the "
+    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"), default="v8",
+                        help="v8 (default, how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks whose high harmonics speak first, the "
                         "fundamental last, as a large pipe's do); v7: v6 with more training patches in a room (60%%, not 40%%) and with noise (60%%, not 50%%); "
-                        "v6 (default): v5 with no-note noise in training up to -6 dBFS, not -15, so loud noise "
+                        "v6: v5 with no-note noise in training up to -6 dBFS, not -15, so loud noise "
                         "is not named a note; v5: v3 plus two synth families, organ-like 'ranks' and 'sparse' random harmonic "
                         "spectra (any subset of the harmonics at any level), and no-note patches where noise starts "
                         "after silence; "
