@@ -211,12 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
     common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"), default="v8",
-                        help="v8 (default, how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks whose high harmonics speak first, the "
-                        "fundamental last, as a large pipe's do); v7: v6 with more training patches in a room (60%%, not 40%%) and with noise (60%%, not 50%%); "
-                        "v6: v5 with no-note noise in training up to -6 dBFS, not -15, so loud noise "
-                        "is not named a note; v5: v3 plus two synth families, organ-like 'ranks' and 'sparse' random harmonic "
-                        "spectra (any subset of the harmonics at any level), and no-note patches where noise starts "
-                        "after silence; "
+                        help="v8 (default, how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks "
+                        "whose high harmonics speak first, the fundamental last, as a large pipe's do); v7: v6 with more "
+                        "training patches in a room (60%%, not 40%%) and with noise (60%%, not 50%%); v6: v5 with "
+                        "no-note noise in training up to -6 dBFS, not -15, so loud noise is not named a note; v5: v3 "
+                        "plus two synth families, organ-like 'ranks' and 'sparse' random harmonic spectra (any subset "
+                        "of the harmonics at any level), and no-note patches where noise starts after silence; "
                         "v4: v3's notes, with a third of the training patches that hold a note's onset ending "
                         "30-150 ms after it, so the model names a new note sooner; "
                         "v3: v2 without the renders that sound an octave or two below their key, "

@@ -1,9 +1,10 @@
 """Harmonic-tone synthesizer for training data.
 
-Each note is a sum of partials with a random spectral tilt (or, in two families, a
+Each note is a sum of partials with a random spectral tilt (or, in some families, a
 pipe-organ registration or any subset of the harmonics), optionally a weak or
 missing fundamental, odd-only partials, formant peaks, inharmonicity
-(f_k = k f0 sqrt(1 + B k^2)), an attack/decay envelope and vibrato. The true f0
+(f_k = k f0 sqrt(1 + B k^2)), an attack/decay envelope (in "pipes", one per
+harmonic, the fundamental last) and vibrato. The true f0
 is detuned at random within the family's range (at most ±49 cents), so the
 label is always the nearest note: the MIDI number drawn.
 
