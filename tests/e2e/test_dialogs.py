@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from . import xvfb_run
+
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (shutil.which("xvfb-run") and shutil.which("xdotool")),
                                                   reason="xvfb-run and xdotool not installed")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +61,7 @@ def test_a_bad_model_shows_a_dialog_then_exits_with_one_line(tmp_path, case):
         bad.with_suffix(".json").write_text(meta)
     err = tmp_path / "stderr.txt"
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PYTHON": sys.executable, "MODEL": str(bad), "ERR": str(err)}
-    proc = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1200x800x24", "bash", "-c", SCRIPT], env=env, cwd=ROOT,
+    proc = subprocess.run([*xvfb_run("1200x800x24"), "bash", "-c", SCRIPT], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     report = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
     assert report.get("title") == TITLE, proc.stdout + proc.stderr + (err.read_text() if err.exists() else "")

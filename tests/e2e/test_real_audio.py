@@ -21,6 +21,8 @@ import soundfile as sf
 
 from app.notes import midi_from_name, midi_to_hz
 
+from . import xvfb_run
+
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (shutil.which("pulseaudio") and shutil.which("paplay")),
                                                   reason="pulseaudio and paplay not installed")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +140,7 @@ def check_sequence(seen: list[tuple[float, str]], played_at: float, onsets: list
 def start_window(pulse: Pulse, log: Path, seconds: float, *extra: str) -> subprocess.Popen:
     """The real window under Xvfb on the sink's monitor, logging what it shows; returns once it shows something."""
     env = {**pulse.env, "QT_QPA_PLATFORM": "xcb"}
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-m", "app.cli", "gui", "--device", "pulse",
+    cmd = [*xvfb_run("1400x900x24"), sys.executable, "-m", "app.cli", "gui", "--device", "pulse",
            "--seconds", str(seconds), "--state-log", str(log), *extra]
     app = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
