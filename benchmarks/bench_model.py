@@ -65,14 +65,16 @@ def time_inference(path: Path, threads: int, x, repeats: int) -> float:
     return statistics.median(times) * 1000.0
 
 
-def score(model: Path, splits: dict, repeats: int) -> dict[str, float]:
-    """Figures of one int8 model: clean and noisy validation, inference time, size."""
+def score(model: Path, splits: dict, repeats: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Figures of one int8 model (clean and noisy validation, inference time, size), and its predictions by split."""
     from model_build.evaluate import metrics, predict_tflite
 
     results: dict[str, float] = {}
+    predictions: dict[str, np.ndarray] = {}
     for split, (x, y, _) in splits.items():
         suffix = "" if split == "validation" else "_noisy"
-        m = metrics(y, predict_tflite(model, x))
+        predictions[split] = predict_tflite(model, x)
+        m = metrics(y, predictions[split])
         results[f"note_accuracy_int8{suffix}"] = m["note_accuracy"]
         results[f"octave_errors_int8{suffix}"] = m["octave_error_rate"]
         results[f"no_note_precision_int8{suffix}"] = m["no_note_precision"]
@@ -81,7 +83,7 @@ def score(model: Path, splits: dict, repeats: int) -> dict[str, float]:
     for threads in (1, 2):
         results[f"latency_ms_{threads}"] = time_inference(model, threads, x, repeats)
     results["size_mb"] = model.stat().st_size / 1e6
-    return results
+    return results, predictions
 
 
 def main() -> int:
@@ -95,7 +97,7 @@ def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     from model_build.corpus import VALIDATION_SPLITS, load_validation
-    from model_build.evaluate import metrics, predict_keras, predict_tflite
+    from model_build.evaluate import metrics, predict_keras
 
     data_dir = args.work_dir / "data"
     if not (data_dir / "validation.npz").exists():
@@ -103,7 +105,7 @@ def main() -> int:
     splits = {s: load_validation(data_dir, s) for s in VALIDATION_SPLITS if (data_dir / f"{s}.npz").exists()}
     x, y, source = splits["validation"]
 
-    results = score(args.model, splits, args.repeats)
+    results, split_predictions = score(args.model, splits, args.repeats)
     keras_path = args.work_dir / "train" / "best.keras"
     if keras_path.exists():
         import keras
@@ -113,7 +115,7 @@ def main() -> int:
         results["octave_errors_float"] = flt["octave_error_rate"]
         results["no_note_precision_float"] = flt["no_note_precision"]
         results["int8_loss_points"] = 100.0 * (flt["note_accuracy"] - results["note_accuracy_int8"])
-    baseline = score(args.baseline, splits, args.repeats) if args.baseline else None
+    baseline, baseline_predictions = score(args.baseline, splits, args.repeats) if args.baseline else (None, {})
 
     pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     rows = [
@@ -148,9 +150,8 @@ def main() -> int:
         base = f" {fmt(baseline[key]) if key in baseline else 'n/a'} |" if baseline else ""
         print(f"| {label} | {'n/a' if value is None else fmt(value)} |{base} {target} | {met} |")
 
-    predictions = {"": predict_tflite(args.model, x)}
-    if args.baseline:
-        predictions["baseline "] = predict_tflite(args.baseline, x)
+    by_model = {"": split_predictions, **({"baseline ": baseline_predictions} if args.baseline else {})}
+    predictions = {who: preds["validation"] for who, preds in by_model.items()}
     print("\nint8 note accuracy / octave errors by register (clean validation), and note accuracy without the two "
           "organs:\n")
     cols = [f"{who}{what}" for who in predictions for what in ("all sources", "organs apart")]
@@ -175,11 +176,11 @@ def main() -> int:
                 store[f"note_accuracy_int8_{name}_organs_apart"] = m_rest["note_accuracy"]
         print(f"| {name} | {int(mask.sum())} | {int(rest.sum())} | " + " | ".join(cells) + " |")
     # The same by source, clean and in the room: which held-out timbres a room costs most.
-    models = {"": args.model, **({"baseline ": args.baseline} if args.baseline else {})}
+    models = list(by_model)
     per_source = {(who, ""): metrics(y, pred, source)["per_source"] for who, pred in predictions.items()}
     if noisy:
-        for who, path in models.items():
-            per_source[(who, "room")] = metrics(noisy[1], predict_tflite(path, noisy[0]), noisy[2])["per_source"]
+        for who, preds in by_model.items():
+            per_source[(who, "room")] = metrics(noisy[1], preds["validation-noisy"], noisy[2])["per_source"]
     print("\nint8 accuracy by held-out source, clean" + (" and in the room at 10 dB SNR" if noisy else "") + ":\n")
     header = ["source", "patches", *(f"{who}accuracy" for who in models)]
     if noisy:
