@@ -106,6 +106,8 @@ def seed_globals(rng: np.random.Generator) -> None:
 class Probabilities:
     pitch_shift: float = 0.35
     semitone_shift: float = 0.3  # of pitch shifts, the share that move by a semitone (label moves too)
+    shift_cents: float = 20.0  # ... and every pitch shift moves by up to this many cents more (corpus v9: 30)
+    synth_cents: bool = True  # False (corpus v9): synthesized notes, already detuned up to ±49 cents, move by semitones only
     second_note: float = 0.15
     room: float = 0.4
     microphone: float = 0.5
@@ -115,8 +117,9 @@ class Probabilities:
 
 
 def training_probabilities(config) -> Probabilities:
-    """The step probabilities a build's training draws with (a BuildConfig's room_p and noise_p)."""
-    return dataclasses.replace(Probabilities(), room=config.room_p, noise=config.noise_p)
+    """The step probabilities a build's training draws with (a BuildConfig's room_p, noise_p and pitch shift cents)."""
+    return dataclasses.replace(Probabilities(), room=config.room_p, noise=config.noise_p,
+                               shift_cents=config.shift_cents, synth_cents=config.shift_synth_cents)
 
 
 class Augmenter:
@@ -139,9 +142,11 @@ class Augmenter:
     def pitch_shift(self, rng: np.random.Generator, midi: int, midi_lo: int, midi_hi: int) -> tuple[int, float]:
         """(source MIDI note, resampling ratio) that give a note labelled `midi`.
 
-        A shift of a semitone plus up to ±20 cents takes the neighbour's recording;
-        a shift of up to ±20 cents keeps the note. Either way the new pitch stays
-        within the label's half-semitone, given soundfont samples within ±15 cents.
+        A shift of a semitone plus up to ±shift_cents (20; corpus v9: 30) takes the neighbour's
+        recording; a shift of up to ±shift_cents keeps the note. Either way the new pitch stays
+        within the label's half-semitone, given soundfont samples within ±15 cents (measured:
+        10th-90th percentile -5 to +9). Synthesized notes are detuned up to ±49 cents already, so
+        the cents would carry some past it: `whole_semitones` takes them off where synth_cents is False.
         """
         if rng.random() >= self.p.pitch_shift:
             return midi, 1.0
@@ -150,8 +155,13 @@ class Augmenter:
             step = int(rng.choice([-1, 1]))
             if not midi_lo <= midi - step <= midi_hi:
                 step = 0
-        cents = 100.0 * step + rng.uniform(-20.0, 20.0)
+        cents = 100.0 * step + rng.uniform(-self.p.shift_cents, self.p.shift_cents)
         return midi - step, 2.0 ** (cents / 1200.0)
+
+    @staticmethod
+    def whole_semitones(ratio: float) -> float:
+        """A pitch shift's ratio without its cents: the nearest whole number of semitones."""
+        return 2.0 ** (round(12.0 * np.log2(ratio)) / 12.0)
 
     @staticmethod
     def resample(audio: np.ndarray, ratio: float) -> np.ndarray:

@@ -309,6 +309,8 @@ class PatchMaker:
             if source_midi not in self._midi_set:
                 source_midi, ratio = midi, 1.0
         i = self._pick_note(rng, source_midi)
+        if aug is not None and not aug.p.synth_cents and self.bank.source[i].startswith("synth:"):
+            ratio = aug.whole_semitones(ratio)
         tail_s = self.MIN_TAIL_S
         if rng.random() < 0.5:
             signal = self._sustained(rng, i, ratio)

@@ -112,3 +112,38 @@ def test_training_draws_rooms_and_noise_as_the_config_says():
     config = BuildConfig(room_p=0.6, noise_p=0.7, room_impulse_responses=2)
     p = training_maker(config, tiny_bank(), low=False).augmenter.p
     assert (p.room, p.noise) == (0.6, 0.7) and dataclasses.replace(p, room=0.4, noise=0.5) == Probabilities()
+    config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False)
+    p = training_maker(config, tiny_bank(), low=False).augmenter.p
+    assert (p.shift_cents, p.synth_cents) == (30.0, False)
+
+
+@pytest.mark.parametrize("synth_cents", [True, False])
+def test_synthesized_notes_shift_by_whole_semitones_unless_told(monkeypatch, synth_cents):
+    """Corpus v9: synthesized notes are detuned up to ±49 cents already, so a few cents more would carry some past
+    their label's half-semitone; they shift by whole semitones only. Soundfont notes shift by up to shift_cents."""
+    bank = tiny_bank()
+    bank.source[::2] = "fluidr3:0"
+    p = Probabilities(pitch_shift=1.0, semitone_shift=0.5, shift_cents=30.0, synth_cents=synth_cents, second_note=0.0,
+                      room=0.0, microphone=0.0, noise=0.0, clip=0.0)
+    maker = PatchMaker(bank, Augmenter(np.random.default_rng(0), 0, p))
+    shifts: dict[str, list[float]] = {"fluidr3": [], "synth": []}
+    note = PatchMaker._note
+
+    def spy(self, i, ratio=1.0):
+        if ratio != 1.0:
+            shifts[bank.source[i].split(":")[0]].append(1200.0 * np.log2(ratio))
+        return note(self, i, ratio)
+
+    monkeypatch.setattr(PatchMaker, "_note", spy)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        maker.make(rng, int(rng.integers(40, 90)))
+    rendered, synthesized = np.array(shifts["fluidr3"]), np.array(shifts["synth"])
+    assert len(rendered) > 40 and len(synthesized) > 20
+    off_semitone = lambda c: np.abs(c - 100.0 * np.round(c / 100.0))  # noqa: E731
+    assert off_semitone(rendered).max() <= 30.0 and off_semitone(rendered).max() > 25.0
+    assert set(np.round(rendered / 100.0)) == {-1.0, 0.0, 1.0}
+    if synth_cents:
+        assert off_semitone(synthesized).max() > 20.0
+    else:
+        assert off_semitone(synthesized).max() < 1e-6 and set(np.round(synthesized / 100.0)) == {-1.0, 1.0}

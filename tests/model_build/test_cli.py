@@ -44,6 +44,8 @@ def test_each_corpus_version_builds_as_it_was_made():
     assert v7.room_p > v6.room_p and v7.noise_p > v6.noise_p and dataclasses.replace(v7, room_p=v6.room_p, noise_p=v6.noise_p) == v6
     assert v8.synth_families is None and set(FAMILIES) - set(FAMILIES_V5) == {"pipes"} and dataclasses.replace(v8, synth_families=FAMILIES_V5) == v7
     assert config() == v8
+    v9 = config("--corpus", "v9")
+    assert (v9.shift_cents, v9.shift_synth_cents) == (30.0, False) and dataclasses.replace(v9, shift_cents=20.0, shift_synth_cents=True) == v8
 
 
 def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():
