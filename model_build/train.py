@@ -11,7 +11,10 @@ Two ways in:
 Every epoch draws fresh patches with a seed derived from (build seed, epoch,
 batch), so a run is reproducible and resumes exactly: after each epoch the model
 with its optimizer state is saved to `<out>/last.keras` and the progress to
-`<out>/state.json`; the best model by validation accuracy goes to `<out>/best.keras`.
+`<out>/state.json`; the best model goes to `<out>/best.keras`: the one that names a note on
+the fewest of the validation split's no-note patches, and among those the most accurate
+(`is_best`). A product that must never show a note on silence or noise does not take a
+checkpoint that does for a few tenths of a point of accuracy.
 Run it in the background with `nohup pitchrec-build train ... &`; running the
 same command again resumes.
 
@@ -33,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from app.notes import class_labels
+from app.notes import class_labels, label_index
 from app.params import LOW_SPECTRUM
 from model_build.augment import Augmenter, training_probabilities
 from model_build.config import BuildConfig
-from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs
+from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs, select_patches
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,26 @@ def training_maker(config: BuildConfig, bank: NoteBank, low: bool) -> PatchMaker
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
                       short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=LOW_SPECTRUM if low else None,
                       noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db)
+
+
+def false_note_rate(model, x_val, y_val) -> float | None:
+    """The share of the validation patches labelled no note that `model` names a note (None if there are none)."""
+    from model_build.vggish import takes_low_spectrum
+
+    none = np.flatnonzero(y_val == label_index(None))
+    if not len(none):
+        return None
+    probs = model.predict(model_inputs(select_patches(x_val, none), takes_low_spectrum(model)), batch_size=128, verbose=0)
+    return float(np.mean(np.argmax(probs, axis=-1) != label_index(None)))
+
+
+def is_best(history: list[dict]) -> bool:
+    """Whether the newest epoch beats every earlier one: fewer false notes on the validation no-note patches, or as
+    few and a higher validation accuracy. Epochs without the false-note figure (state from before it) count none."""
+    def key(h: dict) -> tuple[float, float]:
+        return -(h.get("val_false_notes") or 0.0), h.get("val_accuracy", 0.0)
+
+    return all(key(history[-1]) > key(h) for h in history[:-1])
 
 
 def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int):
@@ -121,10 +144,12 @@ class _Run:
             def on_epoch_end(self, epoch, logs=None):
                 logs = {k: float(v) for k, v in (logs or {}).items()}
                 logs["seconds"] = round(time.time() - self.t0, 1)
+                false_notes = false_note_rate(self.model, *run.validation)
+                if false_notes is not None:
+                    logs["val_false_notes"] = false_notes
                 history = run.state["history"]
                 history.append({"epoch": len(history) + 1, **({"phase": phase} if phase else {}), **logs})
-                best = max((h.get("val_accuracy", 0.0) for h in history[:-1]), default=-1.0)
-                if logs.get("val_accuracy", 0.0) > best:
+                if is_best(history):
                     self.model.save(run.out_dir / "best.keras")
                 self.model.save(run.last_path)
                 run.state["epoch"] = len(history)

@@ -33,6 +33,7 @@ def test_quick_build_makes_a_model_the_app_loads(tmp_path):
     # Training resumes: a second run finds its checkpoint and trains no further.
     state = json.loads((tmp_path / "build" / "train" / "state.json").read_text())
     assert state["epoch"] == 1
+    assert 0.0 <= state["history"][-1]["val_false_notes"] <= 1.0  # the validation split has no-note patches
     assert main(["train", "--quick", "--work-dir", str(tmp_path / "build")]) == 0
     assert json.loads((tmp_path / "build" / "train" / "state.json").read_text())["epoch"] == 1
 

@@ -1,0 +1,49 @@
+"""Checkpoint choice: a model that names a note on silence or noise is not the best one, however accurate."""
+
+import numpy as np
+import pytest
+
+from app.notes import label_index
+from model_build.train import false_note_rate, is_best
+
+
+def test_fewer_false_notes_beat_higher_accuracy():
+    # Candidate 11's run chose an epoch at 96.8% that named a note on 3 of 710 no-note patches; its last epoch
+    # (96.6%) named one.
+    history = [{"val_accuracy": 0.948, "val_false_notes": 0.0}, {"val_accuracy": 0.968, "val_false_notes": 0.0042}]
+    assert not is_best(history)
+    assert is_best(history[:1])
+    assert is_best([{"val_accuracy": 0.95, "val_false_notes": 0.0014}, {"val_accuracy": 0.94, "val_false_notes": 0.0}])
+
+
+def test_as_few_false_notes_then_accuracy_decides_and_ties_keep_the_earlier():
+    first = {"val_accuracy": 0.95, "val_false_notes": 0.0}
+    assert is_best([first, {"val_accuracy": 0.96, "val_false_notes": 0.0}])
+    assert not is_best([first, {"val_accuracy": 0.95, "val_false_notes": 0.0}])
+    assert not is_best([first, {"val_accuracy": 0.94, "val_false_notes": 0.0}])
+
+
+def test_history_from_before_the_false_note_figure_is_judged_by_accuracy():
+    assert is_best([{"val_accuracy": 0.95}, {"val_accuracy": 0.96, "val_false_notes": 0.0}])
+    assert not is_best([{"val_accuracy": 0.97}, {"val_accuracy": 0.96}])
+    assert not is_best([{"val_accuracy": 0.95}, {"val_accuracy": 0.96, "val_false_notes": 0.01}])
+
+
+class _Fixed:
+    """A stand-in model: names every patch whose first value is positive a note (class 0), else no note."""
+
+    inputs = [None]
+
+    def predict(self, x, batch_size, verbose):
+        probs = np.zeros((len(x), label_index(None) + 1))
+        probs[np.arange(len(x)), np.where(x[:, 0, 0] > 0, 0, label_index(None))] = 1.0
+        return probs
+
+
+def test_false_note_rate_counts_only_the_no_note_patches(monkeypatch):
+    monkeypatch.setattr("model_build.vggish.takes_low_spectrum", lambda model: False)
+    x = np.zeros((6, 96, 64), np.float32)
+    x[[0, 1, 2], 0, 0] = 1.0  # named a note: patch 0 is a note, 1 and 2 are no-note patches
+    y = np.array([5, label_index(None), label_index(None), label_index(None), label_index(None), 7])
+    assert false_note_rate(_Fixed(), x, y) == pytest.approx(2 / 4)
+    assert false_note_rate(_Fixed(), x[[0, 5]], y[[0, 5]]) is None
