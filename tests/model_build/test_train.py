@@ -32,8 +32,6 @@ def test_history_from_before_the_false_note_figure_is_judged_by_accuracy():
 class _Fixed:
     """A stand-in model: names every patch whose first value is positive a note (class 0), else no note."""
 
-    inputs = [None]
-
     def predict(self, x, batch_size, verbose):
         probs = np.zeros((len(x), label_index(None) + 1))
         probs[np.arange(len(x)), np.where(x[:, 0, 0] > 0, 0, label_index(None))] = 1.0
