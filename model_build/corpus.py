@@ -228,7 +228,7 @@ class PatchMaker:
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
                  low: LowSpectrumParams | None = None, noise_onsets: bool = False,
-                 no_note_loudest_db: float = NO_NOTE_LOUDEST_DB_V5):
+                 no_note_loudest_db: float = NO_NOTE_LOUDEST_DB_V5, no_note_quietest_db: float = -90.0):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
@@ -241,10 +241,13 @@ class PatchMaker:
 
         no_note_loudest_db: the loudest no-note noise, in dB of full scale RMS; no-note levels are drawn from -90
         dB up to it (training from corpus v6: -6, so a loud fan or a hot preamp is not a note; -15, corpus v5's,
-        keeps the validation splits' patches as they were)."""
+        keeps the validation splits' patches as they were). no_note_quietest_db: the quietest (training from corpus
+        v10: -70, ten dB under the app's gate; -90 keeps the validation splits' patches). Either bound leaves the
+        random draws as they were: only the levels move."""
         self.bank = bank
         self.noise_onsets = noise_onsets
         self.no_note_loudest_db = no_note_loudest_db
+        self.no_note_quietest_db = no_note_quietest_db
         self.low = low
         self.short_tail_p = short_tail_p
         self.min_tail_s = self.MIN_TAIL_S if min_tail_s is None else min_tail_s
@@ -345,7 +348,7 @@ class PatchMaker:
     def _no_note(self, rng: np.random.Generator) -> np.ndarray:
         n = self.n
         kind = rng.choice(["silence", "noise", "hum", "clicks", "stopped", *(["onset"] if self.noise_onsets else [])])
-        level = _db(rng.uniform(-90, self.no_note_loudest_db))
+        level = _db(rng.uniform(self.no_note_quietest_db, self.no_note_loudest_db))
         noise = coloured_noise(rng, n, rng.choice([0.0, 1.0, 2.0])) * level
         if kind == "onset":
             # Noise, hum or clicks starting 30 ms to a whole patch before its end, after digital silence or a faint

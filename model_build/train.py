@@ -64,7 +64,8 @@ def training_maker(config: BuildConfig, bank: NoteBank, low: bool) -> PatchMaker
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
                       short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=LOW_SPECTRUM if low else None,
-                      noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db)
+                      noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db,
+                      no_note_quietest_db=config.no_note_quietest_db)
 
 
 def false_note_rate(model, x_val, y_val) -> float | None:

@@ -46,6 +46,8 @@ def test_each_corpus_version_builds_as_it_was_made():
     assert config() == v8
     v9 = config("--corpus", "v9")
     assert (v9.shift_cents, v9.shift_synth_cents) == (30.0, False) and dataclasses.replace(v9, shift_cents=20.0, shift_synth_cents=True) == v8
+    v10 = config("--corpus", "v10")
+    assert v10.no_note_quietest_db == -70.0 > v9.no_note_quietest_db and dataclasses.replace(v10, no_note_quietest_db=-90.0) == v9
 
 
 def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():

@@ -214,6 +214,19 @@ def test_no_note_noise_reaches_the_loudest_level_asked_and_keeps_the_draws():
     assert v5.max() < -10 and -8 < v6.max() < 0
 
 
+def test_no_note_noise_starts_at_the_quietest_level_asked_and_keeps_the_draws():
+    """Corpus v10 draws training no-note noise from -70 dBFS (the app runs no model below -60), not -90."""
+    def levels(maker: PatchMaker) -> np.ndarray:
+        rng = np.random.default_rng(8)
+        return np.array([20 * np.log10(np.sqrt(np.mean(maker._no_note(rng) ** 2)) + 1e-12) for _ in range(400)])
+
+    kw = dict(noise_onsets=True, no_note_loudest_db=-6.0)
+    v9, v10 = levels(PatchMaker(tiny_bank(), **kw)), levels(PatchMaker(tiny_bank(), no_note_quietest_db=-70.0, **kw))
+    assert np.all(v10 >= v9 - 0.01) and np.mean(v10 > v9 + 1) > 0.3  # the same draws, each level raised ...
+    raised = v10 - v9  # a level drawn u of the way up goes from -90 + 84u to -70 + 64u dB: raised by 20 - 20u
+    assert 15 < raised.max() < 20.5 and abs(v10.max() - v9.max()) < 2  # the quiet ones most, the loudest barely
+
+
 def test_batches_draw_every_class_and_no_note():
     maker = PatchMaker(tiny_bank())
     x, y = maker.batch(np.random.default_rng(5), 600)
