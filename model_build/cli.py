@@ -216,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
     common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"), default="v8",
                         help="v10: v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
-                        "below its -60 dBFS gate), so the noise it does hear is drawn more often; v9: v8's notes with training pitch shifts of up to 30 cents, not 20, and synthesized notes "
+                        "below its -60 dBFS gate), so the noise it does hear is drawn more often; v9: v8's notes with "
+                        "training pitch shifts of up to 30 cents, not 20, and synthesized notes "
                         "(detuned up to 49 cents already) shifted by whole semitones only, so no shift carries a note "
                         "past its label's half-semitone; v8 (default, how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks "
                         "whose high harmonics speak first, the fundamental last, as a large pipe's do); v7: v6 with more "

@@ -118,7 +118,7 @@ class BuildConfig:
     short_tail_p: float = 0.0  # training: the share of patches holding a note's onset where that note has sounded
     noise_onsets: bool = True  # training no-note patches: also noise starting inside the patch after silence (corpus v5)
     no_note_loudest_db: float = -6.0  # training no-note noise up to this RMS level, dBFS (corpus v6; v5: -15) ...
-    no_note_quietest_db: float = -90.0  # ... from this one (corpus v10: -70; the app gates below -60, see NO_NOTE_QUIETEST_DB_V10)
+    no_note_quietest_db: float = -90.0  # ... from this one (corpus v10: -70, NO_NOTE_QUIETEST_DB_V10)
     min_tail_s: float = 0.10  # only min_tail_s to 0.15 s at the patch's end (validation: always at least 0.10 s)
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000
