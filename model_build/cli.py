@@ -56,6 +56,8 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, short_tail_p=0.3, min_tail_s=0.03)
     if getattr(args, "epochs", None):
         config = dataclasses.replace(config, epochs=args.epochs)
+    if getattr(args, "average_epochs", None):
+        config = dataclasses.replace(config, average_epochs=args.average_epochs)
     if getattr(args, "draw_seed", None) is not None:
         config = dataclasses.replace(config, draw_seed=args.draw_seed)
     if getattr(args, "embedding_stack", False):
@@ -181,11 +183,13 @@ def cmd_convert(args) -> None:
     out = Path(args.out)
     manifest = json.loads((data_dir / "manifest.json").read_text())
     state_path = train_dir / "state.json"
-    history = json.loads(state_path.read_text())["history"] if state_path.exists() else []
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    history = state.get("history", [])
+    training = {"epochs": len(history), "history": history, **({"average": state["average"]} if "average" in state else {})}
     summary = lambda m: {k: v for k, v in m.items() if k not in ("per_class", "per_source")}  # noqa: E731
     # Write first with float metrics only, then score the written int8 file through the app's own loader.
     meta = write_model(tflite, out, manifest, {"float" + k: summary(m) for k, m in float_metrics.items()}, args.version,
-                       {"epochs": len(history), "history": history}, low_spectrum=low)
+                       training, low_spectrum=low)
     for suffix, x, y, source in splits:
         int8_metrics = write_report(y, predict_tflite(out, x), eval_dir, "int8" + suffix, source)
         meta["metrics"]["int8" + suffix] = summary(int8_metrics)
@@ -237,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--draw-seed", type=int, metavar="N",
                             help="seed of the training patches' draws (default: the build's seed); a further run from a "
                             "trained model with another N sees fresh patches, with the same notes and validation")
+    train_opts.add_argument("--average-epochs", type=int, metavar="N",
+                            help="keep each epoch's weights and, after the last epoch, score the mean of the last N "
+                            "(stochastic weight averaging); it becomes the best model if it beats every epoch")
     train_opts.add_argument("--embedding-stack", action="store_true",
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
     train_opts.add_argument("--low-spectrum", action="store_true",

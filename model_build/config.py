@@ -143,6 +143,8 @@ class BuildConfig:
     transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down ...
     transfer_final_epochs: int = 3  # ... the last phase, everything training
     transfer_decay: float = 0.7  # each phase's learning rate is this times the last one's
+    average_epochs: int = 1  # after the last epoch, also score the mean of the last this many epochs' weights and
+    # keep it as the best model if it beats every epoch (stochastic weight averaging); 1: no average
     finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
     finetune_validation_patches: int = 1500
 

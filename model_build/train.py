@@ -15,6 +15,12 @@ with its optimizer state is saved to `<out>/last.keras` and the progress to
 the fewest of the validation split's no-note patches, and among those the most accurate
 (`is_best`). A product that must never show a note on silence or noise does not take a
 checkpoint that does for a few tenths of a point of accuracy.
+
+With `average_epochs` N > 1, each epoch's weights are also kept (`<out>/epoch-NN.weights.h5`,
+the last N only), and after the last epoch the mean of the last N (stochastic weight
+averaging) is scored as one more candidate, judged by the same rule; the state records it
+as "average". Epochs of one run at the same low learning rate differ by up to half a point
+and in which patches they misname; their mean sits between them in weight space.
 Run it in the background with `nohup pitchrec-build train ... &`; running the
 same command again resumes.
 
@@ -88,6 +94,12 @@ def is_best(history: list[dict]) -> bool:
     return all(key(history[-1]) > key(h) for h in history[:-1])
 
 
+def average_weights(weight_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """The element-wise mean of several models' weights (each a `model.get_weights()` of one architecture); BatchNorm's
+    moving statistics are averaged like the rest, which at a fine-tuning learning rate barely differ."""
+    return [np.mean(ws, axis=0, dtype=np.float64).astype(ws[0].dtype) for ws in zip(*weight_lists)]
+
+
 def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int):
     import keras
 
@@ -153,6 +165,9 @@ class _Run:
                 if is_best(history):
                     self.model.save(run.out_dir / "best.keras")
                 self.model.save(run.last_path)
+                if run.config.average_epochs > 1:
+                    self.model.save_weights(run.epoch_weights(len(history)))
+                    run.epoch_weights(len(history) - run.config.average_epochs).unlink(missing_ok=True)
                 run.state["epoch"] = len(history)
                 run.save_state()
                 log.info("epoch %d%s: %s", len(history), f" ({phase})" if phase else "", logs)
@@ -161,6 +176,46 @@ class _Run:
 
     def save_state(self) -> None:
         self.state_path.write_text(json.dumps(self.state, indent=2))
+
+    @property
+    def averaging_due(self) -> bool:
+        n = self.config.average_epochs
+        return n > 1 and "average" not in self.state and len(self.state["history"]) >= n
+
+    def epoch_weights(self, epoch: int) -> Path:
+        return self.out_dir / f"epoch-{epoch:02d}.weights.h5"
+
+    def average(self, model) -> None:
+        """Score the mean of the last config.average_epochs epochs' weights once, after the last epoch; keep it as
+        best.keras if it beats every epoch (`is_best`). Recorded in state["average"]."""
+        from model_build.vggish import takes_low_spectrum
+
+        n, history = self.config.average_epochs, self.state["history"]
+        if not self.averaging_due:
+            return
+        epochs = [h["epoch"] for h in history[-n:]]
+        paths = [self.epoch_weights(e) for e in epochs]
+        if not all(p.exists() for p in paths):
+            log.warning("cannot average epochs %s: their weights are not all in %s", epochs, self.out_dir)
+            return
+        weights = []
+        for path in paths:
+            model.load_weights(path)
+            weights.append(model.get_weights())
+        model.set_weights(average_weights(weights))
+        x_val, y_val = self.validation
+        scores = model.evaluate(model_inputs(x_val, takes_low_spectrum(model)), y_val, batch_size=128, verbose=0,
+                                return_dict=True)
+        entry = {"of_epochs": epochs, **{f"val_{k}": float(v) for k, v in scores.items()}}
+        false_notes = false_note_rate(model, x_val, y_val)
+        if false_notes is not None:
+            entry["val_false_notes"] = false_notes
+        entry["kept"] = is_best([*history, entry])
+        if entry["kept"]:
+            model.save(self.out_dir / "best.keras")
+        self.state["average"] = entry
+        self.save_state()
+        log.info("average of epochs %s: %s", epochs, entry)
 
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
         from model_build.vggish import takes_low_spectrum
@@ -198,6 +253,8 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
     epochs = epochs or config.epochs
     if run.state["epoch"] >= epochs:
         log.info("already trained for %d epochs", run.state["epoch"])
+        if run.averaging_due:  # stopped between the last epoch and the average
+            run.average(keras.models.load_model(run.last_path))
         return run.state
     with distribute_strategy().scope():
         if run.state["epoch"] > 0:
@@ -208,6 +265,7 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
                                 low=LOW_SPECTRUM if config.low_spectrum else None)
             _compile(model, keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=run.steps * epochs, alpha=0.03))
     run.fit(model, run.state["epoch"], epochs)
+    run.average(model)
     return run.state
 
 
@@ -233,6 +291,8 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     run.state["init_model"] = str(init_model)
     if len(done) >= len(phases):
         log.info("all %d phases done", len(phases))
+        if run.averaging_due:  # stopped between the last epoch and the average
+            run.average(keras.models.load_model(run.last_path))
         return run.state
     from model_build.convert import load_float_model
 
@@ -252,4 +312,5 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         done.append({"phase": phase.name, "learning_rate": phase.learning_rate, "epochs": phase.epochs,
                      "val_accuracy": val[-1] if val else None})
         run.save_state()
+    run.average(model)
     return run.state

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.notes import label_index
-from model_build.train import false_note_rate, is_best
+from model_build.train import average_weights, false_note_rate, is_best
 
 
 def test_fewer_false_notes_beat_higher_accuracy():
@@ -45,3 +45,12 @@ def test_false_note_rate_counts_only_the_no_note_patches(monkeypatch):
     y = np.array([5, label_index(None), label_index(None), label_index(None), label_index(None), 7])
     assert false_note_rate(_Fixed(), x, y) == pytest.approx(2 / 4)
     assert false_note_rate(_Fixed(), x[[0, 5]], y[[0, 5]]) is None
+
+
+def test_average_weights_is_the_element_wise_mean_in_each_weights_dtype():
+    a = [np.array([[0.0, 1.0], [2.0, 4.0]], np.float32), np.array([1, 3], np.int64)]
+    b = [np.array([[2.0, 3.0], [4.0, 0.0]], np.float32), np.array([3, 5], np.int64)]
+    mean = average_weights([a, b])
+    np.testing.assert_array_equal(mean[0], [[1.0, 2.0], [3.0, 2.0]])
+    np.testing.assert_array_equal(mean[1], [2, 4])
+    assert [m.dtype for m in mean] == [np.float32, np.int64]
