@@ -27,8 +27,8 @@ from model_build.config import (NO_NOTE_LOUDEST_DB_V5, PROGRAMS, SOUNDFONTS, SUB
                                  VALIDATION_PROGRAMS, BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
-           "count_patches", "model_inputs", "render_soundfont", "rms", "select_patches", "sub_octave_db",
-           "write_data"]
+           "load_validation_cents", "count_patches", "model_inputs", "render_soundfont", "rms", "select_patches",
+           "sub_octave_db", "write_data"]
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,21 @@ class NoteBank:
     note_off: np.ndarray  # (N,) int32 sample where the note is released
     source: np.ndarray  # (N,) str: "fluidr3:<program>" or "synth:<family>"
     validation: np.ndarray  # (N,) bool
+    # (N,) float32: how far the note's f0 lies from its label's, in cents (a synthesized note's drawn detune); NaN where
+    # not known (rendered notes, banks from before it was kept)
+    cents: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.cents is None:
+            self.cents = np.full(len(self.midi), np.nan, dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        np.savez(path, audio=self.audio, midi=self.midi, note_off=self.note_off, source=self.source, validation=self.validation)
+        np.savez(path, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
     @classmethod
     def load(cls, path: Path) -> "NoteBank":
         with np.load(path) as z:
-            return cls(**{k: z[k] for k in ("audio", "midi", "note_off", "source", "validation")})
+            return cls(**{f.name: z[f.name] for f in dataclasses.fields(cls) if f.name in z.files})
 
     def subset(self, mask: np.ndarray) -> "NoteBank":
         return NoteBank(*(getattr(self, f.name)[mask] for f in dataclasses.fields(self)))
@@ -115,8 +122,10 @@ def render_soundfont(
     return notes
 
 
-def synthesize_notes(config: BuildConfig, rng: np.random.Generator) -> list[tuple[np.ndarray, int, int, str]]:
-    """config.synth_notes_per_midi notes of every family at every class MIDI note."""
+def synthesize_notes(config: BuildConfig, rng: np.random.Generator,
+                     cents: list | None = None) -> list[tuple[np.ndarray, int, int, str]]:
+    """config.synth_notes_per_midi notes of every family at every class MIDI note; each note's detune from its MIDI
+    note, in cents, is appended to `cents`."""
     total = int(config.note_total_s * SR)
     jobs = [
         (family, midi)
@@ -126,7 +135,9 @@ def synthesize_notes(config: BuildConfig, rng: np.random.Generator) -> list[tupl
     ]
     notes = []
     for family, midi in tqdm(jobs, desc="synthesize", unit="note", mininterval=2):
-        audio, _ = synth.synthesize(rng, family, midi, config.note_total_s, SR)
+        audio, f0_hz = synth.synthesize(rng, family, midi, config.note_total_s, SR)
+        if cents is not None:
+            cents.append(1200.0 * np.log2(f0_hz / midi_to_hz(midi)))
         hold = int(rng.uniform(0.6, 0.9) * total)
         release = int(rng.uniform(0.05, 0.4) * SR)
         env = np.ones(total, dtype=np.float32)
@@ -177,7 +188,8 @@ def build_bank(config: BuildConfig, dropped: list | None = None) -> NoteBank:
         before = len(notes)
         notes = drop_sub_octave_notes(notes, dropped)
         log.info("left out %d of %d rendered training notes that sound below their key", before - len(notes), before)
-    notes += synthesize_notes(config, rng)
+    cents = [np.nan] * len(notes)  # rendered notes: as tuned in the soundfont, not measured
+    notes += synthesize_notes(config, rng, cents)
     total = int(config.note_total_s * SR)
     audio = np.zeros((len(notes), total), dtype=np.float16)
     for i, (a, *_) in enumerate(notes):
@@ -189,6 +201,7 @@ def build_bank(config: BuildConfig, dropped: list | None = None) -> NoteBank:
         note_off=np.array([n[2] for n in notes], dtype=np.int32),
         source=source,
         validation=np.array([is_validation_source(s) for s in source]),
+        cents=np.array(cents, dtype=np.float32),
     )
 
 
@@ -299,12 +312,17 @@ class PatchMaker:
     def make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, str]:
         """One patch whose label is `midi` (None: no note). Returns (log-mel patch, class index, source); with
         `low`, the patch is the pair (log-mel, low spectrum)."""
+        patch, label, note = self._make(rng, midi)
+        return patch, label, "none" if note < 0 else str(self.bank.source[note])
+
+    def _make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, int]:
+        """As `make`, but with the bank index of the labelled note (-1 for no note) in place of its source."""
         aug = self.augmenter
         if midi is None:
             signal = self._no_note(rng)
             if aug is not None:
                 signal = aug.microphone(rng, signal)
-            return self._features(signal), label_index(None), "none"
+            return self._features(signal), label_index(None), -1
         n = self.n
         source_midi, ratio = midi, 1.0
         if aug is not None:
@@ -337,7 +355,7 @@ class PatchMaker:
         signal = signal + floor
         if aug is not None:
             signal = aug.clip(rng, aug.noise(rng, signal, note_rms))
-        return self._features(signal), label_index(midi), self.bank.source[i]
+        return self._features(signal), label_index(midi), i
 
     def _features(self, signal: np.ndarray):
         """The log-mel patch of a patch's audio, or with `low` the pair (log-mel patch, low spectrum)."""
@@ -373,27 +391,28 @@ class PatchMaker:
         signal = self._background(rng, stop) * _db(rng.uniform(-40, -1))
         return np.concatenate([signal, np.zeros(n - stop, dtype=np.float32)]) + noise * _db(-20)
 
-    def batch(self, rng: np.random.Generator, size: int, with_sources: bool = False):
+    def batch(self, rng: np.random.Generator, size: int, with_sources: bool = False, with_notes: bool = False):
         """(size, patch_frames, mel_bands) float32 and (size,) int32 labels; classes drawn evenly, but for the
         low-register boost.
 
-        With `with_sources`, also the (size,) source of each patch's labelled note ("none" for no note).
+        With `with_sources`, also the (size,) source of each patch's labelled note ("none" for no note); with
+        `with_notes`, then the (size,) bank index of that note (-1 for no note).
         """
         x = np.empty((size, *self.params.patch_shape), dtype=np.float32)
         x_low = np.empty((size, *self.low.shape), dtype=np.float32) if self.low is not None else None
         y = np.empty(size, dtype=np.int32)
-        sources = []
+        notes = np.empty(size, dtype=np.int64)
         for k in range(size):
             midi = None if rng.random() < self.NO_NOTE_SHARE else int(rng.choice(self._midis, p=self._midi_p))
-            patch, y[k], source = self.make(rng, midi)
+            patch, y[k], notes[k] = self._make(rng, midi)
             if x_low is None:
                 x[k] = patch
             else:
                 x[k], x_low[k] = patch
-            sources.append(source)
         if x_low is not None:
             x = {"log_mel": x, "low_spectrum": x_low}
-        return (x, y, np.array(sources)) if with_sources else (x, y)
+        sources = np.where(notes < 0, "none", self.bank.source[np.maximum(notes, 0)])
+        return (x, y, *((sources,) if with_sources else ()), *((notes,) if with_notes else ()))
 
 
 VALIDATION_SPLITS = {"validation": "clean", "validation-noisy": "in a room, noise at 10 dB SNR"}
@@ -408,6 +427,13 @@ def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarr
         if "x_low" in z.files:
             x = {"log_mel": x, "low_spectrum": z["x_low"].astype(np.float32)}
         return x, z["y"], source
+
+
+def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarray | None:
+    """(N,) each patch's note's detune from its label in cents, NaN for no note or a rendered note; None for a split
+    written before data builds kept it."""
+    with np.load(data_dir / f"{split}.npz") as z:
+        return z["cents"] if "cents" in z.files else None
 
 
 def model_inputs(x, takes_low: bool):
@@ -458,16 +484,20 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     }
     for k, (split, maker) in enumerate(makers.items()):
         rng = np.random.default_rng(config.seed + 1 + 2 * k)
-        xs, lows, ys, ss = [], [], [], []
+        xs, lows, ys, ss, cs = [], [], [], [], []
         for start in tqdm(range(0, config.validation_patches, 256), desc=f"{split} patches", unit="batch"):
-            x, y, s = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True)
+            x, y, s, notes = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True,
+                                         with_notes=True)
             xs.append(x["log_mel"].astype(np.float16))
             lows.append(x["low_spectrum"].astype(np.float16))
             ys.append(y)
             ss.append(s)
+            cs.append(np.where(notes < 0, np.nan, held_out.cents[np.maximum(notes, 0)]).astype(np.float32))
         # Both inputs, so one data build serves one- and two-input models (the low spectrum does not change the draws).
+        # cents: each patch's note's detune from its label (NaN: no note, or a rendered note; validation shifts no
+        # pitch), for bench_model's table by detune.
         np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), x_low=np.concatenate(lows), y=np.concatenate(ys),
-                 source=np.concatenate(ss))
+                 source=np.concatenate(ss), cents=np.concatenate(cs))
     manifest = {
         "config": dataclasses.asdict(config),
         "bank": bank.summary(),

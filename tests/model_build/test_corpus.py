@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from app import pitch
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH
 from model_build import synth
@@ -271,10 +272,41 @@ def test_bank_round_trips_and_splits(tmp_path):
     bank.save(tmp_path / "bank.npz")
     loaded = NoteBank.load(tmp_path / "bank.npz")
     np.testing.assert_array_equal(loaded.midi, bank.midi)
+    np.testing.assert_array_equal(loaded.cents, bank.cents)
     assert loaded.validation.any() and (~loaded.validation).any()
     val_sources = {str(s) for s in bank.source[bank.validation]}
     train_sources = {str(s) for s in bank.source[~bank.validation]}
     assert not val_sources & train_sources
+    # Synthesized notes carry their drawn detune; rendered ones none. A bank saved before it was kept loads with none.
+    synthesized = np.char.startswith(bank.source.astype(str), "synth:")
+    assert np.all(np.abs(bank.cents[synthesized]) < 49.5) and np.isnan(bank.cents[~synthesized]).all()
+    with np.load(tmp_path / "bank.npz") as z:
+        np.savez(tmp_path / "old.npz", **{k: z[k] for k in z.files if k != "cents"})
+    assert np.isnan(NoteBank.load(tmp_path / "old.npz").cents).all()
+
+
+def test_a_synthesized_notes_detune_is_the_one_it_sounds():
+    config = BuildConfig(synth_notes_per_midi=1, note_stride=9, note_total_s=1.0, synth_families=("square",))
+    cents: list[float] = []
+    notes = synthesize_notes(config, np.random.default_rng(4), cents)
+    assert len(cents) == len(notes) > 5 and max(abs(c) for c in cents) > 20
+    for (audio, midi, _, _), drawn in zip(notes, cents):
+        if midi < 40:
+            continue  # the estimate needs more periods than a second of the lowest notes holds after the attack
+        f0 = pitch.estimate(audio[: int(0.6 * SR)].astype(np.float64), SR, midi).f0_hz  # "square" has no vibrato
+        assert 1200 * np.log2(f0 / midi_to_hz(midi)) == pytest.approx(drawn, abs=1.0)
+
+
+def test_batches_name_the_bank_note_behind_each_patch():
+    bank = tiny_bank()
+    x, y, sources, notes = PatchMaker(bank).batch(np.random.default_rng(11), 40, with_sources=True, with_notes=True)
+    assert (notes == -1).any() and (notes >= 0).any()
+    assert np.all((notes == -1) == (y == label_index(None))) and np.all((notes == -1) == (sources == "none"))
+    held = notes >= 0
+    np.testing.assert_array_equal(sources[held], bank.source[notes[held]])
+    np.testing.assert_array_equal(y[held], [label_index(int(m)) for m in bank.midi[notes[held]]])
+    # The same draws as without the indices.
+    np.testing.assert_array_equal(PatchMaker(bank).batch(np.random.default_rng(11), 40)[1], y)
 
 
 def test_coloured_noise_has_unit_rms_and_the_right_slope():
