@@ -58,6 +58,10 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, epochs=args.epochs)
     if getattr(args, "average_epochs", None):
         config = dataclasses.replace(config, average_epochs=args.average_epochs)
+    if getattr(args, "mix_init", None):
+        if not 0.0 < args.mix_init < 1.0 or not getattr(args, "init", None):
+            raise SystemExit(f"pitchrec-build: --mix-init takes a share between 0 and 1 (got {args.mix_init}) and needs --init")
+        config = dataclasses.replace(config, init_mix=args.mix_init)
     if getattr(args, "draw_seed", None) is not None:
         config = dataclasses.replace(config, draw_seed=args.draw_seed)
     if getattr(args, "embedding_stack", False):
@@ -254,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="start from these weights (.keras from import-vggish, or an earlier model's .keras or "
                            ".weights.npz) and train in phases: "
                            "head alone, then trunk blocks unfrozen top-down at falling learning rates")
+    init_opts.add_argument("--mix-init", type=float, metavar="A",
+                           help="with --init: the average after the last epoch (--average-epochs) moves this share of the "
+                           "way back to the starting weights, (1 - A) average + A start (WiSE-FT)")
     convert_opts = argparse.ArgumentParser(add_help=False)
     convert_opts.add_argument("--out", default=str(DEFAULT_OUT), help=f"model file to write (default: {DEFAULT_OUT})")
     convert_opts.add_argument("--version", default="dev", help="version string for the metadata")

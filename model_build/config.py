@@ -145,6 +145,7 @@ class BuildConfig:
     transfer_decay: float = 0.7  # each phase's learning rate is this times the last one's
     average_epochs: int = 1  # after the last epoch, also score the mean of the last this many epochs' weights and
     # keep it as the best model if it beats every epoch (stochastic weight averaging); 1: no average
+    init_mix: float = 0.0  # from --init: that mean moves this share of the way back to the starting weights (WiSE-FT)
     finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
     finetune_validation_patches: int = 1500
 

@@ -16,11 +16,15 @@ the fewest of the validation split's no-note patches, and among those the most a
 (`is_best`). A product that must never show a note on silence or noise does not take a
 checkpoint that does for a few tenths of a point of accuracy.
 
-With `average_epochs` N > 1, each epoch's weights are also kept (`<out>/epoch-NN.weights.h5`,
+With `average_epochs` N > 1, each epoch's weights are also kept (`<out>/epoch-NN.npz`,
 the last N only), and after the last epoch the mean of the last N (stochastic weight
 averaging) is scored as one more candidate, judged by the same rule; the state records it
-as "average". Epochs of one run at the same low learning rate differ by up to half a point
-and in which patches they misname; their mean sits between them in weight space.
+as "average". With `init_mix` a (transfer only), that mean moves a share a of the way back
+to the weights training started from (`<out>/start.npz`): (1 - a) mean + a start,
+the weight-space ensemble of a fine-tuned model and its starting point (WiSE-FT, Wortsman
+et al. 2022), which keeps more of what the start knew about sounds the new draws did not
+hold. Both start from one model, so their weights lie in one basin and the mixture is a
+model of its own, not an ensemble that costs two inferences.
 Run it in the background with `nohup pitchrec-build train ... &`; running the
 same command again resumes.
 
@@ -94,10 +98,23 @@ def is_best(history: list[dict]) -> bool:
     return all(key(history[-1]) > key(h) for h in history[:-1])
 
 
-def average_weights(weight_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
-    """The element-wise mean of several models' weights (each a `model.get_weights()` of one architecture); BatchNorm's
-    moving statistics are averaged like the rest, which at a fine-tuning learning rate barely differ."""
-    return [np.mean(ws, axis=0, dtype=np.float64).astype(ws[0].dtype) for ws in zip(*weight_lists)]
+def average_weights(weight_lists: list[list[np.ndarray]], shares: list[float] | None = None) -> list[np.ndarray]:
+    """The element-wise mean of several models' weights (each a `model.get_weights()` of one architecture), each model
+    counting its share (default: equal; shares sum to 1). BatchNorm's moving statistics are averaged like the rest:
+    models fine-tuned from one start barely differ in them."""
+    return [np.average(np.asarray(ws, dtype=np.float64), axis=0, weights=shares).astype(ws[0].dtype)
+            for ws in zip(*weight_lists)]
+
+
+def save_weights(model, path: Path) -> None:
+    """A model's weights (`get_weights()`, float32, no optimizer state) to an .npz file."""
+    np.savez(path, *model.get_weights())
+
+
+def load_weights(path: Path) -> list[np.ndarray]:
+    """The weights `save_weights` wrote, in `get_weights()` order."""
+    with np.load(path) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))]
 
 
 def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int):
@@ -165,8 +182,8 @@ class _Run:
                 if is_best(history):
                     self.model.save(run.out_dir / "best.keras")
                 self.model.save(run.last_path)
-                if run.config.average_epochs > 1:
-                    self.model.save_weights(run.epoch_weights(len(history)))
+                if run.keeps_epochs:
+                    save_weights(self.model, run.epoch_weights(len(history)))
                     run.epoch_weights(len(history) - run.config.average_epochs).unlink(missing_ok=True)
                 run.state["epoch"] = len(history)
                 run.save_state()
@@ -178,35 +195,36 @@ class _Run:
         self.state_path.write_text(json.dumps(self.state, indent=2))
 
     @property
+    def keeps_epochs(self) -> bool:
+        """Whether each epoch's weights are kept, for the average after the last epoch."""
+        return self.config.average_epochs > 1 or self.config.init_mix > 0
+
+    @property
     def averaging_due(self) -> bool:
-        n = self.config.average_epochs
-        return n > 1 and "average" not in self.state and len(self.state["history"]) >= n
+        return self.keeps_epochs and "average" not in self.state and len(self.state["history"]) >= self.config.average_epochs
 
     def epoch_weights(self, epoch: int) -> Path:
-        return self.out_dir / f"epoch-{epoch:02d}.weights.h5"
+        return self.out_dir / f"epoch-{epoch:02d}.npz"
 
     def average(self, model) -> None:
-        """Score the mean of the last config.average_epochs epochs' weights once, after the last epoch; keep it as
-        best.keras if it beats every epoch (`is_best`). Recorded in state["average"]."""
+        """Score the mean of the last config.average_epochs epochs' weights, moved config.init_mix of the way back to
+        the starting weights, once, after the last epoch; keep it as best.keras if it beats every epoch (`is_best`).
+        Recorded in state["average"]."""
         from model_build.vggish import takes_low_spectrum
 
-        n, history = self.config.average_epochs, self.state["history"]
+        n, mix, history = self.config.average_epochs, self.config.init_mix, self.state["history"]
         if not self.averaging_due:
             return
         epochs = [h["epoch"] for h in history[-n:]]
-        paths = [self.epoch_weights(e) for e in epochs]
+        paths = [self.epoch_weights(e) for e in epochs] + ([self.start_weights] if mix else [])
         if not all(p.exists() for p in paths):
-            log.warning("cannot average epochs %s: their weights are not all in %s", epochs, self.out_dir)
+            log.warning("cannot average %s: not all in %s", [p.name for p in paths], self.out_dir)
             return
-        weights = []
-        for path in paths:
-            model.load_weights(path)
-            weights.append(model.get_weights())
-        model.set_weights(average_weights(weights))
+        model.set_weights(average_weights([load_weights(p) for p in paths], [(1.0 - mix) / n] * n + ([mix] if mix else [])))
         x_val, y_val = self.validation
         scores = model.evaluate(model_inputs(x_val, takes_low_spectrum(model)), y_val, batch_size=128, verbose=0,
                                 return_dict=True)
-        entry = {"of_epochs": epochs, **{f"val_{k}": float(v) for k, v in scores.items()}}
+        entry = {"of_epochs": epochs, **({"init_mix": mix} if mix else {}), **{f"val_{k}": float(v) for k, v in scores.items()}}
         false_notes = false_note_rate(model, x_val, y_val)
         if false_notes is not None:
             entry["val_false_notes"] = false_notes
@@ -216,6 +234,10 @@ class _Run:
         self.state["average"] = entry
         self.save_state()
         log.info("average of epochs %s: %s", epochs, entry)
+
+    @property
+    def start_weights(self) -> Path:
+        return self.out_dir / "start.npz"
 
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
         from model_build.vggish import takes_low_spectrum
@@ -300,6 +322,8 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         model = keras.models.load_model(run.last_path) if done else load_float_model(init_model)
         if config.low_spectrum and not done:
             model = add_low_branch(model, LOW_SPECTRUM)
+    if config.init_mix and not done:
+        save_weights(model, run.start_weights)  # what the average moves back towards (grown, if it was)
     for phase in phases[len(done):]:
         set_trainable(model, phase)
         with distribute_strategy().scope():

@@ -27,6 +27,18 @@ def test_steps_out_of_order_say_what_to_run_first(tmp_path):
             main([step, "--work-dir", str(tmp_path)])
 
 
+def test_mix_init_needs_init_and_a_share_between_0_and_1():
+    from model_build.cli import _config
+
+    config = lambda *argv: _config(build_parser().parse_args(["train", *argv]))  # noqa: E731
+    assert config("--init", "m.keras", "--mix-init", "0.5", "--average-epochs", "3").init_mix == 0.5
+    assert config("--init", "m.keras").init_mix == 0.0
+    with pytest.raises(SystemExit, match="needs --init"):
+        config("--mix-init", "0.5")
+    with pytest.raises(SystemExit, match="between 0 and 1"):
+        config("--init", "m.keras", "--mix-init", "1.5")
+
+
 def test_each_corpus_version_builds_as_it_was_made():
     from model_build.cli import _config
     from model_build.synth import FAMILIES, FAMILIES_V2, FAMILIES_V3, FAMILIES_V5

@@ -42,12 +42,12 @@ def test_quick_build_makes_a_model_the_app_loads(tmp_path):
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
 def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
     """--low-spectrum from a one-input model's weights (version 1's): the branch is grown, trained through every
-    phase, the last two epochs averaged, converted with both inputs, and the app feeds both."""
+    phase, the last two epochs averaged and mixed with the start, converted with both inputs, and the app feeds both."""
     from app.model import DEFAULT_MODEL
 
     out = tmp_path / "low.tflite"
     init = DEFAULT_MODEL.parent / "pretrained" / "pitchrec-v1.weights.npz"
-    assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2",
+    assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2", "--mix-init", "0.5",
                  "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["low_spectrum"] == LOW_SPECTRUM.to_dict()
@@ -55,17 +55,18 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
     train_dir = tmp_path / "build" / "train"
     state = json.loads((train_dir / "state.json").read_text())
     assert [p["phase"] for p in state["phases"]][0] == "head" and len(state["phases"]) == 5
-    # The average of the last two epochs was scored like an epoch, and only their weights were kept.
+    # The average of the last two epochs, halfway back to the (grown) start, was scored like an epoch, and only the
+    # weights it needs were kept.
     epochs = len(state["history"])
-    assert state["average"]["of_epochs"] == [epochs - 1, epochs]
+    assert state["average"]["of_epochs"] == [epochs - 1, epochs] and state["average"]["init_mix"] == 0.5
+    assert (train_dir / "start.npz").exists()
     assert 0.0 <= state["average"]["val_accuracy"] <= 1.0 and 0.0 <= state["average"]["val_false_notes"] <= 1.0
     assert meta["training"]["average"] == state["average"]
-    assert sorted(p.name for p in train_dir.glob("epoch-*.weights.h5")) == [
-        f"epoch-{e:02d}.weights.h5" for e in (epochs - 1, epochs)]
+    assert sorted(p.name for p in train_dir.glob("epoch-*.npz")) == [f"epoch-{e:02d}.npz" for e in (epochs - 1, epochs)]
     # Stopped after the last epoch but before the average: a rerun scores the average and trains no further.
     average = state.pop("average")
     (train_dir / "state.json").write_text(json.dumps(state))
-    assert main(["train", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2",
+    assert main(["train", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2", "--mix-init", "0.5",
                  "--work-dir", str(tmp_path / "build")]) == 0
     again = json.loads((train_dir / "state.json").read_text())
     assert len(again["history"]) == epochs and again["average"]["of_epochs"] == average["of_epochs"]

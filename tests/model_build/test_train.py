@@ -54,3 +54,9 @@ def test_average_weights_is_the_element_wise_mean_in_each_weights_dtype():
     np.testing.assert_array_equal(mean[0], [[1.0, 2.0], [3.0, 2.0]])
     np.testing.assert_array_equal(mean[1], [2, 4])
     assert [m.dtype for m in mean] == [np.float32, np.int64]
+
+
+def test_average_weights_counts_each_models_share():
+    start, trained = [np.full(3, 4.0, np.float32)], [np.full(3, 8.0, np.float32)]
+    np.testing.assert_array_equal(average_weights([trained, start], [0.5, 0.5])[0], [6.0, 6.0, 6.0])
+    np.testing.assert_array_equal(average_weights([trained, start], [0.75, 0.25])[0], [7.0, 7.0, 7.0])
