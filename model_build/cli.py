@@ -31,7 +31,7 @@ def _paths(args) -> tuple[Path, Path, Path]:
 
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
-    corpus = getattr(args, "corpus", "v8")
+    corpus = getattr(args, "corpus", "v10")
     if corpus in ("v7", "v8", "v9", "v10"):  # v6's validation and no-note patches; more training patches in rooms and noise
         config = dataclasses.replace(config, room_p=0.6, noise_p=0.6)
     if corpus in ("v9", "v10"):  # v8's notes; pitch shifts up to 30 cents, synthesized notes by whole semitones only
@@ -222,12 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"), default="v8",
-                        help="v10: v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
+    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"), default="v10",
+                        help="v10 (default, how model version 9 is made): v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
                         "below its -60 dBFS gate), so the noise it does hear is drawn more often; v9: v8's notes with "
                         "training pitch shifts of up to 30 cents, not 20, and synthesized notes "
                         "(detuned up to 49 cents already) shifted by whole semitones only, so no shift carries a note "
-                        "past its label's half-semitone; v8 (default, how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks "
+                        "past its label's half-semitone; v8 (how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks "
                         "whose high harmonics speak first, the fundamental last, as a large pipe's do); v7: v6 with more "
                         "training patches in a room (60%%, not 40%%) and with noise (60%%, not 50%%); v6: v5 with "
                         "no-note noise in training up to -6 dBFS, not -15, so loud noise is not named a note; v5: v3 "
