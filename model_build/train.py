@@ -25,6 +25,7 @@ the weight-space ensemble of a fine-tuned model and its starting point (WiSE-FT,
 et al. 2022), which keeps more of what the start knew about sounds the new draws did not
 hold. Both start from one model, so their weights lie in one basin and the mixture is a
 model of its own, not an ensemble that costs two inferences.
+
 Run it in the background with `nohup pitchrec-build train ... &`; running the
 same command again resumes.
 
