@@ -51,7 +51,7 @@ benchmark: system-deps $(VENV)/.dev
 	$(PY) benchmarks/bench_model.py
 
 # Rebuild the shipped model, version 9: corpus v10, both inputs, by transfer from version 8's float weights, training
-# draws seeded 6, then the mean of the last three epochs mixed half and half with version 8's weights (~66 min on 2 cores);
+# draws seeded 6, then the mean of the last three epochs mixed half and half with version 8's weights (~60 min on 2 cores);
 # resumes if interrupted. The chain before it, each step from the previous one's weights:
 # version 8: pitchrec-build all --corpus v8 --low-spectrum --init assets/pretrained/pitchrec-v7.weights.npz --draw-seed 5 --version 8 (~57 min);
 # version 7: pitchrec-build all --corpus v6 --low-spectrum --init assets/pretrained/pitchrec-v6.weights.npz --draw-seed 3 --version 7 (~55 min);
