@@ -117,8 +117,9 @@ class Probabilities:
 
 
 def training_probabilities(config) -> Probabilities:
-    """The step probabilities a build's training draws with (a BuildConfig's room_p, noise_p and pitch shift cents)."""
-    return dataclasses.replace(Probabilities(), room=config.room_p, noise=config.noise_p,
+    """The step probabilities a build's training draws with (a BuildConfig's room_p, noise_p, snr_db and pitch shift
+    cents)."""
+    return dataclasses.replace(Probabilities(), room=config.room_p, noise=config.noise_p, snr_db=tuple(config.snr_db),
                                shift_cents=config.shift_cents, synth_cents=config.shift_synth_cents)
 
 

@@ -32,17 +32,19 @@ def _paths(args) -> tuple[Path, Path, Path]:
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
     corpus = getattr(args, "corpus", "v10")
-    if corpus in ("v7", "v8", "v9", "v10"):  # v6's validation and no-note patches; more training patches in rooms and noise
+    if corpus in ("v7", "v8", "v9", "v10", "v11"):  # v6's validation and no-note patches; more training patches in rooms and noise
         config = dataclasses.replace(config, room_p=0.6, noise_p=0.6)
-    if corpus in ("v9", "v10"):  # v8's notes; pitch shifts up to 30 cents, synthesized notes by whole semitones only
+    if corpus in ("v9", "v10", "v11"):  # v8's notes; pitch shifts up to 30 cents, synthesized notes by whole semitones only
         config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False)
-    if corpus == "v10":  # v9 with training no-note levels from -70 dBFS, not -90
+    if corpus in ("v10", "v11"):  # v9 with training no-note levels from -70 dBFS, not -90
         config = dataclasses.replace(config, no_note_quietest_db=NO_NOTE_QUIETEST_DB_V10)
+    if corpus == "v11":  # v10 with noise on more training patches (70%, not 60%), at 0-30 dB SNR, not 0-40
+        config = dataclasses.replace(config, noise_p=0.7, snr_db=(0.0, 30.0))
     if corpus in ("v5", "v6", "v7"):  # before corpus v8: no "pipes" synth family
         config = dataclasses.replace(config, synth_families=FAMILIES_V5)
-    if corpus not in ("v6", "v7", "v8", "v9", "v10"):  # before corpus v6: quieter no-note noise
+    if corpus not in ("v6", "v7", "v8", "v9", "v10", "v11"):  # before corpus v6: quieter no-note noise
         config = dataclasses.replace(config, no_note_loudest_db=NO_NOTE_LOUDEST_DB_V5)
-    if corpus not in ("v5", "v6", "v7", "v8", "v9", "v10"):  # before corpus v5: no noise onsets among the no-note patches
+    if corpus not in ("v5", "v6", "v7", "v8", "v9", "v10", "v11"):  # before corpus v5: no noise onsets among the no-note patches
         config = dataclasses.replace(config, noise_onsets=False)
     if corpus in ("v3", "v4"):  # before corpus v5: no "ranks" or "sparse" synth family
         config = dataclasses.replace(config, synth_families=FAMILIES_V3)
@@ -222,8 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"), default="v10",
-                        help="v10 (default, how model version 9 is made): v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
+    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"), default="v10",
+                        help="v11: v10 with noise on more training patches (70%%, not 60%%) and at 0-30 dB SNR, not 0-40, "
+                        "so a third of the noise is at 10 dB or worse (v10: a quarter); v10 (default, how model version 9 is made): v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
                         "below its -60 dBFS gate), so the noise it does hear is drawn more often; v9: v8's notes with "
                         "training pitch shifts of up to 30 cents, not 20, and synthesized notes "
                         "(detuned up to 49 cents already) shifted by whole semitones only, so no shift carries a note "

@@ -135,7 +135,8 @@ class BuildConfig:
     low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LowSpectrumParams)
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_p: float = 0.4  # training: the share of patches in a synthetic room (corpus v7 and v8: 0.6) ...
-    noise_p: float = 0.5  # ... and with noise at 0-40 dB SNR (corpus v7 and v8: 0.6); model_build.augment.Probabilities
+    noise_p: float = 0.5  # ... and with noise (corpus v7 to v10: 0.6; v11: 0.7); model_build.augment.Probabilities ...
+    snr_db: tuple[float, float] = (0.0, 40.0)  # ... at an SNR drawn from this range (corpus v11: 0-30 dB)
     shift_cents: float = 20.0  # training pitch shifts: up to this many cents (corpus v9: 30) ...
     shift_synth_cents: bool = True  # ... synthesized notes too (corpus v9: semitones only; they are detuned ±49 already)
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)

@@ -112,9 +112,19 @@ def test_training_draws_rooms_and_noise_as_the_config_says():
     config = BuildConfig(room_p=0.6, noise_p=0.7, room_impulse_responses=2)
     p = training_maker(config, tiny_bank(), low=False).augmenter.p
     assert (p.room, p.noise) == (0.6, 0.7) and dataclasses.replace(p, room=0.4, noise=0.5) == Probabilities()
-    config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False)
+    config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False, snr_db=(0.0, 30.0))
     p = training_maker(config, tiny_bank(), low=False).augmenter.p
-    assert (p.shift_cents, p.synth_cents) == (30.0, False)
+    assert (p.shift_cents, p.synth_cents, p.snr_db) == (30.0, False, (0.0, 30.0))
+
+
+def test_noise_lands_at_the_drawn_snr_below_the_note():
+    """The SNR range a build draws from is the one noise is added at: noise RMS = note RMS / 10^(snr/20)."""
+    p = dataclasses.replace(Probabilities(), noise=1.0, snr_db=(12.0, 12.0))
+    aug = Augmenter(np.random.default_rng(0), 0, p)
+    x = np.zeros(16000, dtype=np.float32)
+    for seed in range(5):
+        noise = aug.noise(np.random.default_rng(seed), x, signal_rms=0.5)
+        assert np.sqrt(np.mean(noise.astype(np.float64) ** 2)) == pytest.approx(0.5 * 10 ** (-12 / 20), rel=1e-3)
 
 
 @pytest.mark.parametrize("synth_cents", [True, False])

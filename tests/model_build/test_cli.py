@@ -60,6 +60,8 @@ def test_each_corpus_version_builds_as_it_was_made():
     v10 = config("--corpus", "v10")
     assert config() == v10  # the default: how model version 9 is made
     assert v10.no_note_quietest_db == -70.0 > v9.no_note_quietest_db and dataclasses.replace(v10, no_note_quietest_db=-90.0) == v9
+    v11 = config("--corpus", "v11")
+    assert (v11.noise_p, v11.snr_db) == (0.7, (0.0, 30.0)) and dataclasses.replace(v11, noise_p=0.6, snr_db=(0.0, 40.0)) == v10
 
 
 def test_draw_seed_gives_fresh_training_patches_and_keeps_the_build_seed():
