@@ -17,3 +17,32 @@ def test_detune_bands_score_only_the_synthesized_notes_in_each(capsys):
                          "note_accuracy_int8_synth_detune_40_45": 0.0, "note_accuracy_int8_synth_detune_45_50": 0.0}
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 4")]
     assert rows == ["| 40-45 cents | 1 | 0.00% | 0.00% |", "| 45-50 cents | 2 | 0.00% | 100.00% |"]
+
+
+def test_mcnemar_p_is_the_exact_two_sided_binomial():
+    from benchmarks.bench_model import mcnemar_p
+
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(3, 3) == 1.0
+    assert abs(mcnemar_p(5, 0) - 2 * 0.5**5) < 1e-12  # all five discordant patches one way
+    assert abs(mcnemar_p(37, 16) - mcnemar_p(16, 37)) < 1e-12 and mcnemar_p(37, 16) < 0.01
+
+
+def test_paired_table_counts_the_patches_only_one_model_gets_right(capsys):
+    from benchmarks.bench_model import paired_table
+
+    none = label_index(None)
+    y = np.array([10, 10, 10, 20, 20, none])
+    source = np.array(["fluidr3:1", "fluidr3:1", "synth:organ", "synth:organ", "fluidr3:1", "none"])
+    model = np.array([10, 10, 22, 32, 20, 4])  # a false note on the no-note patch: not counted (notes only)
+    baseline = np.array([10, 22, 10, 20, 8, none])
+    store = {}
+    paired_table({"validation": (None, y, source)}, {"": {"validation": model}, "baseline ": {"validation": baseline}}, store)
+    # Right only with the model: patches 1 and 4; only with the baseline: 2 and 3. Octave errors only with the
+    # model: patches 2 (22 for 10) and 3 (32 for 20); only with the baseline: 1 (22 for 10) and 4 (8 for 20).
+    assert store["paired_clean"] == {"right_only_model": 2, "right_only_baseline": 2, "p": 1.0,
+                                     "octave_only_model": 2, "octave_only_baseline": 2, "octave_p": 1.0}
+    assert store["paired_clean_organs_apart"] == {"right_only_model": 2, "right_only_baseline": 0, "p": 0.5,
+                                                  "octave_only_model": 0, "octave_only_baseline": 2, "octave_p": 0.5}
+    out = capsys.readouterr().out
+    assert "| clean | 5 | 2 | 2 | 1.000 | 2 | 2 | 1.000 |" in out and "| clean, organs apart | 3 | 2 | 0 | 0.500 | 0 | 2 | 0.500 |" in out
