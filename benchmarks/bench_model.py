@@ -127,6 +127,8 @@ def paired_table(splits: dict, by_model: dict[str, dict[str, np.ndarray]], store
     """The model against the baseline patch by patch, on the same validation patches: how many notes only one of
     them names right, and only one names an octave off, with the exact McNemar p-value of each split. Two models
     a few patches apart in accuracy are told apart by this, not by the rounded percentages."""
+    from model_build.evaluate import octave_errors
+
     none = label_index(None)
     names = {"validation": "clean", "validation-noisy": "room + 10 dB SNR"}
     print("\nThe model beside the baseline, patch by patch (notes only; p: exact McNemar, two-sided; below 0.05 the "
@@ -139,7 +141,7 @@ def paired_table(splits: dict, by_model: dict[str, dict[str, np.ndarray]], store
         rows = [("", notes), (", organs apart", notes & ~np.isin(source, ORGAN_SOURCES))]
         for suffix, mask in rows:
             right = {who: by_model[who][split][mask] == y[mask] for who in ("", "baseline ")}
-            octave = {who: _octave_errors(y[mask], by_model[who][split][mask]) for who in ("", "baseline ")}
+            octave = {who: octave_errors(y[mask], by_model[who][split][mask]) for who in ("", "baseline ")}
             only = (int(np.sum(right[""] & ~right["baseline "])), int(np.sum(right["baseline "] & ~right[""])))
             only_oct = (int(np.sum(octave[""] & ~octave["baseline "])), int(np.sum(octave["baseline "] & ~octave[""])))
             p, p_oct = mcnemar_p(*only), mcnemar_p(*only_oct)
@@ -148,12 +150,6 @@ def paired_table(splits: dict, by_model: dict[str, dict[str, np.ndarray]], store
                           "octave_only_model": only_oct[0], "octave_only_baseline": only_oct[1], "octave_p": p_oct}
             print(f"| {names.get(split, split)}{suffix} | {int(mask.sum())} | {only[0]} | {only[1]} | {p:.3f} | "
                   f"{only_oct[0]} | {only_oct[1]} | {p_oct:.3f} |")
-
-
-def _octave_errors(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Per patch: named a whole number of octaves (not zero) from its note."""
-    diff = pred.astype(np.int64) - y
-    return (pred != label_index(None)) & (diff != 0) & (diff % 12 == 0)
 
 
 def main() -> int:

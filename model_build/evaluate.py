@@ -14,6 +14,12 @@ from tqdm import tqdm
 from app.notes import class_labels, label_index
 
 
+def octave_errors(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per patch: named as the right pitch class in another octave (a no-note answer is never one)."""
+    interval = np.asarray(y_pred, dtype=np.int64) - np.asarray(y_true, dtype=np.int64)
+    return (np.asarray(y_pred) != label_index(None)) & (interval != 0) & (interval % 12 == 0)
+
+
 def metrics(y_true: np.ndarray, y_pred: np.ndarray, sources: np.ndarray | None = None) -> dict:
     """Scores from (N,) true and predicted class indices (and optionally each patch's source).
 
@@ -29,7 +35,7 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, sources: np.ndarray | None =
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     notes = y_true != none
     interval = y_pred[notes] - y_true[notes]
-    octave = (y_pred[notes] != none) & (interval != 0) & (interval % 12 == 0)
+    octave = octave_errors(y_true[notes], y_pred[notes])
     called_none = y_pred == none
     per_class = {
         labels[c]: {"accuracy": float(np.mean(y_pred[y_true == c] == c)), "patches": int(np.sum(y_true == c))}
