@@ -29,26 +29,32 @@ def _paths(args) -> tuple[Path, Path, Path]:
     return work / "data", work / "train", work / "eval"
 
 
+# Corpus versions, oldest first: each is the one before it with a change (see --corpus); `_config` builds them.
+CORPORA = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")
+DEFAULT_CORPUS = "v10"
+
+
 def _config(args) -> BuildConfig:
     config = BuildConfig.quick() if args.quick else BuildConfig()
-    corpus = getattr(args, "corpus", "v10")
-    if corpus in ("v7", "v8", "v9", "v10", "v11"):  # v6's validation and no-note patches; more training patches in rooms and noise
+    corpus = getattr(args, "corpus", DEFAULT_CORPUS)
+    since = lambda first: CORPORA.index(corpus) >= CORPORA.index(first)  # noqa: E731
+    if since("v7"):  # v6's validation and no-note patches; more training patches in rooms and noise
         config = dataclasses.replace(config, room_p=0.6, noise_p=0.6)
-    if corpus in ("v9", "v10", "v11"):  # v8's notes; pitch shifts up to 30 cents, synthesized notes by whole semitones only
+    if since("v9"):  # v8's notes; pitch shifts up to 30 cents, synthesized notes by whole semitones only
         config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False)
-    if corpus in ("v10", "v11"):  # v9 with training no-note levels from -70 dBFS, not -90
+    if since("v10"):  # v9 with training no-note levels from -70 dBFS, not -90
         config = dataclasses.replace(config, no_note_quietest_db=NO_NOTE_QUIETEST_DB_V10)
-    if corpus == "v11":  # v10 with noise on more training patches (70%, not 60%), at 0-30 dB SNR, not 0-40
+    if since("v11"):  # v10 with noise on more training patches (70%, not 60%), at 0-30 dB SNR, not 0-40
         config = dataclasses.replace(config, noise_p=0.7, snr_db=(0.0, 30.0))
-    if corpus in ("v5", "v6", "v7"):  # before corpus v8: no "pipes" synth family
+    if since("v5") and not since("v8"):  # before corpus v8: no "pipes" synth family
         config = dataclasses.replace(config, synth_families=FAMILIES_V5)
-    if corpus not in ("v6", "v7", "v8", "v9", "v10", "v11"):  # before corpus v6: quieter no-note noise
+    if not since("v6"):  # before corpus v6: quieter no-note noise
         config = dataclasses.replace(config, no_note_loudest_db=NO_NOTE_LOUDEST_DB_V5)
-    if corpus not in ("v5", "v6", "v7", "v8", "v9", "v10", "v11"):  # before corpus v5: no noise onsets among the no-note patches
+    if not since("v5"):  # before corpus v5: no noise onsets among the no-note patches
         config = dataclasses.replace(config, noise_onsets=False)
-    if corpus in ("v3", "v4"):  # before corpus v5: no "ranks" or "sparse" synth family
+    if since("v3") and not since("v5"):  # before corpus v5: no "ranks" or "sparse" synth family
         config = dataclasses.replace(config, synth_families=FAMILIES_V3)
-    if corpus in ("v1", "v2"):  # before corpus v3: renders that sound below their key kept, no "hollow" synth family,
+    if not since("v3"):  # before corpus v3: renders that sound below their key kept, no "hollow" synth family,
         # classes drawn evenly, the first transfer schedule
         config = dataclasses.replace(config, drop_sub_octave_notes=False, synth_families=FAMILIES_V2, low_register_boost=1.0,
                                      transfer_final_epochs=1, transfer_decay=0.5)
@@ -224,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"), default="v10",
+    common.add_argument("--corpus", choices=CORPORA, default=DEFAULT_CORPUS,
                         help="v11: v10 with noise on more training patches (70%%, not 60%%) and at 0-30 dB SNR, not 0-40, "
                         "so a third of the noise is at 10 dB or worse (v10: a quarter); v10 (default, how model version 9 is made): v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
                         "below its -60 dBFS gate), so the noise it does hear is drawn more often; v9: v8's notes with "
