@@ -76,6 +76,17 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, embedding_stack=True)
     if getattr(args, "low_spectrum", False):
         config = dataclasses.replace(config, low_spectrum=True)
+    if getattr(args, "bottleneck", None) is not None:
+        if args.bottleneck < 1:
+            raise SystemExit(f"pitchrec-build: --bottleneck takes a width of at least 1 (got {args.bottleneck})")
+        config = dataclasses.replace(config, bottleneck=args.bottleneck)
+    for flag, field in (("head_epochs", "transfer_head_epochs"), ("trunk_blocks", "transfer_blocks")):
+        if getattr(args, flag, None) is not None:
+            if not getattr(args, "init", None):
+                raise SystemExit(f"pitchrec-build: --{flag.replace('_', '-')} is a transfer schedule setting and needs --init")
+            if flag == "head_epochs" and args.head_epochs < 1:
+                raise SystemExit(f"pitchrec-build: --head-epochs takes at least 1 (got {args.head_epochs})")
+            config = dataclasses.replace(config, **{field: getattr(args, flag)})
     return config
 
 
@@ -259,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "(stochastic weight averaging); it becomes the best model if it beats every epoch")
     train_opts.add_argument("--embedding-stack", action="store_true",
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
+    train_opts.add_argument("--bottleneck", type=int, metavar="R",
+                            help="take the head's two hidden dense layers' input through R linear units first, a "
+                            "rank-R factorisation of their kernels (how model version 10 is made, R = 32: the int8 model "
+                            "under 5 MB); with --init, a model without them is factorised by truncated SVD")
     train_opts.add_argument("--low-spectrum", action="store_true",
                             help="give the model a second input, a fine spectrum of the low register (how model version 4 "
                             "is made); with --init, a one-input model grows the branch that reads it")
@@ -270,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     init_opts.add_argument("--mix-init", type=float, metavar="A",
                            help="with --init: the average after the last epoch (--average-epochs) moves this share of the "
                            "way back to the starting weights, (1 - A) average + A start (WiSE-FT)")
+    init_opts.add_argument("--head-epochs", type=int, metavar="N", help="with --init: epochs of the head phase (default 2)")
+    init_opts.add_argument("--trunk-blocks", type=int, choices=range(5), metavar="N",
+                           help="with --init: how many trunk blocks, top down, join after the head phase (default 4, "
+                           "all; 0: the head alone trains and the trunk stays as it came)")
     convert_opts = argparse.ArgumentParser(add_help=False)
     convert_opts.add_argument("--out", default=str(DEFAULT_OUT), help=f"model file to write (default: {DEFAULT_OUT})")
     convert_opts.add_argument("--version", default="dev", help="version string for the metadata")

@@ -133,6 +133,7 @@ class BuildConfig:
     batch_norm: bool = True  # BatchNorm after each trunk conv (not in the original VGGish): trains ~2x faster
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)
     low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LowSpectrumParams)
+    bottleneck: int | None = None  # the hidden dense layers through this many linear units (vggish.factorize); None: none
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_p: float = 0.4  # training: the share of patches in a synthetic room (corpus v7 and v8: 0.6) ...
     noise_p: float = 0.5  # ... and with noise (corpus v7 to v10: 0.6; v11: 0.7); model_build.augment.Probabilities ...
@@ -141,7 +142,8 @@ class BuildConfig:
     shift_synth_cents: bool = True  # ... synthesized notes too (corpus v9: semitones only; they are detuned ±49 already)
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
     transfer_head_epochs: int = 2  # from pretrained weights: epochs of the head alone, trunk frozen ...
-    transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down ...
+    transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down (the top transfer_blocks of them) ...
+    transfer_blocks: int = 4  # 0: the head alone trains, the trunk stays as it came
     transfer_final_epochs: int = 3  # ... the last phase, everything training
     transfer_decay: float = 0.7  # each phase's learning rate is this times the last one's
     average_epochs: int = 1  # after the last epoch, also score the mean of the last this many epochs' weights and

@@ -99,6 +99,8 @@ def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, ve
 
 def save_float_weights(model, path: Path) -> None:
     """The float model's weights as float16 (half the size; enough to fine-tune from) with how to rebuild it."""
+    from model_build.vggish import bottleneck_of
+
     names = [f"{i:03d}:{w.path}" for i, w in enumerate(model.weights)]
     arrays = {n: np.asarray(w.numpy(), np.float16) for n, w in zip(names, model.weights)}
     spec = {
@@ -106,6 +108,7 @@ def save_float_weights(model, path: Path) -> None:
         "embedding_stack": any(layer.name == "fc1_1" for layer in model.layers),
         "num_classes": int(model.output.shape[-1]),
         "low_spectrum": LOW_SPECTRUM.to_dict() if any(layer.name == "low_hidden" for layer in model.layers) else None,
+        "bottleneck": bottleneck_of(model),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
@@ -129,7 +132,8 @@ def load_float_model(path: Path):
     from app.params import LowSpectrumParams
 
     low = LowSpectrumParams.from_dict(spec["low_spectrum"]) if spec.get("low_spectrum") else None
-    model = build_model(spec["num_classes"], embedding_stack=spec["embedding_stack"], batch_norm=spec["batch_norm"], low=low)
+    model = build_model(spec["num_classes"], embedding_stack=spec["embedding_stack"], batch_norm=spec["batch_norm"], low=low,
+                        bottleneck=spec.get("bottleneck"))
     if len(arrays) != len(model.weights):
         raise ValueError(f"{path}: {len(arrays)} arrays for a model with {len(model.weights)} weights")
     model.set_weights([a.astype(np.float32) for a in arrays])

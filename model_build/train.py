@@ -285,7 +285,7 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
             log.info("resuming from %s after epoch %d", run.last_path, run.state["epoch"])
         else:
             model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm,
-                                low=LOW_SPECTRUM if config.low_spectrum else None)
+                                low=LOW_SPECTRUM if config.low_spectrum else None, bottleneck=config.bottleneck)
             _compile(model, keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=run.steps * epochs, alpha=0.03))
     run.fit(model, run.state["epoch"], epochs)
     run.average(model)
@@ -297,7 +297,8 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     """Fine-tune from the model in `init_model` (.keras, or .weights.npz from convert) through the freeze-then-unfreeze phases.
 
     With config.low_spectrum, a one-input init model first gets the low-spectrum branch (vggish.add_low_branch),
-    which trains from the first phase on with the head.
+    which trains from the first phase on with the head. With config.bottleneck, an init model without one is then
+    factorised to that width (vggish.factorize); its bottleneck layers train with the head.
 
     state["phases"] records each finished phase with its validation accuracy; a rerun resumes at the
     first unfinished phase (from last.keras). `phases` defaults to transfer.schedule from the config.
@@ -305,11 +306,11 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     import keras
 
     from model_build.transfer import schedule, set_trainable
-    from model_build.vggish import add_low_branch
+    from model_build.vggish import add_low_branch, bottleneck_of, factorize
 
     run = _Run(config, data_dir, out_dir, bank, validation, maker)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
-                                config.embedding_stack, config.transfer_decay, config.transfer_final_epochs)
+                                config.embedding_stack, config.transfer_decay, config.transfer_final_epochs, config.transfer_blocks)
     done = run.state.setdefault("phases", [])
     run.state["init_model"] = str(init_model)
     if len(done) >= len(phases):
@@ -323,6 +324,11 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         model = keras.models.load_model(run.last_path) if done else load_float_model(init_model)
         if config.low_spectrum and not done:
             model = add_low_branch(model, LOW_SPECTRUM)
+        if config.bottleneck and not done and bottleneck_of(model) != config.bottleneck:
+            if bottleneck_of(model) is not None:
+                raise ValueError(f"{init_model} has a bottleneck {bottleneck_of(model)} wide; --bottleneck asks for "
+                                 f"{config.bottleneck}")
+            model = factorize(model, config.bottleneck)
     if config.init_mix and not done:
         save_weights(model, run.start_weights)  # what the average moves back towards (grown, if it was)
     for phase in phases[len(done):]:

@@ -82,18 +82,21 @@ HEAD_PREFIXES = ("head_", "probs", "embedding_relu", "low_")  # low_: the low-sp
 
 
 def schedule(base_lr: float, head_epochs: int, block_epochs: int, embedding_stack: bool = False, decay: float = 0.5,
-             final_epochs: int | None = None) -> list[Phase]:
+             final_epochs: int | None = None, blocks: int = len(TRUNK_BLOCKS)) -> list[Phase]:
     """Head alone, then each trunk block from the top down joins, each phase at `decay` times the last rate.
 
-    The last phase (everything training) runs `final_epochs` epochs (default: `block_epochs`).
+    Only the top `blocks` trunk blocks join (0: the head phase alone). The last phase runs `final_epochs` epochs
+    (default: `block_epochs`) when it is a block's.
     """
+    if not 0 <= blocks <= len(TRUNK_BLOCKS):
+        raise ValueError(f"blocks: 0 to {len(TRUNK_BLOCKS)} (got {blocks})")
     trainable = HEAD_PREFIXES + (EMBEDDING_LAYERS if embedding_stack else ())
     phases = [Phase("head", trainable, base_lr, head_epochs)]
     lr = base_lr
-    for i, block in enumerate(reversed(TRUNK_BLOCKS)):
+    for i, block in enumerate(reversed(TRUNK_BLOCKS[len(TRUNK_BLOCKS) - blocks:])):
         lr *= decay
         trainable = trainable + block
-        last = i == len(TRUNK_BLOCKS) - 1
+        last = i == blocks - 1
         epochs = final_epochs if last and final_epochs is not None else block_epochs
         phases.append(Phase("+" + "+".join(block), trainable, lr, epochs))
     return phases

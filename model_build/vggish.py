@@ -24,6 +24,11 @@ along log frequency, layers `low_*`) whose features join the head's just before 
 the log-mel patch cannot resolve the harmonics of notes below E2, this input can.
 `add_low_branch` grows a one-input model into a two-input one that starts out computing exactly
 what the first did.
+
+With `bottleneck` r (models from version 10), each of the two hidden dense layers takes its input through a
+linear r-wide layer first (`head_bottleneck`, `low_bottleneck`): a rank-r factorisation of the widest
+matrices (3968x256 and 1536x256), which held a fifth of the weights and kept the int8 model above 5 MB.
+`factorize` turns a full model into one by truncated SVD, the start that fine-tuning repairs.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ def build_model(
     dropout: float = 0.3,
     batch_norm: bool = False,
     low: LowSpectrumParams | None = None,
+    bottleneck: int | None = None,
 ) -> keras.Model:
     """(batch, patch_frames, mel_bands) log-mel [and (batch, bins, frames) low spectrum] -> (batch, num_classes)
     softmax, output named "probs"."""
@@ -86,6 +92,8 @@ def build_model(
         x = layers.Conv2D(squeeze, 1, activation="relu", kernel_initializer="he_normal", name="head_squeeze")(x)
         x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
+    if bottleneck:
+        x = layers.Dense(bottleneck, use_bias=False, name="head_bottleneck")(x)
     x = layers.Dense(hidden, activation="relu", kernel_initializer="he_normal", name="head_hidden")(x)
     x = layers.Dropout(dropout, name="head_dropout2")(x)
     if low is None:
@@ -100,6 +108,8 @@ def build_model(
             y = layers.MaxPool1D(2, name=f"low_pool{i}")(y)
     y = layers.Flatten(name="low_flatten")(y)
     y = layers.Dropout(dropout, name="low_dropout")(y)
+    if bottleneck:
+        y = layers.Dense(bottleneck, use_bias=False, name="low_bottleneck")(y)
     y = layers.Dense(hidden, activation="relu", kernel_initializer="he_normal", name="low_hidden")(y)
     y = layers.Dropout(dropout, name="low_dropout2")(y)
     x = layers.Concatenate(name="head_join")([x, y])
@@ -115,15 +125,54 @@ def takes_low_spectrum(model) -> bool:
     return any(t.name.startswith("low_spectrum") for t in model.inputs)
 
 
+def bottleneck_of(model) -> int | None:
+    """The width of a model's bottleneck layers, or None for a model without."""
+    names = {layer.name for layer in model.layers}
+    return model.get_layer("head_bottleneck").units if "head_bottleneck" in names else None
+
+
+def _architecture(model) -> dict:
+    """build_model's keyword arguments that rebuild `model`'s layers (all but `low`)."""
+    names = {layer.name for layer in model.layers}
+    return {"embedding_stack": "fc1_1" in names,
+            "squeeze": model.get_layer("head_squeeze").filters if "head_squeeze" in names else 64,
+            "hidden": model.get_layer("head_hidden").units, "batch_norm": any(n.endswith("_bn") for n in names),
+            "bottleneck": bottleneck_of(model)}
+
+
+def factorize(model: keras.Model, rank: int) -> keras.Model:
+    """A copy of a model without bottleneck, with one of width `rank`: every other layer's weights carried over, and each
+    hidden dense kernel W (n x 256) replaced by its best rank-`rank` approximation U_r S_r V_r^T (truncated SVD), split
+    as the bottleneck's kernel U_r S_r and the hidden layer's V_r^T. At full rank the copy computes what the model did."""
+    if bottleneck_of(model) is not None:
+        raise ValueError(f"this model already has a bottleneck ({bottleneck_of(model)} wide)")
+    from app.params import LOW_SPECTRUM
+
+    names = {layer.name for layer in model.layers}
+    widest = min(min(model.get_layer(n).get_weights()[0].shape) for n in ("head_hidden", "low_hidden") if n in names)
+    if not 0 < rank <= widest:
+        raise ValueError(f"a bottleneck takes a width from 1 to {widest} (got {rank})")
+    low = LOW_SPECTRUM if takes_low_spectrum(model) else None
+    small = build_model(int(model.output.shape[-1]), **{**_architecture(model), "bottleneck": rank}, low=low)
+    for layer in model.layers:
+        if layer.weights and layer.name not in ("head_hidden", "low_hidden"):
+            small.get_layer(layer.name).set_weights(layer.get_weights())
+    for name in ("head_hidden", "low_hidden"):
+        if name not in names:
+            continue
+        kernel, bias = model.get_layer(name).get_weights()
+        u, s, vt = np.linalg.svd(kernel.astype(np.float64), full_matrices=False)
+        small.get_layer(name.replace("hidden", "bottleneck")).set_weights([(u[:, :rank] * s[:rank]).astype(np.float32)])
+        small.get_layer(name).set_weights([vt[:rank].astype(np.float32), bias])
+    return small
+
+
 def add_low_branch(model: keras.Model, low: LowSpectrumParams) -> keras.Model:
     """A two-input copy of a one-input model: every layer's weights carried over, the low branch newly initialised,
     and the softmax's weights from the low branch zero, so the new model's output equals the old one's."""
     if takes_low_spectrum(model):
         return model
-    names = {layer.name for layer in model.layers}
-    grown = build_model(int(model.output.shape[-1]), embedding_stack="fc1_1" in names,
-                        squeeze=model.get_layer("head_squeeze").filters if "head_squeeze" in names else 64,
-                        hidden=model.get_layer("head_hidden").units, batch_norm=any(n.endswith("_bn") for n in names), low=low)
+    grown = build_model(int(model.output.shape[-1]), **_architecture(model), low=low)
     for layer in model.layers:
         if layer.weights and layer.name != "probs":
             grown.get_layer(layer.name).set_weights(layer.get_weights())

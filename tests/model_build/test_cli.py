@@ -39,6 +39,25 @@ def test_mix_init_needs_init_and_a_share_between_0_and_1():
         config("--init", "m.keras", "--mix-init", "1.5")
 
 
+def test_bottleneck_and_a_shorter_schedule_are_options():
+    from model_build.cli import _config
+
+    config = lambda *argv: _config(build_parser().parse_args(["train", *argv]))  # noqa: E731
+    default = config()
+    assert default.bottleneck is None and default.transfer_blocks == 4 and default.transfer_head_epochs == 2
+    short = config("--init", "m.npz", "--bottleneck", "32", "--trunk-blocks", "0", "--head-epochs", "4")
+    assert dataclasses.replace(short, bottleneck=None, transfer_blocks=4, transfer_head_epochs=2) == default
+    assert (short.bottleneck, short.transfer_blocks, short.transfer_head_epochs) == (32, 0, 4)
+    with pytest.raises(SystemExit, match="needs --init"):
+        config("--trunk-blocks", "0")
+    with pytest.raises(SystemExit, match="at least 1"):
+        config("--bottleneck", "0")
+    with pytest.raises(SystemExit, match="at least 1"):
+        config("--init", "m.npz", "--head-epochs", "0")
+    with pytest.raises(SystemExit):  # argparse: not one of 0-4
+        config("--init", "m.npz", "--trunk-blocks", "5")
+
+
 def test_each_corpus_version_builds_as_it_was_made():
     from model_build.cli import _config
     from model_build.synth import FAMILIES, FAMILIES_V2, FAMILIES_V3, FAMILIES_V5

@@ -95,6 +95,15 @@ def test_schedule_gives_the_last_phase_its_own_length():
     assert phases[-1].learning_rate == pytest.approx(1e-3 * 0.7**4)
 
 
+def test_schedule_can_unfreeze_only_the_top_blocks():
+    assert [p.name for p in schedule(1e-3, 4, 1, blocks=0)] == ["head"]
+    assert [p.epochs for p in schedule(1e-3, 4, 1, blocks=0, final_epochs=3)] == [4]
+    top = schedule(1e-3, 2, 1, final_epochs=3, blocks=1)
+    assert [p.name for p in top] == ["head", "+conv4_1+conv4_2"] and top[-1].epochs == 3
+    with pytest.raises(ValueError, match="0 to 4"):
+        schedule(1e-3, 2, 1, blocks=5)
+
+
 def test_frozen_trunk_does_not_change_in_the_head_phase():
     import keras
 

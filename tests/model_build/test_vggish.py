@@ -59,3 +59,50 @@ def test_a_grown_low_branch_starts_out_computing_what_the_one_input_model_did():
                                atol=1e-5)
     branch = [layer.name for layer in grown.layers if layer.name.startswith("low_") and layer.weights]
     assert len(branch) == 5 and all(name.startswith(HEAD_PREFIXES) for name in branch)  # trains from the first phase
+
+
+def test_a_factorised_model_is_the_truncated_svd_of_the_full_one():
+    import numpy as np
+
+    from app.params import LOW_SPECTRUM
+    from model_build.transfer import HEAD_PREFIXES
+    from model_build.vggish import bottleneck_of, factorize
+
+    full = build_model(75, batch_norm=True, low=LOW_SPECTRUM)
+    rng = np.random.default_rng(0)
+    for layer in full.layers:  # BatchNorm statistics too
+        layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) + (1.0 if "variance" in v.path else 0.0)
+                           for w, v in zip(layer.get_weights(), layer.weights)])
+    x = {"log_mel": rng.normal(0, 1, (3, 96, 64)).astype(np.float32),
+         "low_spectrum": rng.uniform(0, 1, (3, *LOW_SPECTRUM.shape)).astype(np.float32)}
+    # At full rank it computes what the full model did.
+    np.testing.assert_allclose(factorize(full, 256).predict(x, verbose=0), full.predict(x, verbose=0), atol=1e-5)
+    small = factorize(full, 8)
+    assert bottleneck_of(full) is None and bottleneck_of(small) == 8
+    assert small.count_params() < full.count_params() - 1_000_000
+    for name in ("head_hidden", "low_hidden"):
+        w = full.get_layer(name).get_weights()[0]
+        u, s, vt = np.linalg.svd(w, full_matrices=False)
+        product = small.get_layer(name.replace("hidden", "bottleneck")).get_weights()[0] @ small.get_layer(name).get_weights()[0]
+        np.testing.assert_allclose(product, (u[:, :8] * s[:8]) @ vt[:8], atol=1e-5)
+        np.testing.assert_array_equal(small.get_layer(name).get_weights()[1], full.get_layer(name).get_weights()[1])
+    np.testing.assert_array_equal(small.get_layer("conv4_2").get_weights()[0], full.get_layer("conv4_2").get_weights()[0])
+    assert all(n.startswith(HEAD_PREFIXES) for n in ("head_bottleneck", "low_bottleneck"))  # they train with the head
+    with pytest.raises(ValueError, match="already has a bottleneck"):
+        factorize(small, 4)
+    with pytest.raises(ValueError, match="from 1 to 256"):
+        factorize(full, 300)
+
+
+def test_float_weights_keep_the_bottleneck(tmp_path):
+    import numpy as np
+
+    from model_build.convert import load_float_model, save_float_weights
+    from model_build.vggish import bottleneck_of
+
+    model = build_model(75, batch_norm=True, bottleneck=16)
+    save_float_weights(model, tmp_path / "m.weights.npz")
+    again = load_float_model(tmp_path / "m.weights.npz")
+    assert bottleneck_of(again) == 16 and again.count_params() == model.count_params()
+    for a, b in zip(again.get_weights(), model.get_weights()):  # stored as float16
+        np.testing.assert_array_equal(a, b.astype(np.float16).astype(np.float32))
