@@ -80,6 +80,10 @@ def _config(args) -> BuildConfig:
         if args.bottleneck < 1:
             raise SystemExit(f"pitchrec-build: --bottleneck takes a width of at least 1 (got {args.bottleneck})")
         config = dataclasses.replace(config, bottleneck=args.bottleneck)
+    if getattr(args, "distill", None) is not None:
+        if not 0.0 < args.distill <= 1.0 or not getattr(args, "init", None):
+            raise SystemExit(f"pitchrec-build: --distill takes a share above 0, up to 1 (got {args.distill}), and needs --init")
+        config = dataclasses.replace(config, distill=args.distill)
     for flag, field in (("head_epochs", "transfer_head_epochs"), ("trunk_blocks", "transfer_blocks")):
         if getattr(args, flag, None) is not None:
             if not getattr(args, "init", None):
@@ -285,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     init_opts.add_argument("--mix-init", type=float, metavar="A",
                            help="with --init: the average after the last epoch (--average-epochs) moves this share of the "
                            "way back to the starting weights, (1 - A) average + A start (WiSE-FT)")
+    init_opts.add_argument("--distill", type=float, metavar="A",
+                           help="with --init: the init model teaches (knowledge distillation): each training target is A "
+                           "times its class probabilities plus 1 - A times the one-hot label (how model version 10 is "
+                           "made, A = 1, with --bottleneck: the smaller model learns to answer as the full one)")
     init_opts.add_argument("--head-epochs", type=int, metavar="N", help="with --init: epochs of the head phase (default 2)")
     init_opts.add_argument("--trunk-blocks", type=int, choices=range(5), metavar="N",
                            help="with --init: how many trunk blocks, top down, join after the head phase (default 4, "

@@ -149,6 +149,7 @@ class BuildConfig:
     average_epochs: int = 1  # after the last epoch, also score the mean of the last this many epochs' weights and
     # keep it as the best model if it beats every epoch (stochastic weight averaging); 1: no average
     init_mix: float = 0.0  # from --init: that mean moves this share of the way back to the starting weights (WiSE-FT)
+    distill: float = 0.0  # from --init: the init model's probabilities make up this share of each training target
     finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
     finetune_validation_patches: int = 1500
 

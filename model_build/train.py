@@ -118,8 +118,16 @@ def load_weights(path: Path) -> list[np.ndarray]:
         return [z[f"arr_{i}"] for i in range(len(z.files))]
 
 
-def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int):
+def soft_targets(y: np.ndarray, teacher_probs: np.ndarray | None, share: float) -> np.ndarray:
+    """Training targets that are the teacher's class probabilities to `share` and the one-hot labels to the rest."""
+    onehot = np.eye(len(class_labels()), dtype=np.float32)[np.asarray(y)]
+    return onehot if teacher_probs is None else ((1.0 - share) * onehot + share * teacher_probs).astype(np.float32)
+
+
+def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int, teacher=None):
     import keras
+
+    from model_build.vggish import takes_low_spectrum
 
     class Patches(keras.utils.PyDataset):
         def __init__(self, epoch: int):
@@ -131,7 +139,12 @@ def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: in
 
         def __getitem__(self, i: int):
             rng = np.random.default_rng([config.seed if config.draw_seed is None else config.draw_seed, self.epoch, i])
-            return maker.batch(rng, config.batch_size)
+            batch = maker.batch(rng, config.batch_size)
+            if teacher is None:
+                return batch
+            x, y = batch
+            probs = teacher(model_inputs(x, takes_low_spectrum(teacher)), training=False)
+            return x, soft_targets(y, np.asarray(probs), config.distill)
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
@@ -159,6 +172,7 @@ class _Run:
             validation = (x_val, y_val)
         self.validation = validation
         self.steps = max(1, config.train_patches_per_epoch // config.batch_size)
+        self.teacher = None  # with config.distill, train_transfer's teacher (the init model as it came)
         self.state_path, self.last_path = out_dir / "state.json", out_dir / "last.keras"
         fresh = {"epoch": 0, "history": []}
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() and self.last_path.exists() else fresh
@@ -223,8 +237,8 @@ class _Run:
             return
         model.set_weights(average_weights([load_weights(p) for p in paths], [(1.0 - mix) / n] * n + ([mix] if mix else [])))
         x_val, y_val = self.validation
-        scores = model.evaluate(model_inputs(x_val, takes_low_spectrum(model)), y_val, batch_size=128, verbose=0,
-                                return_dict=True)
+        scores = model.evaluate(model_inputs(x_val, takes_low_spectrum(model)), self.validation_targets(y_val), batch_size=128,
+                                verbose=0, return_dict=True)
         entry = {"of_epochs": epochs, **({"init_mix": mix} if mix else {}), **{f"val_{k}": float(v) for k, v in scores.items()}}
         false_notes = false_note_rate(model, x_val, y_val)
         if false_notes is not None:
@@ -240,28 +254,33 @@ class _Run:
     def start_weights(self) -> Path:
         return self.out_dir / "start.npz"
 
+    def validation_targets(self, y_val: np.ndarray) -> np.ndarray:
+        """The validation labels in the form the loss takes: class indices, or one-hot when distilling (soft targets)."""
+        return y_val if self.teacher is None else soft_targets(y_val, None, 0.0)
+
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
         from model_build.vggish import takes_low_spectrum
 
         x_val, y_val = self.validation
         model.fit(
-            _patches(self.config, self.maker, self.steps, first_epoch),
+            _patches(self.config, self.maker, self.steps, first_epoch, self.teacher),
             epochs=epochs,
             initial_epoch=first_epoch,
-            validation_data=(model_inputs(x_val, takes_low_spectrum(model)), y_val),
+            validation_data=(model_inputs(x_val, takes_low_spectrum(model)), self.validation_targets(y_val)),
             validation_batch_size=128,
             callbacks=[self.checkpoint(phase)],
             verbose=1 if sys.stderr.isatty() else 2,  # a progress bar in a terminal, a line per epoch in a log
         )
 
 
-def _compile(model, learning_rate) -> None:
+def _compile(model, learning_rate, soft: bool = False) -> None:
+    """Adam and cross-entropy, on class indices or (soft) on class distributions; "accuracy" is named so either way."""
     import keras
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy" if soft else "sparse_categorical_crossentropy",
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy") if soft else "accuracy"],
         jit_compile=False,  # XLA trains this model at half the speed on CPU
     )
 
@@ -300,6 +319,10 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     which trains from the first phase on with the head. With config.bottleneck, an init model without one is then
     factorised to that width (vggish.factorize); its bottleneck layers train with the head.
 
+    With config.distill a, the init model, as it came, is also the teacher (knowledge distillation, Hinton et al.
+    2015): each training patch's target is a times the teacher's class probabilities plus (1 - a) times its one-hot
+    label, so a factorised model learns to answer as the full one did, not only to name the labels.
+
     state["phases"] records each finished phase with its validation accuracy; a rerun resumes at the
     first unfinished phase (from last.keras). `phases` defaults to transfer.schedule from the config.
     """
@@ -322,6 +345,8 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
 
     with distribute_strategy().scope():
         model = keras.models.load_model(run.last_path) if done else load_float_model(init_model)
+        if config.distill:
+            run.teacher = load_float_model(init_model)
         if config.low_spectrum and not done:
             model = add_low_branch(model, LOW_SPECTRUM)
         if config.bottleneck and not done and bottleneck_of(model) != config.bottleneck:
@@ -334,7 +359,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     for phase in phases[len(done):]:
         set_trainable(model, phase)
         with distribute_strategy().scope():
-            _compile(model, phase.learning_rate)
+            _compile(model, phase.learning_rate, soft=run.teacher is not None)
         first = run.state["epoch"]
         log.info("phase %s: %d epochs at learning rate %.2g, %d trainable weights", phase.name, phase.epochs,
                  phase.learning_rate, sum(int(np.prod(w.shape)) for w in model.trainable_weights))

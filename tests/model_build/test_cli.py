@@ -39,7 +39,7 @@ def test_mix_init_needs_init_and_a_share_between_0_and_1():
         config("--init", "m.keras", "--mix-init", "1.5")
 
 
-def test_bottleneck_and_a_shorter_schedule_are_options():
+def test_bottleneck_distillation_and_a_shorter_schedule_are_options():
     from model_build.cli import _config
 
     config = lambda *argv: _config(build_parser().parse_args(["train", *argv]))  # noqa: E731
@@ -56,6 +56,11 @@ def test_bottleneck_and_a_shorter_schedule_are_options():
         config("--init", "m.npz", "--head-epochs", "0")
     with pytest.raises(SystemExit):  # argparse: not one of 0-4
         config("--init", "m.npz", "--trunk-blocks", "5")
+    assert default.distill == 0.0 and config("--init", "m.npz", "--distill", "1").distill == 1.0
+    with pytest.raises(SystemExit, match="needs --init"):
+        config("--distill", "0.5")
+    with pytest.raises(SystemExit, match="up to 1"):
+        config("--init", "m.npz", "--distill", "0")
 
 
 def test_each_corpus_version_builds_as_it_was_made():

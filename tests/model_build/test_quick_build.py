@@ -87,8 +87,9 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
 def test_quick_head_only_run_factorises_a_full_model(tmp_path):
-    """--bottleneck from full-rank weights (version 8's) with --trunk-blocks 0: the model is factorised, only the head
-    phase runs, the trunk comes out as it went in, and the int8 model, under 5 MB, loads in the app."""
+    """--bottleneck from full-rank weights (version 8's) with --trunk-blocks 0 and --distill: the model is factorised,
+    only the head phase runs, taught by the full model, the trunk comes out as it went in, and the int8 model, under
+    5 MB, loads in the app."""
     from app.model import DEFAULT_MODEL
     from model_build.convert import load_float_model
     from model_build.vggish import bottleneck_of
@@ -96,9 +97,10 @@ def test_quick_head_only_run_factorises_a_full_model(tmp_path):
     out = tmp_path / "small.tflite"
     init = DEFAULT_MODEL.parent / "pretrained" / "pitchrec-v8.weights.npz"
     assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--bottleneck", "8", "--trunk-blocks", "0",
-                 "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
+                 "--distill", "1", "--average-epochs", "2", "--head-epochs", "2", "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
     state = json.loads((tmp_path / "build" / "train" / "state.json").read_text())
-    assert [p["phase"] for p in state["phases"]] == ["head"]
+    assert [p["phase"] for p in state["phases"]] == ["head"] and len(state["history"]) == 2
+    assert 0.0 <= state["average"]["val_accuracy"] <= 1.0  # scored on one-hot validation targets
     before, after = load_float_model(init), load_float_model(out.with_suffix(".weights.npz"))
     assert bottleneck_of(before) is None and bottleneck_of(after) == 8
     for name in ("conv1", "conv3_2_bn", "conv4_2", "conv4_2_bn"):

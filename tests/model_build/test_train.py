@@ -60,3 +60,35 @@ def test_average_weights_counts_each_models_share():
     start, trained = [np.full(3, 4.0, np.float32)], [np.full(3, 8.0, np.float32)]
     np.testing.assert_array_equal(average_weights([trained, start], [0.5, 0.5])[0], [6.0, 6.0, 6.0])
     np.testing.assert_array_equal(average_weights([trained, start], [0.75, 0.25])[0], [7.0, 7.0, 7.0])
+
+
+def test_distilled_targets_are_the_teachers_probabilities_to_their_share():
+    from app.notes import class_labels
+    from model_build.config import BuildConfig
+    from model_build.train import _patches, soft_targets
+
+    n = len(class_labels())
+    y = np.array([3, label_index(None)])
+    teacher = np.full((2, n), 1.0 / n, np.float32)
+    np.testing.assert_array_equal(soft_targets(y, None, 0.5), np.eye(n, dtype=np.float32)[y])
+    mixed = soft_targets(y, teacher, 0.25)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
+    assert mixed[0, 3] == pytest.approx(0.75 + 0.25 / n) and mixed[0, 4] == pytest.approx(0.25 / n)
+
+    class Maker:  # two patches per batch, the first labelled 3, the second no note
+        def batch(self, rng, size):
+            return rng.standard_normal((size, 96, 64)).astype(np.float32), y
+
+    class Teacher:  # one input; the same distribution for every patch
+        inputs = []
+
+        def __call__(self, x, training=False):
+            assert not training and x.shape == (2, 96, 64)
+            return teacher
+
+    config = BuildConfig(batch_size=2, distill=1.0)
+    x, targets = _patches(config, Maker(), steps=1, first_epoch=0, teacher=Teacher())[0]
+    np.testing.assert_array_equal(targets, teacher)
+    x_plain, labels = _patches(config, Maker(), steps=1, first_epoch=0)[0]
+    np.testing.assert_array_equal(x_plain, x)  # the same draws, taught or not
+    np.testing.assert_array_equal(labels, y)
