@@ -64,6 +64,10 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, short_tail_p=0.3, min_tail_s=0.03)
     if getattr(args, "epochs", None):
         config = dataclasses.replace(config, epochs=args.epochs)
+    if getattr(args, "learning_rate", None) is not None:
+        if not 0.0 < args.learning_rate < 1.0:
+            raise SystemExit(f"pitchrec-build: --learning-rate takes a rate between 0 and 1 (got {args.learning_rate})")
+        config = dataclasses.replace(config, learning_rate=args.learning_rate)
     if getattr(args, "average_epochs", None):
         config = dataclasses.replace(config, average_epochs=args.average_epochs)
     if getattr(args, "mix_init", None):
@@ -269,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--draw-seed", type=int, metavar="N",
                             help="seed of the training patches' draws (default: the build's seed); a further run from a "
                             "trained model with another N sees fresh patches, with the same notes and validation")
+    train_opts.add_argument("--learning-rate", type=float, metavar="LR",
+                            help="base learning rate (default 1e-3; from --init the head phase starts at 0.3 LR)")
     train_opts.add_argument("--average-epochs", type=int, metavar="N",
                             help="keep each epoch's weights and, after the last epoch, score the mean of the last N "
                             "(stochastic weight averaging); it becomes the best model if it beats every epoch")

@@ -61,6 +61,9 @@ def test_bottleneck_distillation_and_a_shorter_schedule_are_options():
         config("--distill", "0.5")
     with pytest.raises(SystemExit, match="up to 1"):
         config("--init", "m.npz", "--distill", "0")
+    assert default.learning_rate == 1e-3 and config("--learning-rate", "1e-4").learning_rate == 1e-4
+    with pytest.raises(SystemExit, match="between 0 and 1"):
+        config("--learning-rate", "0")
 
 
 def test_each_corpus_version_builds_as_it_was_made():
