@@ -282,8 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="put VGGish's 4096-4096-128 embedding stack before the head (large: not the shipped default)")
     train_opts.add_argument("--bottleneck", type=int, metavar="R",
                             help="take the head's two hidden dense layers' input through R linear units first, a "
-                            "rank-R factorisation of their kernels (how model version 10 is made, R = 32: the int8 model "
-                            "under 5 MB); with --init, a model without them is factorised by truncated SVD")
+                            "rank-R factorisation of their kernels (R = 32: the int8 model 4.92 MB, not 6.13); "
+                            "with --init, a model without them is factorised by truncated SVD")
     train_opts.add_argument("--low-spectrum", action="store_true",
                             help="give the model a second input, a fine spectrum of the low register (how model version 4 "
                             "is made); with --init, a one-input model grows the branch that reads it")
@@ -297,8 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "way back to the starting weights, (1 - A) average + A start (WiSE-FT)")
     init_opts.add_argument("--distill", type=float, metavar="A",
                            help="with --init: the init model teaches (knowledge distillation): each training target is A "
-                           "times its class probabilities plus 1 - A times the one-hot label (how model version 10 is "
-                           "made, A = 1, with --bottleneck: the smaller model learns to answer as the full one)")
+                           "times its class probabilities plus 1 - A times the one-hot label (with --bottleneck: the "
+                           "smaller model learns to answer as the full one)")
     init_opts.add_argument("--head-epochs", type=int, metavar="N", help="with --init: epochs of the head phase (default 2)")
     init_opts.add_argument("--trunk-blocks", type=int, choices=range(5), metavar="N",
                            help="with --init: how many trunk blocks, top down, join after the head phase (default 4, "
@@ -346,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted; `train` resumes from its last checkpoint")
         return 130
     except FileNotFoundError as e:
+        log.error("%s", e)
+        return 1
+    except ValueError as e:  # inputs that do not fit: a model of another shape, patches without an input it takes, ...
+        if args.verbose:
+            raise
         log.error("%s", e)
         return 1
     return 0

@@ -27,6 +27,17 @@ def test_steps_out_of_order_say_what_to_run_first(tmp_path):
             main([step, "--work-dir", str(tmp_path)])
 
 
+def test_inputs_that_do_not_fit_are_one_line_not_a_traceback(monkeypatch, caplog):
+    def refuse(args):
+        raise ValueError("m.npz has a bottleneck 32 wide; --bottleneck asks for 16")
+
+    monkeypatch.setattr("model_build.cli.cmd_train", refuse)
+    assert main(["train", "--init", "m.npz", "--bottleneck", "16"]) == 1
+    assert "asks for 16" in caplog.text
+    with pytest.raises(ValueError):  # -v shows where
+        main(["train", "-v", "--init", "m.npz", "--bottleneck", "16"])
+
+
 def test_mix_init_needs_init_and_a_share_between_0_and_1():
     from model_build.cli import _config
 
