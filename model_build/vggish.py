@@ -149,9 +149,9 @@ def factorize(model: keras.Model, rank: int) -> keras.Model:
     from app.params import LOW_SPECTRUM
 
     names = {layer.name for layer in model.layers}
-    widest = min(min(model.get_layer(n).get_weights()[0].shape) for n in ("head_hidden", "low_hidden") if n in names)
-    if not 0 < rank <= widest:
-        raise ValueError(f"a bottleneck takes a width from 1 to {widest} (got {rank})")
+    full_rank = min(min(model.get_layer(n).get_weights()[0].shape) for n in ("head_hidden", "low_hidden") if n in names)
+    if not 0 < rank <= full_rank:
+        raise ValueError(f"a bottleneck takes a width from 1 to {full_rank} (got {rank})")
     low = LOW_SPECTRUM if takes_low_spectrum(model) else None
     small = build_model(int(model.output.shape[-1]), **{**_architecture(model), "bottleneck": rank}, low=low)
     for layer in model.layers:
