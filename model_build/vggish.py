@@ -27,7 +27,7 @@ what the first did.
 
 With `bottleneck` r, each of the two hidden dense layers takes its input through a
 linear r-wide layer first (`head_bottleneck`, `low_bottleneck`): a rank-r factorisation of the widest
-matrices (3968x256 and 1536x256), which held a fifth of the weights and kept the int8 model above 5 MB.
+matrices (3968x256 and 1536x256), which hold nearly a quarter of the weights and kept the int8 model above 5 MB.
 `factorize` turns a full model into one by truncated SVD, the start that fine-tuning repairs.
 """
 
