@@ -138,14 +138,14 @@ def paired_table(splits: dict, by_model: dict[str, dict[str, np.ndarray]], store
     print("|---" * 8 + "|")
     for split, (_, y, source) in splits.items():
         notes = y != none
-        rows = [("", notes), (", organs apart", notes & ~np.isin(source, ORGAN_SOURCES))]
-        for suffix, mask in rows:
+        base = "paired_clean" if split == "validation" else "paired_noisy"
+        rows = [("", base, notes), (", organs apart", base + "_organs_apart", notes & ~np.isin(source, ORGAN_SOURCES))]
+        for suffix, key, mask in rows:
             right = {who: by_model[who][split][mask] == y[mask] for who in ("", "baseline ")}
             octave = {who: octave_errors(y[mask], by_model[who][split][mask]) for who in ("", "baseline ")}
             only = (int(np.sum(right[""] & ~right["baseline "])), int(np.sum(right["baseline "] & ~right[""])))
             only_oct = (int(np.sum(octave[""] & ~octave["baseline "])), int(np.sum(octave["baseline "] & ~octave[""])))
             p, p_oct = mcnemar_p(*only), mcnemar_p(*only_oct)
-            key = f"paired_{'noisy' if split != 'validation' else 'clean'}{suffix.replace(', organs apart', '_organs_apart')}"
             store[key] = {"right_only_model": only[0], "right_only_baseline": only[1], "p": p,
                           "octave_only_model": only_oct[0], "octave_only_baseline": only_oct[1], "octave_p": p_oct}
             print(f"| {names.get(split, split)}{suffix} | {int(mask.sum())} | {only[0]} | {only[1]} | {p:.3f} | "

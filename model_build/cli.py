@@ -84,17 +84,19 @@ def _config(args) -> BuildConfig:
         if args.bottleneck < 1:
             raise SystemExit(f"pitchrec-build: --bottleneck takes a width of at least 1 (got {args.bottleneck})")
         config = dataclasses.replace(config, bottleneck=args.bottleneck)
+    for flag in ("distill", "head_epochs", "trunk_blocks"):  # settings of training from --init
+        if getattr(args, flag, None) is not None and not getattr(args, "init", None):
+            raise SystemExit(f"pitchrec-build: --{flag.replace('_', '-')} is a transfer setting and needs --init")
     if getattr(args, "distill", None) is not None:
-        if not 0.0 < args.distill <= 1.0 or not getattr(args, "init", None):
-            raise SystemExit(f"pitchrec-build: --distill takes a share above 0, up to 1 (got {args.distill}), and needs --init")
+        if not 0.0 < args.distill <= 1.0:
+            raise SystemExit(f"pitchrec-build: --distill takes a share above 0, up to 1 (got {args.distill})")
         config = dataclasses.replace(config, distill=args.distill)
-    for flag, field in (("head_epochs", "transfer_head_epochs"), ("trunk_blocks", "transfer_blocks")):
-        if getattr(args, flag, None) is not None:
-            if not getattr(args, "init", None):
-                raise SystemExit(f"pitchrec-build: --{flag.replace('_', '-')} is a transfer schedule setting and needs --init")
-            if flag == "head_epochs" and args.head_epochs < 1:
-                raise SystemExit(f"pitchrec-build: --head-epochs takes at least 1 (got {args.head_epochs})")
-            config = dataclasses.replace(config, **{field: getattr(args, flag)})
+    if getattr(args, "head_epochs", None) is not None:
+        if args.head_epochs < 1:
+            raise SystemExit(f"pitchrec-build: --head-epochs takes at least 1 (got {args.head_epochs})")
+        config = dataclasses.replace(config, transfer_head_epochs=args.head_epochs)
+    if getattr(args, "trunk_blocks", None) is not None:
+        config = dataclasses.replace(config, transfer_blocks=args.trunk_blocks)
     return config
 
 

@@ -118,10 +118,14 @@ def load_weights(path: Path) -> list[np.ndarray]:
         return [z[f"arr_{i}"] for i in range(len(z.files))]
 
 
-def soft_targets(y: np.ndarray, teacher_probs: np.ndarray | None, share: float) -> np.ndarray:
+def one_hot(y: np.ndarray) -> np.ndarray:
+    """(N,) class indices -> (N, classes) float32 one-hot rows."""
+    return np.eye(len(class_labels()), dtype=np.float32)[np.asarray(y)]
+
+
+def soft_targets(y: np.ndarray, teacher_probs: np.ndarray, share: float) -> np.ndarray:
     """Training targets that are the teacher's class probabilities to `share` and the one-hot labels to the rest."""
-    onehot = np.eye(len(class_labels()), dtype=np.float32)[np.asarray(y)]
-    return onehot if teacher_probs is None else ((1.0 - share) * onehot + share * teacher_probs).astype(np.float32)
+    return ((1.0 - share) * one_hot(y) + share * np.asarray(teacher_probs)).astype(np.float32)
 
 
 def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int, teacher=None):
@@ -144,7 +148,7 @@ def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: in
                 return batch
             x, y = batch
             probs = teacher(model_inputs(x, takes_low_spectrum(teacher)), training=False)
-            return x, soft_targets(y, np.asarray(probs), config.distill)
+            return x, soft_targets(y, probs, config.distill)
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
@@ -256,7 +260,7 @@ class _Run:
 
     def validation_targets(self, y_val: np.ndarray) -> np.ndarray:
         """The validation labels in the form the loss takes: class indices, or one-hot when distilling (soft targets)."""
-        return y_val if self.teacher is None else soft_targets(y_val, None, 0.0)
+        return y_val if self.teacher is None else one_hot(y_val)
 
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
         from model_build.vggish import takes_low_spectrum

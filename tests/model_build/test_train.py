@@ -65,12 +65,12 @@ def test_average_weights_counts_each_models_share():
 def test_distilled_targets_are_the_teachers_probabilities_to_their_share():
     from app.notes import class_labels
     from model_build.config import BuildConfig
-    from model_build.train import _patches, soft_targets
+    from model_build.train import _patches, one_hot, soft_targets
 
     n = len(class_labels())
     y = np.array([3, label_index(None)])
     teacher = np.full((2, n), 1.0 / n, np.float32)
-    np.testing.assert_array_equal(soft_targets(y, None, 0.5), np.eye(n, dtype=np.float32)[y])
+    np.testing.assert_array_equal(one_hot(y), np.eye(n, dtype=np.float32)[y])
     mixed = soft_targets(y, teacher, 0.25)
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
     assert mixed[0, 3] == pytest.approx(0.75 + 0.25 / n) and mixed[0, 4] == pytest.approx(0.25 / n)
