@@ -14,6 +14,7 @@ import numpy as np
 import soxr
 
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
+from app.pitch import nsdf
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_Q = 1127.0
@@ -128,21 +129,41 @@ def _low_spectrum_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarra
     return below, (position - below).astype(np.float32)
 
 
-def low_spectrum(signal: np.ndarray, params: LowSpectrumParams = LOW_SPECTRUM) -> np.ndarray:
-    """The last params.samples of 16 kHz mono audio -> (num_bins, frames) float32 in 0..1 (see LowSpectrumParams).
+@functools.lru_cache(maxsize=4)
+def _periodicity_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarray]:
+    """The lag (in samples) below each log-frequency point's period, and the linear-interpolation weight of the next."""
+    midi = params.midi_low + np.arange(params.num_bins) / params.bins_per_semitone
+    lag = params.sample_rate_hz / (440.0 * 2.0 ** ((midi - 69.0) / 12.0))
+    below = np.floor(lag).astype(np.int64)
+    return below, (lag - below).astype(np.float32)
 
-    Shorter audio is taken as preceded by silence. Level does not matter: the loudest point is 1.
+
+def low_spectrum(signal: np.ndarray, params: LowSpectrumParams = LOW_SPECTRUM) -> np.ndarray:
+    """The last params.samples of 16 kHz mono audio -> (num_bins, frames + periodicity_frames) float32 in 0..1
+    (see LowSpectrumParams).
+
+    Shorter audio is taken as preceded by silence. Level does not matter: the loudest point is 1, and the
+    periodicity is normalised per window.
     """
     signal = np.asarray(signal, dtype=np.float32)[-params.samples :]
     if len(signal) < params.samples:
         signal = np.concatenate([np.zeros(params.samples - len(signal), np.float32), signal])
-    frames = frame(signal, params.window_samples, params.step_samples) * periodic_hann(params.window_samples)
-    magnitude = np.abs(np.fft.rfft(frames, n=params.fft_size))
+    raw = frame(signal, params.window_samples, params.step_samples)
+    magnitude = np.abs(np.fft.rfft(raw * periodic_hann(params.window_samples), n=params.fft_size))
     below, weight = _low_spectrum_taps(params)
     points = magnitude[:, below] * (1.0 - weight) + magnitude[:, below + 1] * weight
     db = 20.0 * np.log10(points + 1e-7)
     db -= db.max()
-    return (np.clip(db, -params.floor_db, 0.0) / params.floor_db + 1.0).astype(np.float32).T
+    spectra = (np.clip(db, -params.floor_db, 0.0) / params.floor_db + 1.0).astype(np.float32).T
+    if not params.periodicity_frames:
+        return spectra
+    lag, lag_weight = _periodicity_taps(params)
+    channels = []
+    for window in raw[len(raw) - params.periodicity_frames :]:
+        curve = nsdf(window - window.mean(), int(lag.max()) + 1)
+        channels.append(curve[lag] * (1.0 - lag_weight) + curve[lag + 1] * lag_weight)
+    periodicity = np.clip((np.stack(channels, axis=1) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return np.concatenate([spectra, periodicity], axis=1)
 
 
 class LogMelStream:

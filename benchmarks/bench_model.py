@@ -56,7 +56,7 @@ def time_inference(path: Path, threads: int, x, repeats: int) -> float:
     from model_build.corpus import model_inputs
 
     model = NoteModel(path, num_threads=threads)
-    x = model_inputs(x, model.takes_low_spectrum)
+    x = model_inputs(x, model.low)
     mel, low = (x["log_mel"], x["low_spectrum"]) if isinstance(x, dict) else (x, [None] * len(x))
     for i in range(10):
         model.probabilities(mel[i], low[i])

@@ -80,6 +80,10 @@ def _config(args) -> BuildConfig:
         config = dataclasses.replace(config, embedding_stack=True)
     if getattr(args, "low_spectrum", False):
         config = dataclasses.replace(config, low_spectrum=True)
+    if getattr(args, "periodicity", False):
+        if not config.low_spectrum:
+            raise SystemExit("pitchrec-build: --periodicity is a channel of the low spectrum and needs --low-spectrum")
+        config = dataclasses.replace(config, periodicity=True)
     if getattr(args, "bottleneck", None) is not None:
         if args.bottleneck < 1:
             raise SystemExit(f"pitchrec-build: --bottleneck takes a width of at least 1 (got {args.bottleneck})")
@@ -203,11 +207,10 @@ def cmd_convert(args) -> None:
     _require(data_dir / "bank.npz", "pitchrec-build data")
     model = _trained_model(train_dir)
     bank = NoteBank.load(data_dir / "bank.npz")
-    from app.params import LOW_SPECTRUM
-    from model_build.vggish import takes_low_spectrum
+    from model_build.vggish import low_params
 
-    low = takes_low_spectrum(model)
-    representative, _ = PatchMaker(bank.subset(~bank.validation), low=LOW_SPECTRUM if low else None).batch(
+    low = low_params(model)
+    representative, _ = PatchMaker(bank.subset(~bank.validation), low=low).batch(
         np.random.default_rng(config.seed + 2), config.representative_patches)
     tflite = to_int8_tflite(model, representative)
 
@@ -289,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--low-spectrum", action="store_true",
                             help="give the model a second input, a fine spectrum of the low register (how model version 4 "
                             "is made); with --init, a one-input model grows the branch that reads it")
+    train_opts.add_argument("--periodicity", action="store_true",
+                            help="with --low-spectrum: the low spectrum also carries its windows' periodicity (McLeod's "
+                            "NSDF at each point's period, app.params.LOW_PERIODICITY); with --init, a model without it "
+                            "grows the input channels, their weights zero, so it starts out answering as it did")
     init_opts = argparse.ArgumentParser(add_help=False)
     init_opts.add_argument("--init", metavar="MODEL",
                            help="start from these weights (.keras from import-vggish, or an earlier model's .keras or "

@@ -132,7 +132,8 @@ class BuildConfig:
     representative_patches: int = 300
     batch_norm: bool = True  # BatchNorm after each trunk conv (not in the original VGGish): trains ~2x faster
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)
-    low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LowSpectrumParams)
+    low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LowSpectrumParams) ...
+    periodicity: bool = False  # ... with its windows' periodicity beside it (app.params.LOW_PERIODICITY)
     bottleneck: int | None = None  # the hidden dense layers through this many linear units (vggish.factorize); None: none
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_p: float = 0.4  # training: the share of patches in a synthetic room (corpus v7 and v8: 0.6) ...
@@ -152,6 +153,13 @@ class BuildConfig:
     distill: float = 0.0  # from --init: the init model's probabilities make up this share of each training target
     finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
     finetune_validation_patches: int = 1500
+
+    @property
+    def low_params(self):
+        """The settings of the model's low-spectrum input, or None for a one-input model."""
+        from app.params import LOW_PERIODICITY, LOW_SPECTRUM
+
+        return (LOW_PERIODICITY if self.periodicity else LOW_SPECTRUM) if self.low_spectrum else None
 
     @classmethod
     def quick(cls) -> "BuildConfig":

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels
-from app.params import LOW_SPECTRUM, VGGISH
+from app.params import LOW_SPECTRUM, VGGISH, LowSpectrumParams
 
 
 def to_int8_tflite(model, representative) -> bytes:
@@ -26,11 +26,11 @@ def to_int8_tflite(model, representative) -> bytes:
     import tensorflow as tf
 
     from model_build.corpus import model_inputs
-    from model_build.vggish import takes_low_spectrum
+    from model_build.vggish import low_params
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    x = model_inputs(representative, takes_low_spectrum(model))
+    x = model_inputs(representative, low_params(model))
 
     def samples():
         for i in range(len(x["log_mel"] if isinstance(x, dict) else x)):
@@ -68,14 +68,16 @@ def git_commit(repo_dir: Path) -> str:
 
 
 def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, version: str, training: dict,
-                low_spectrum: bool = False) -> dict:
-    """Write path (.tflite) and its .json sidecar; returns the metadata. low_spectrum: the model's second input."""
+                low_spectrum: LowSpectrumParams | bool | None = None) -> dict:
+    """Write path (.tflite) and its .json sidecar; returns the metadata. low_spectrum: the settings of the model's
+    second input (True: app.params.LOW_SPECTRUM), if it has one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {}
     if low_spectrum:
-        extra = {"low_spectrum": LOW_SPECTRUM.to_dict(),
+        low = LOW_SPECTRUM if low_spectrum is True else low_spectrum
+        extra = {"low_spectrum": low.to_dict(),
                  "inputs": [{"name": "log_mel", "shape": [1, *VGGISH.patch_shape], "dtype": "int8"},
-                            {"name": "low_spectrum", "shape": [1, *LOW_SPECTRUM.shape], "dtype": "int8"}]}
+                            {"name": "low_spectrum", "shape": [1, *low.shape], "dtype": "int8"}]}
     meta = {
         "name": "pitchrec-vggish-note",
         "version": version,
@@ -99,7 +101,7 @@ def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, ve
 
 def save_float_weights(model, path: Path) -> None:
     """The float model's weights as float16 (half the size; enough to fine-tune from) with how to rebuild it."""
-    from model_build.vggish import bottleneck_of
+    from model_build.vggish import bottleneck_of, low_params
 
     names = [f"{i:03d}:{w.path}" for i, w in enumerate(model.weights)]
     arrays = {n: np.asarray(w.numpy(), np.float16) for n, w in zip(names, model.weights)}
@@ -107,7 +109,7 @@ def save_float_weights(model, path: Path) -> None:
         "batch_norm": any(layer.name.endswith("_bn") for layer in model.layers),
         "embedding_stack": any(layer.name == "fc1_1" for layer in model.layers),
         "num_classes": int(model.output.shape[-1]),
-        "low_spectrum": LOW_SPECTRUM.to_dict() if any(layer.name == "low_hidden" for layer in model.layers) else None,
+        "low_spectrum": low_params(model).to_dict() if low_params(model) else None,
         "bottleneck": bottleneck_of(model),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -65,9 +65,9 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, sources: np.ndarray | None =
 def predict_keras(model, x, batch_size: int = 128) -> np.ndarray:
     """Class indices from a Keras model; x: patches as load_validation or PatchMaker.batch give them."""
     from model_build.corpus import model_inputs
-    from model_build.vggish import takes_low_spectrum
+    from model_build.vggish import low_params
 
-    return np.argmax(model.predict(model_inputs(x, takes_low_spectrum(model)), batch_size=batch_size, verbose=0), axis=1)
+    return np.argmax(model.predict(model_inputs(x, low_params(model)), batch_size=batch_size, verbose=0), axis=1)
 
 
 def predict_tflite(path: Path, x, num_threads: int = 2) -> np.ndarray:
@@ -76,7 +76,7 @@ def predict_tflite(path: Path, x, num_threads: int = 2) -> np.ndarray:
     from model_build.corpus import model_inputs
 
     model = NoteModel(path, num_threads=num_threads)
-    x = model_inputs(x, model.takes_low_spectrum)
+    x = model_inputs(x, model.low)
     mel, low = (x["log_mel"], x["low_spectrum"]) if isinstance(x, dict) else (x, [None] * len(x))
     return np.array([np.argmax(model.probabilities(p, q)) for p, q in
                      tqdm(zip(mel, low), total=len(mel), desc=f"LiteRT {path.name}", unit="patch", mininterval=2)])

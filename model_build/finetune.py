@@ -25,7 +25,7 @@ import numpy as np
 
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
-from app.params import LOW_SPECTRUM, VGGISH
+from app.params import LOW_PERIODICITY, LOW_SPECTRUM, VGGISH
 from model_build.corpus import count_patches, select_patches
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,9 @@ def _frame_dbfs(x: np.ndarray, frame: int = 800) -> np.ndarray:
 
 def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
     """Patches ending every PATCH_HOP_S while the note sounds, label = the clip's note: {"log_mel": (n, patch_frames,
-    mel_bands), "low_spectrum": (n, bins, frames)}, both inputs, as validation data has them (corpus.model_inputs)."""
-    p, low = VGGISH, LOW_SPECTRUM
+    mel_bands), "low_spectrum": (n, bins, frames), "periodicity": (n, bins, frames)}, every input, as validation data
+    has them (corpus.model_inputs)."""
+    p, low = VGGISH, LOW_PERIODICITY
     spec = features.log_mel(clip.audio, p)
     pad = np.full((p.patch_frames - 1, p.num_mel_bands), np.log(p.log_offset), np.float32)
     spec = np.concatenate([pad, spec])  # a patch can end before 0.96 s, like the live view's first patches
@@ -108,14 +109,15 @@ def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
     if not len(ends):
         return _no_patches()
     # Patch e's last frame is frame e of the clip (after the padding), ending at sample e * hop + window.
+    lows = np.stack([features.low_spectrum(clip.audio[: e * p.hop_samples + p.window_samples], low) for e in ends])
     return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]),
-            "low_spectrum": np.stack([features.low_spectrum(clip.audio[: e * p.hop_samples + p.window_samples], low)
-                                      for e in ends])}
+            "low_spectrum": lows[..., : low.frames], "periodicity": lows[..., low.frames :]}
 
 
 def _no_patches() -> dict[str, np.ndarray]:
     return {"log_mel": np.empty((0, *VGGISH.patch_shape), np.float32),
-            "low_spectrum": np.empty((0, *LOW_SPECTRUM.shape), np.float32)}
+            "low_spectrum": np.empty((0, *LOW_SPECTRUM.shape), np.float32),
+            "periodicity": np.empty((0, *LOW_SPECTRUM.shape), np.float32)}
 
 
 def _concat(parts: list):
@@ -171,11 +173,11 @@ class MixedMaker:
 def accuracy(model, x, y: np.ndarray) -> float | None:
     """x: patches of either form; the model's inputs are picked from them."""
     from model_build.corpus import model_inputs
-    from model_build.vggish import takes_low_spectrum
+    from model_build.vggish import low_params
 
     if not len(y):
         return None
-    x = model_inputs(x, takes_low_spectrum(model))
+    x = model_inputs(x, low_params(model))
     return float(np.mean(np.argmax(model.predict(x, batch_size=64, verbose=0), axis=1) == y))
 
 
@@ -209,8 +211,8 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     """The whole fine-tuning run; returns the report (also in the new model's .json)."""
     from model_build import convert
     from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs
-    from model_build.vggish import takes_low_spectrum
     from model_build.train import train_transfer, training_maker
+    from model_build.vggish import low_params
     from model_build.transfer import schedule
 
     good, bad = read_clips(clips_dir)
@@ -236,11 +238,11 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
         small = dataclasses.replace(config, velocities=config.velocities[len(config.velocities) // 2 :][:1],
                                     note_stride=max(config.note_stride, 2), synth_notes_per_midi=min(config.synth_notes_per_midi, 2))
         bank = build_bank(small)
-        x_val, y_val = PatchMaker(bank.subset(bank.validation), low=LOW_SPECTRUM).batch(
+        x_val, y_val = PatchMaker(bank.subset(bank.validation), low=LOW_PERIODICITY).batch(
             np.random.default_rng(config.seed + 1), config.finetune_validation_patches)
     config = dataclasses.replace(config, train_patches_per_epoch=config.finetune_patches_per_epoch)
     model = convert.load_float_model(base_weights)
-    low = takes_low_spectrum(model)  # a two-input model (version 4 on) also takes the low spectrum
+    low = low_params(model)  # a two-input model (version 4 on) also takes the low spectrum, some its periodicity
     x_user, x_held, x_val = (model_inputs(x, low) for x in (x_user, x_held, x_val))
     before = {"user_held_out": accuracy(model, x_held, y_held), "base_validation": accuracy(model, x_val, y_val)}
     log.info("before: held-out clips %s, base validation %s", before["user_held_out"], before["base_validation"])

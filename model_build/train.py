@@ -48,7 +48,6 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels, label_index
-from app.params import LOW_SPECTRUM
 from model_build.augment import Augmenter, training_probabilities
 from model_build.config import BuildConfig
 from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs, select_patches
@@ -67,26 +66,29 @@ def distribute_strategy():
     return tf.distribute.get_strategy()
 
 
-def training_maker(config: BuildConfig, bank: NoteBank, low: bool) -> PatchMaker:
+def training_maker(config: BuildConfig, bank: NoteBank, low) -> PatchMaker:
     """The patches training draws from the bank's training notes, augmented and mixed as the config says (its corpus
-    version's no-note noise and onsets, the low register's weight). Fine-tuning's replay draws the same."""
+    version's no-note noise and onsets, the low register's weight). Fine-tuning's replay draws the same.
+
+    low: the model's low-spectrum settings (vggish.low_params), True for the config's, or None/False for none."""
+    low = config.low_params if low is True else (low or None)
     augmenter = None
     if config.augment:
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
-                      short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=LOW_SPECTRUM if low else None,
+                      short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=low,
                       noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db,
                       no_note_quietest_db=config.no_note_quietest_db)
 
 
 def false_note_rate(model, x_val, y_val) -> float | None:
     """The share of the validation patches labelled no note that `model` names a note (None if there are none)."""
-    from model_build.vggish import takes_low_spectrum
+    from model_build.vggish import low_params
 
     none = np.flatnonzero(y_val == label_index(None))
     if not len(none):
         return None
-    probs = model.predict(model_inputs(select_patches(x_val, none), takes_low_spectrum(model)), batch_size=128, verbose=0)
+    probs = model.predict(model_inputs(select_patches(x_val, none), low_params(model)), batch_size=128, verbose=0)
     return float(np.mean(np.argmax(probs, axis=-1) != label_index(None)))
 
 
@@ -131,7 +133,7 @@ def soft_targets(y: np.ndarray, teacher_probs: np.ndarray, share: float) -> np.n
 def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: int, teacher=None):
     import keras
 
-    from model_build.vggish import takes_low_spectrum
+    from model_build.vggish import low_params
 
     class Patches(keras.utils.PyDataset):
         def __init__(self, epoch: int):
@@ -147,7 +149,7 @@ def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: in
             if teacher is None:
                 return batch
             x, y = batch
-            probs = teacher(model_inputs(x, takes_low_spectrum(teacher)), training=False)
+            probs = teacher(model_inputs(x, low_params(teacher)), training=False)
             return x, soft_targets(y, probs, config.distill)
 
         def on_epoch_end(self) -> None:
@@ -229,7 +231,7 @@ class _Run:
         """Score the mean of the last config.average_epochs epochs' weights, moved config.init_mix of the way back to
         the starting weights, once, after the last epoch; keep it as best.keras if it beats every epoch (`is_best`).
         Recorded in state["average"]."""
-        from model_build.vggish import takes_low_spectrum
+        from model_build.vggish import low_params
 
         n, mix, history = self.config.average_epochs, self.config.init_mix, self.state["history"]
         if not self.averaging_due:
@@ -241,7 +243,7 @@ class _Run:
             return
         model.set_weights(average_weights([load_weights(p) for p in paths], [(1.0 - mix) / n] * n + ([mix] if mix else [])))
         x_val, y_val = self.validation
-        scores = model.evaluate(model_inputs(x_val, takes_low_spectrum(model)), self.validation_targets(y_val), batch_size=128,
+        scores = model.evaluate(model_inputs(x_val, low_params(model)), self.validation_targets(y_val), batch_size=128,
                                 verbose=0, return_dict=True)
         entry = {"of_epochs": epochs, **({"init_mix": mix} if mix else {}), **{f"val_{k}": float(v) for k, v in scores.items()}}
         false_notes = false_note_rate(model, x_val, y_val)
@@ -263,14 +265,14 @@ class _Run:
         return y_val if self.teacher is None else one_hot(y_val)
 
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
-        from model_build.vggish import takes_low_spectrum
+        from model_build.vggish import low_params
 
         x_val, y_val = self.validation
         model.fit(
             _patches(self.config, self.maker, self.steps, first_epoch, self.teacher),
             epochs=epochs,
             initial_epoch=first_epoch,
-            validation_data=(model_inputs(x_val, takes_low_spectrum(model)), self.validation_targets(y_val)),
+            validation_data=(model_inputs(x_val, low_params(model)), self.validation_targets(y_val)),
             validation_batch_size=128,
             callbacks=[self.checkpoint(phase)],
             verbose=1 if sys.stderr.isatty() else 2,  # a progress bar in a terminal, a line per epoch in a log
@@ -308,7 +310,7 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
             log.info("resuming from %s after epoch %d", run.last_path, run.state["epoch"])
         else:
             model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm,
-                                low=LOW_SPECTRUM if config.low_spectrum else None, bottleneck=config.bottleneck)
+                                low=config.low_params, bottleneck=config.bottleneck)
             _compile(model, keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=run.steps * epochs, alpha=0.03))
     run.fit(model, run.state["epoch"], epochs)
     run.average(model)
@@ -333,7 +335,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     import keras
 
     from model_build.transfer import schedule, set_trainable
-    from model_build.vggish import add_low_branch, bottleneck_of, factorize
+    from model_build.vggish import add_low_branch, add_periodicity, bottleneck_of, factorize, low_params
 
     run = _Run(config, data_dir, out_dir, bank, validation, maker)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
@@ -352,7 +354,12 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         if config.distill:
             run.teacher = load_float_model(init_model)
         if config.low_spectrum and not done:
-            model = add_low_branch(model, LOW_SPECTRUM)
+            model = add_low_branch(model, config.low_params)
+            if config.periodicity:
+                model = add_periodicity(model, config.low_params)
+        if maker is None and low_params(model) != config.low_params:
+            raise ValueError(f"{init_model} takes a low spectrum {low_params(model)}; this build's patches are "
+                             f"{config.low_params} (--low-spectrum, --periodicity)")
         if config.bottleneck and not done and bottleneck_of(model) != config.bottleneck:
             if bottleneck_of(model) is not None:
                 raise ValueError(f"{init_model} has a bottleneck {bottleneck_of(model)} wide; --bottleneck asks for "

@@ -33,12 +33,14 @@ matrices (3968x256 and 1536x256), which hold nearly a quarter of the weights and
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers
 
 import numpy as np
 
-from app.params import VGGISH, FrontEndParams, LowSpectrumParams
+from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 
 # Keras layer name -> variable scope in the official vggish_model.ckpt.
 CHECKPOINT_NAMES = {
@@ -125,6 +127,15 @@ def takes_low_spectrum(model) -> bool:
     return any(t.name.startswith("low_spectrum") for t in model.inputs)
 
 
+def low_params(model) -> LowSpectrumParams | None:
+    """The settings of a model's low-spectrum input (None for a one-input model): app.params.LOW_SPECTRUM, with as
+    many periodicity frames as the input has channels beyond its spectra."""
+    if not takes_low_spectrum(model):
+        return None
+    channels = int(next(t for t in model.inputs if t.name.startswith("low_spectrum")).shape[-1])
+    return dataclasses.replace(LOW_SPECTRUM, periodicity_frames=channels - LOW_SPECTRUM.frames)
+
+
 def bottleneck_of(model) -> int | None:
     """The width of a model's bottleneck layers, or None for a model without."""
     names = {layer.name for layer in model.layers}
@@ -146,14 +157,11 @@ def factorize(model: keras.Model, rank: int) -> keras.Model:
     as the bottleneck's kernel U_r S_r and the hidden layer's V_r^T. At full rank the copy computes what the model did."""
     if bottleneck_of(model) is not None:
         raise ValueError(f"this model already has a bottleneck ({bottleneck_of(model)} wide)")
-    from app.params import LOW_SPECTRUM
-
     names = {layer.name for layer in model.layers}
     full_rank = min(min(model.get_layer(n).get_weights()[0].shape) for n in ("head_hidden", "low_hidden") if n in names)
     if not 0 < rank <= full_rank:
         raise ValueError(f"a bottleneck takes a width from 1 to {full_rank} (got {rank})")
-    low = LOW_SPECTRUM if takes_low_spectrum(model) else None
-    small = build_model(int(model.output.shape[-1]), **{**_architecture(model), "bottleneck": rank}, low=low)
+    small = build_model(int(model.output.shape[-1]), **{**_architecture(model), "bottleneck": rank}, low=low_params(model))
     for layer in model.layers:
         if layer.weights and layer.name not in ("head_hidden", "low_hidden"):
             small.get_layer(layer.name).set_weights(layer.get_weights())
@@ -165,6 +173,28 @@ def factorize(model: keras.Model, rank: int) -> keras.Model:
         small.get_layer(name.replace("hidden", "bottleneck")).set_weights([(u[:, :rank] * s[:rank]).astype(np.float32)])
         small.get_layer(name).set_weights([vt[:rank].astype(np.float32), bias])
     return small
+
+
+def add_periodicity(model: keras.Model, low: LowSpectrumParams) -> keras.Model:
+    """A copy of a two-input model whose low-spectrum input also takes `low.periodicity_frames` periodicity channels:
+    every layer's weights carried over, the first low convolution's kernel given zero weights from the new channels,
+    so the new model's output equals the old one's. A model that already takes `low` is returned as it is."""
+    have = low_params(model)
+    if have is None:
+        raise ValueError("the periodicity is a channel of the low spectrum, and this model does not take it")
+    if have == low:
+        return model
+    if have.periodicity_frames or dataclasses.replace(have, periodicity_frames=low.periodicity_frames) != low:
+        raise ValueError(f"cannot grow a model taking {have} into one taking {low}")
+    grown = build_model(int(model.output.shape[-1]), **_architecture(model), low=low)
+    for layer in model.layers:
+        if layer.weights and layer.name != "low_conv1":
+            grown.get_layer(layer.name).set_weights(layer.get_weights())
+    kernel, bias = model.get_layer("low_conv1").get_weights()  # (width, channels, filters)
+    new_kernel = np.zeros(grown.get_layer("low_conv1").get_weights()[0].shape, np.float32)
+    new_kernel[:, : kernel.shape[1]] = kernel
+    grown.get_layer("low_conv1").set_weights([new_kernel, bias])
+    return grown
 
 
 def add_low_branch(model: keras.Model, low: LowSpectrumParams) -> keras.Model:

@@ -10,7 +10,7 @@ import pytest
 
 from app.model import DEFAULT_MODEL, ModelError, NoteModel, metadata_path
 from app.notes import class_labels
-from app.params import LOW_SPECTRUM, VGGISH
+from app.params import LOW_SPECTRUM, VGGISH, LowSpectrumParams
 
 
 @pytest.fixture()
@@ -99,7 +99,7 @@ def test_metadata_without_labels(model_copy):
 
 def test_shipped_model_takes_the_low_spectrum_and_wants_it():
     model = NoteModel()
-    assert model.takes_low_spectrum and model.metadata["low_spectrum"] == LOW_SPECTRUM.to_dict()
+    assert model.takes_low_spectrum and model.low == LOW_SPECTRUM == LowSpectrumParams.from_dict(model.metadata["low_spectrum"])
     patch, low = model.inputs_at_end(np.zeros(8000, np.float32))
     assert low.shape == LOW_SPECTRUM.shape
     with pytest.raises(ValueError, match="low spectrum"):
