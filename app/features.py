@@ -158,11 +158,10 @@ def low_spectrum(signal: np.ndarray, params: LowSpectrumParams = LOW_SPECTRUM) -
     if not params.periodicity_frames:
         return spectra
     lag, lag_weight = _periodicity_taps(params)
-    channels = []
-    for window in raw[len(raw) - params.periodicity_frames :]:
-        curve = nsdf(window - window.mean(), int(lag.max()) + 1)
-        channels.append(curve[lag] * (1.0 - lag_weight) + curve[lag + 1] * lag_weight)
-    periodicity = np.clip((np.stack(channels, axis=1) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    windows = raw[len(raw) - params.periodicity_frames :]
+    curves = nsdf(windows - windows.mean(axis=1, keepdims=True), int(lag.max()) + 1)
+    points = curves[:, lag] * (1.0 - lag_weight) + curves[:, lag + 1] * lag_weight
+    periodicity = np.clip((points + 1.0) / 2.0, 0.0, 1.0).astype(np.float32).T
     return np.concatenate([spectra, periodicity], axis=1)
 
 

@@ -89,17 +89,18 @@ def _parabolic(curve: np.ndarray, i: int) -> tuple[float, float]:
 
 
 def nsdf(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """(samples,) -> (max_lag + 1,) normalized square difference n(τ) = 2 r(τ) / m(τ), in [-1, 1]."""
+    """(..., samples) -> (..., max_lag + 1) normalized square difference n(τ) = 2 r(τ) / m(τ), in [-1, 1], of each
+    row (one FFT for all of them)."""
     x = np.asarray(x, dtype=np.float64)
-    n = len(x)
+    n = x.shape[-1]
     size = 1 << int(math.ceil(math.log2(2 * n)))
     spectrum = np.fft.rfft(x, size)
-    r = np.fft.irfft(spectrum * np.conj(spectrum), size)[: max_lag + 1]
+    r = np.fft.irfft(spectrum * np.conj(spectrum), size)[..., : max_lag + 1]
     sq = x * x
-    cumulative = np.concatenate([[0.0], np.cumsum(sq)])
+    cumulative = np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(sq, axis=-1)], axis=-1)
     lags = np.arange(max_lag + 1)
     # m(τ) = Σ_{j<n-τ} x_j² + x_{j+τ}²
-    m = cumulative[n - lags] + (cumulative[n] - cumulative[lags])
+    m = cumulative[..., n - lags] + (cumulative[..., n : n + 1] - cumulative[..., lags])
     return np.where(m > 1e-12, 2.0 * r / np.maximum(m, 1e-12), 0.0)
 
 
