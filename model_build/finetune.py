@@ -25,7 +25,7 @@ import numpy as np
 
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
-from app.params import LOW_PERIODICITY, LOW_SPECTRUM, VGGISH
+from app.params import LOW_PERIODICITY, VGGISH
 from model_build.corpus import count_patches, select_patches
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,8 @@ def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
 
 def _no_patches() -> dict[str, np.ndarray]:
     return {"log_mel": np.empty((0, *VGGISH.patch_shape), np.float32),
-            "low_spectrum": np.empty((0, *LOW_SPECTRUM.shape), np.float32),
-            "periodicity": np.empty((0, *LOW_SPECTRUM.shape), np.float32)}
+            "low_spectrum": np.empty((0, LOW_PERIODICITY.num_bins, LOW_PERIODICITY.frames), np.float32),
+            "periodicity": np.empty((0, LOW_PERIODICITY.num_bins, LOW_PERIODICITY.periodicity_frames), np.float32)}
 
 
 def _concat(parts: list):
@@ -212,8 +212,8 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     from model_build import convert
     from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs
     from model_build.train import train_transfer, training_maker
-    from model_build.vggish import low_params
     from model_build.transfer import schedule
+    from model_build.vggish import low_params
 
     good, bad = read_clips(clips_dir)
     for path, why in bad:

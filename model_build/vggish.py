@@ -23,7 +23,8 @@ spectrum of app.features.low_spectrum, goes through a small branch of its own (1
 along log frequency, layers `low_*`) whose features join the head's just before the softmax:
 the log-mel patch cannot resolve the harmonics of notes below E2, this input can.
 `add_low_branch` grows a one-input model into a two-input one that starts out computing exactly
-what the first did.
+what the first did. With `low.periodicity_frames`, that input has channels beyond its spectra
+(the windows' periodicity); `add_periodicity` grows them into a model without, the same way.
 
 With `bottleneck` r, each of the two hidden dense layers takes its input through a
 linear r-wide layer first (`head_bottleneck`, `low_bottleneck`): a rank-r factorisation of the widest
