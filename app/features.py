@@ -13,6 +13,7 @@ import functools
 import numpy as np
 import soxr
 
+from app.notes import midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from app.pitch import nsdf
 
@@ -120,11 +121,15 @@ def patches(log_mel_spec: np.ndarray, hop_frames: int | None = None, params: Fro
     return np.stack([log_mel_spec[s : s + params.patch_frames] for s in starts])
 
 
+def _points_hz(params: LowSpectrumParams) -> np.ndarray:
+    """The frequency of each log-frequency point: bins_per_semitone a semitone from MIDI midi_low (A4 = 440 Hz)."""
+    return midi_to_hz(params.midi_low + np.arange(params.num_bins) / params.bins_per_semitone)
+
+
 @functools.lru_cache(maxsize=4)
 def _low_spectrum_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarray]:
     """FFT bin below each log-frequency point, and the linear-interpolation weight of the bin above it."""
-    midi = params.midi_low + np.arange(params.num_bins) / params.bins_per_semitone
-    position = 440.0 * 2.0 ** ((midi - 69.0) / 12.0) * params.fft_size / params.sample_rate_hz
+    position = _points_hz(params) * params.fft_size / params.sample_rate_hz
     below = np.floor(position).astype(np.int64)
     return below, (position - below).astype(np.float32)
 
@@ -132,8 +137,7 @@ def _low_spectrum_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarra
 @functools.lru_cache(maxsize=4)
 def _periodicity_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarray]:
     """The lag (in samples) below each log-frequency point's period, and the linear-interpolation weight of the next."""
-    midi = params.midi_low + np.arange(params.num_bins) / params.bins_per_semitone
-    lag = params.sample_rate_hz / (440.0 * 2.0 ** ((midi - 69.0) / 12.0))
+    lag = params.sample_rate_hz / _points_hz(params)
     below = np.floor(lag).astype(np.int64)
     return below, (lag - below).astype(np.float32)
 

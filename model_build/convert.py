@@ -103,13 +103,14 @@ def save_float_weights(model, path: Path) -> None:
     """The float model's weights as float16 (half the size; enough to fine-tune from) with how to rebuild it."""
     from model_build.vggish import bottleneck_of, low_params
 
+    low = low_params(model)
     names = [f"{i:03d}:{w.path}" for i, w in enumerate(model.weights)]
     arrays = {n: np.asarray(w.numpy(), np.float16) for n, w in zip(names, model.weights)}
     spec = {
         "batch_norm": any(layer.name.endswith("_bn") for layer in model.layers),
         "embedding_stack": any(layer.name == "fc1_1" for layer in model.layers),
         "num_classes": int(model.output.shape[-1]),
-        "low_spectrum": low_params(model).to_dict() if low_params(model) else None,
+        "low_spectrum": low.to_dict() if low else None,
         "bottleneck": bottleneck_of(model),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,8 @@ from model_build.config import (NO_NOTE_LOUDEST_DB_V5, PROGRAMS, SOUNDFONTS, SUB
                                  VALIDATION_PROGRAMS, BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
-           "load_validation_cents", "count_patches", "model_inputs", "render_soundfont", "rms", "select_patches",
-           "sub_octave_db", "write_data"]
+           "load_validation_cents", "count_patches", "model_inputs", "periodicity_apart", "render_soundfont", "rms",
+           "select_patches", "sub_octave_db", "write_data"]
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +465,12 @@ def model_inputs(x, low):
     return {"log_mel": x["log_mel"], "low_spectrum": np.concatenate([spectra, newest], axis=-1)}
 
 
+def periodicity_apart(lows: np.ndarray) -> dict[str, np.ndarray]:
+    """Low spectra computed with app.params.LOW_PERIODICITY -> {"low_spectrum": their spectra, "periodicity": their
+    periodicity}, the form validation data and clip patches keep (model_inputs joins them again for a model)."""
+    return {"low_spectrum": lows[..., : LOW_PERIODICITY.frames], "periodicity": lows[..., LOW_PERIODICITY.frames :]}
+
+
 def select_patches(x, idx):
     """Patches of either form (an array, or a dict of arrays by input name) at idx (indices or a slice)."""
     return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
@@ -508,8 +514,9 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
             x, y, s, notes = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True,
                                          with_notes=True)
             xs.append(x["log_mel"].astype(np.float16))
-            lows.append(x["low_spectrum"][..., : LOW_SPECTRUM.frames].astype(np.float16))
-            periods.append(x["low_spectrum"][..., LOW_SPECTRUM.frames :].astype(np.float16))
+            apart = periodicity_apart(x["low_spectrum"].astype(np.float16))
+            lows.append(apart["low_spectrum"])
+            periods.append(apart["periodicity"])
             ys.append(y)
             ss.append(s)
             cs.append(np.where(notes < 0, np.nan, held_out.cents[np.maximum(notes, 0)]).astype(np.float32))

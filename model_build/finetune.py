@@ -26,7 +26,7 @@ import numpy as np
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
 from app.params import LOW_PERIODICITY, VGGISH
-from model_build.corpus import count_patches, select_patches
+from model_build.corpus import count_patches, periodicity_apart, select_patches
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,12 @@ def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
         return _no_patches()
     # Patch e's last frame is frame e of the clip (after the padding), ending at sample e * hop + window.
     lows = np.stack([features.low_spectrum(clip.audio[: e * p.hop_samples + p.window_samples], low) for e in ends])
-    return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]),
-            "low_spectrum": lows[..., : low.frames], "periodicity": lows[..., low.frames :]}
+    return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]), **periodicity_apart(lows)}
 
 
 def _no_patches() -> dict[str, np.ndarray]:
     return {"log_mel": np.empty((0, *VGGISH.patch_shape), np.float32),
-            "low_spectrum": np.empty((0, LOW_PERIODICITY.num_bins, LOW_PERIODICITY.frames), np.float32),
-            "periodicity": np.empty((0, LOW_PERIODICITY.num_bins, LOW_PERIODICITY.periodicity_frames), np.float32)}
+            **periodicity_apart(np.empty((0, *LOW_PERIODICITY.shape), np.float32))}
 
 
 def _concat(parts: list):

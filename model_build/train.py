@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels, label_index
+from app.params import LowSpectrumParams
 from model_build.augment import Augmenter, training_probabilities
 from model_build.config import BuildConfig
 from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs, select_patches
@@ -66,12 +67,12 @@ def distribute_strategy():
     return tf.distribute.get_strategy()
 
 
-def training_maker(config: BuildConfig, bank: NoteBank, low) -> PatchMaker:
+def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams | None) -> PatchMaker:
     """The patches training draws from the bank's training notes, augmented and mixed as the config says (its corpus
     version's no-note noise and onsets, the low register's weight). Fine-tuning's replay draws the same.
 
-    low: the model's low-spectrum settings (vggish.low_params), True for the config's, or None/False for none."""
-    low = config.low_params if low is True else (low or None)
+    low: the model's low-spectrum settings (config.low_params, vggish.low_params), or None (or False) for none."""
+    low = low or None
     augmenter = None
     if config.augment:
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
@@ -171,7 +172,7 @@ class _Run:
         out_dir.mkdir(parents=True, exist_ok=True)
         if maker is None:  # patches from the bank's training notes; else the caller's (anything with .batch(rng, size))
             bank = bank if bank is not None else NoteBank.load(data_dir / "bank.npz")
-            maker = training_maker(config, bank, config.low_spectrum)
+            maker = training_maker(config, bank, config.low_params)
         self.maker = maker
         if validation is None:
             x_val, y_val, _ = load_validation(data_dir)
