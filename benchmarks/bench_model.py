@@ -45,6 +45,11 @@ TARGETS = {  # issue 2, then issue 5's stricter ones
     "octave_errors_int8": ("≤ 0.3%", lambda v: v <= 0.003),
     "no_note_precision_int8": ("≥ 99%", lambda v: v >= 0.99),
     "note_accuracy_int8_noisy": ("≥ 97%", lambda v: v >= 0.97),
+    # The same targets with the organ sources scored apart (in parentheses: not issue 5's own measure; what their
+    # labels should be is the question of issue 3).
+    "note_accuracy_int8_organs_apart": ("(≥ 99%)", lambda v: v >= 0.99),
+    "octave_errors_int8_organs_apart": ("(≤ 0.3%)", lambda v: v <= 0.003),
+    "note_accuracy_int8_noisy_organs_apart": ("(≥ 97%)", lambda v: v >= 0.97),
     "latency_ms_1": ("≤ 10 ms", lambda v: v <= 10.0),
     "latency_ms_2": ("≤ 10 ms", lambda v: v <= 10.0),
     "size_mb": ("≤ 8 MB", lambda v: v <= 8.0),
@@ -69,20 +74,33 @@ def time_inference(path: Path, threads: int, x, repeats: int) -> float:
     return statistics.median(times) * 1000.0
 
 
+def split_figures(y: np.ndarray, pred: np.ndarray, source: np.ndarray, suffix: str) -> dict[str, float]:
+    """One split's int8 figures, keyed with the split's suffix ("" clean, "_noisy" in the room): over all patches,
+    and note accuracy and octave errors with the organ sources apart."""
+    from model_build.evaluate import metrics
+
+    m = metrics(y, pred)
+    apart = ~np.isin(source, ORGAN_SOURCES)
+    m_apart = metrics(y[apart], pred[apart])
+    return {
+        f"note_accuracy_int8{suffix}": m["note_accuracy"],
+        f"octave_errors_int8{suffix}": m["octave_error_rate"],
+        f"no_note_precision_int8{suffix}": m["no_note_precision"],
+        f"false_note_rate_int8{suffix}": m["false_note_rate"],
+        f"note_accuracy_int8{suffix}_organs_apart": m_apart["note_accuracy"],
+        f"octave_errors_int8{suffix}_organs_apart": m_apart["octave_error_rate"],
+    }
+
+
 def score(model: Path, splits: dict, repeats: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Figures of one int8 model (clean and noisy validation, inference time, size), and its predictions by split."""
-    from model_build.evaluate import metrics, predict_tflite
+    from model_build.evaluate import predict_tflite
 
     results: dict[str, float] = {}
     predictions: dict[str, np.ndarray] = {}
-    for split, (x, y, _) in splits.items():
-        suffix = "" if split == "validation" else "_noisy"
+    for split, (x, y, source) in splits.items():
         predictions[split] = predict_tflite(model, x)
-        m = metrics(y, predictions[split])
-        results[f"note_accuracy_int8{suffix}"] = m["note_accuracy"]
-        results[f"octave_errors_int8{suffix}"] = m["octave_error_rate"]
-        results[f"no_note_precision_int8{suffix}"] = m["no_note_precision"]
-        results[f"false_note_rate_int8{suffix}"] = m["false_note_rate"]
+        results.update(split_figures(y, predictions[split], source, "" if split == "validation" else "_noisy"))
     x = splits["validation"][0]
     for threads in (1, 2):
         results[f"latency_ms_{threads}"] = time_inference(model, threads, x, repeats)
@@ -190,12 +208,15 @@ def main() -> int:
         ("int8 loss (points)", "int8_loss_points", lambda v: f"{v:+.2f}"),
         ("octave errors, float", "octave_errors_float", pct),
         ("octave errors, int8", "octave_errors_int8", pct),
+        ("note accuracy, int8, organs apart", "note_accuracy_int8_organs_apart", pct),
+        ("octave errors, int8, organs apart", "octave_errors_int8_organs_apart", pct),
         ("no-note precision, float", "no_note_precision_float", pct),
         ("no-note precision, int8", "no_note_precision_int8", pct),
         ("false notes on no-note patches, int8", "false_note_rate_int8", pct),
         ("room + 10 dB SNR: note accuracy, int8", "note_accuracy_int8_noisy", pct),
         ("room + 10 dB SNR: octave errors, int8", "octave_errors_int8_noisy", pct),
         ("room + 10 dB SNR: no-note precision, int8", "no_note_precision_int8_noisy", pct),
+        ("room + 10 dB SNR: note accuracy, int8, organs apart", "note_accuracy_int8_noisy_organs_apart", pct),
         ("inference per patch, 1 thread (median)", "latency_ms_1", lambda v: f"{v:.2f} ms"),
         ("inference per patch, 2 threads (median)", "latency_ms_2", lambda v: f"{v:.2f} ms"),
         ("model size", "size_mb", lambda v: f"{v:.2f} MB"),
@@ -215,6 +236,8 @@ def main() -> int:
         met = "" if check is None or value is None else ("yes" if check(value) else "NO")
         base = f" {fmt(baseline[key]) if key in baseline else 'n/a'} |" if baseline else ""
         print(f"| {label} | {'n/a' if value is None else fmt(value)} |{base} {target} | {met} |")
+    print(f"\n\"Organs apart\": without {', '.join(ORGAN_SOURCES)}, whose waveform period is not always their key's; a "
+          "target in parentheses is issue 5's, were they scored apart (what their labels should be: issue 3).")
 
     by_model = {"": split_predictions, **({"baseline ": baseline_predictions} if args.baseline else {})}
     predictions = {who: preds["validation"] for who, preds in by_model.items()}
@@ -235,9 +258,7 @@ def main() -> int:
             m, m_rest = metrics(y[mask], pred[mask]), metrics(y[rest], pred[rest])
             cells += [f"{pct(m['note_accuracy'])} / {pct(m['octave_error_rate'])}", pct(m_rest["note_accuracy"])]
             store = results if not who else baseline
-            if name == "all":
-                store["note_accuracy_int8_organs_apart"] = m_rest["note_accuracy"]
-            else:
+            if name != "all":  # the "all" row's figures are score()'s
                 store[f"note_accuracy_int8_{name}"] = m["note_accuracy"]
                 store[f"note_accuracy_int8_{name}_organs_apart"] = m_rest["note_accuracy"]
         print(f"| {name} | {int(mask.sum())} | {int(rest.sum())} | " + " | ".join(cells) + " |")

@@ -46,3 +46,17 @@ def test_paired_table_counts_the_patches_only_one_model_gets_right(capsys):
                                                   "octave_only_model": 0, "octave_only_baseline": 2, "octave_p": 0.5}
     out = capsys.readouterr().out
     assert "| clean | 5 | 2 | 2 | 1.000 | 2 | 2 | 1.000 |" in out and "| clean, organs apart | 3 | 2 | 0 | 0.500 | 0 | 2 | 0.500 |" in out
+
+
+def test_split_figures_score_the_organ_sources_apart_as_well():
+    from benchmarks.bench_model import split_figures
+
+    none = label_index(None)
+    y = np.array([10, 10, 20, 20, 30, none])
+    source = np.array(["fluidr3:1", "fluidr3:1", "fluidr3:19", "synth:organ", "synth:formant", "none"])
+    named = np.array([10, 22, 32, 8, 30, none])  # an octave error on an ordinary source, two on organs
+    figures = split_figures(y, named, source, "_noisy")
+    assert figures["note_accuracy_int8_noisy"] == 2 / 5 and figures["octave_errors_int8_noisy"] == 3 / 5
+    assert figures["note_accuracy_int8_noisy_organs_apart"] == 2 / 3
+    assert figures["octave_errors_int8_noisy_organs_apart"] == 1 / 3
+    assert figures["false_note_rate_int8_noisy"] == 0.0 and figures["no_note_precision_int8_noisy"] == 1.0
