@@ -1,4 +1,5 @@
-"""The model benchmark's detune table: synthesized held-out notes scored by how far each lies from its label."""
+"""The model benchmark's tables: the detune bands, the paired test against a baseline, and the figures with the organ
+sources apart."""
 
 import numpy as np
 
