@@ -208,13 +208,17 @@ def cmd_gui(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.engine import Settings
+
     parser = argparse.ArgumentParser(prog="pitchrec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="a .tflite note model with its .json beside it (default: the shipped one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     live = argparse.ArgumentParser(add_help=False)
     live.add_argument("--a4", type=float, default=440.0, help="reference A4 in Hz, 415 to 466 (default 440)")
-    live.add_argument("--hop-ms", type=float, default=50.0, help="analysis hop in ms (default 50)")
+    live.add_argument("--hop-ms", type=float, default=Settings().hop_s * 1000,
+                      help=f"analysis hop in ms (default {Settings().hop_s * 1000:g}): a result, cents and all, every hop; "
+                      "the model runs when the note tracker needs it")
     p = sub.add_parser("listen", parents=[live], help="live view in the terminal",
                        description="Live view in the terminal: note, cents bar, f0, level.")
     p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input), "
@@ -237,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Replay the live analysis on an audio file, in hop-sized blocks, through the same code "
                        "and with the same causality as the microphone path.")
     p.add_argument("file", type=Path, help="WAV, FLAC or OGG; any rate, mono or multichannel")
-    p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents, f0_hz, confidence")
+    p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents, f0_hz, "
+                   "confidence, stable (false: a note the waveform shows before the model has confirmed it)")
     p.set_defaults(func=cmd_analyze)
     p = sub.add_parser("info", help="show the model in use", description="Show the model in use and its validation figures.")
     p.set_defaults(func=cmd_info)

@@ -1,22 +1,22 @@
 """From audio to a tuner result, one hop at a time.
 
-`Analyzer` is the whole analysis, synchronous and causal: give it each new block
-of device-rate audio (one hop, 50 ms by default) and it returns a `Result` for the
-newest moment. It
+`Analyzer` is the whole analysis, synchronous and causal: give it each new block of device-rate audio (one
+hop, 20 ms by default) and it returns a `Result` for the newest moment. Each hop it
   1. mixes the block to mono (or takes one channel) and keeps the recent audio;
-  2. updates the 0.96 s log-mel patch incrementally (only the new frames);
-  3. runs the note model on the patch;
-  4. measures f0 near the model's note (app.pitch) and fuses the two: the waveform
-     names the note within a few semitones of the model's, sets octave mistakes right, and
-     overrules a note it does not bear out when it has one clear period elsewhere; then a
-     noise gate, hysteresis against flicker, cents against the reference A4.
-`AnalysisWorker` drives an Analyzer from a ring buffer on its own thread, and
-`pitchrec analyze` drives one from a file: the same code, with the same causality.
+  2. updates the 0.96 s log-mel patch incrementally (only the new frames), and looks in those frames for an
+     onset (app.onset);
+  3. below the noise gate, shows no note and runs nothing more;
+  4. runs the note model when the tracker needs a verdict (at onsets, to settle a doubt, at a slow heartbeat;
+     not at every hop);
+  5. hands the model's output, if any, and the waveform (app.pitch.Waveform) to the note tracker
+     (app.tracker), the one place that decides the note shown: between verdicts the waveform carries the
+     note and gives the cents.
+`AnalysisWorker` drives an Analyzer from a ring buffer on its own thread, and `pitchrec analyze` drives one
+from a file: the same code, with the same causality.
 
-Threads (see app.audio for the callback): the worker thread reads the ring buffer
-through its own cursor and publishes on a `Latest` channel; readers (GUI, terminal)
-take the newest result and never see a backlog. The worker stops when its stop
-Event is set; it waits on that Event between hops, never spinning.
+Threads (see app.audio for the callback): the worker thread reads the ring buffer through its own cursor,
+analyses each hop and publishes on a `Latest` channel; readers (GUI, terminal) take the newest result and never
+see a backlog. The worker stops when its stop Event is set; it waits on that Event between hops, never spinning.
 """
 
 from __future__ import annotations
@@ -30,14 +30,11 @@ import numpy as np
 
 from app import features, pitch
 from app.model import NoteModel
-from app.notes import MIDI_MAX, MIDI_MIN, NO_NOTE, hz_to_midi, midi_from_name, note_name
+from app.notes import MIDI_MIN, NO_NOTE, midi_from_name, note_name
+from app.onset import OnsetDetector
+from app.tracker import NoteTracker, State, TrackerParams
 
 A4_MIN_HZ, A4_MAX_HZ = 415.0, 466.0
-# Below this NSDF clarity the window is not one periodic sound (a note change, a noise burst): its f0 is not
-# trusted to move the note or to give cents. A harmonic note at 5 dB SNR still reaches about 0.75.
-RELIABLE_CLARITY = 0.6
-# A period found over the whole range replaces a note the waveform does not bear out only if at least this clear.
-WHOLE_RANGE_CLARITY = 0.8
 
 
 class SettingsError(ValueError):
@@ -46,14 +43,11 @@ class SettingsError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    hop_s: float = 0.050
+    hop_s: float = 0.020
     a4_hz: float = 440.0
     gate_dbfs: float = -60.0  # below this level there is no note
     channel: int | None = None  # None: mix all channels to mono
-    switch_hops: int = 2  # a new note must lead this many hops in a row ...
-    switch_prob: float = 0.85  # ... unless the model is this sure of it at once
-    release_hops: int = 2  # "no note" must hold this long before a note is let go
-    cents_margin: float = 3.0  # the nearest note is named, with this much hysteresis at ±50 cents against flicker
+    tracker: TrackerParams = TrackerParams()
 
     def __post_init__(self):
         if not A4_MIN_HZ <= self.a4_hz <= A4_MAX_HZ:
@@ -62,17 +56,24 @@ class Settings:
             raise SettingsError(f"hop must be 5 to 1000 ms, got {self.hop_s * 1000:g} ms")
 
 
+# The engine before the fast path: the model at every 50 ms hop. Kept so that benchmarks compare the two on the
+# same files in the same run.
+EVERY_HOP = Settings(hop_s=0.050, tracker=TrackerParams(every_hop=True))
+
+
 @dataclasses.dataclass(frozen=True)
 class Result:
-    t_s: float  # stream time of the newest sample analysed
+    t_s: float  # stream time just after the newest sample analysed
     note: str | None  # "A4", or None for no note
     midi: int | None
     cents: float | None  # from the note at the reference A4, -50..+50 (a little beyond inside the hysteresis)
     f0_hz: float | None
     confidence: float  # 0..1, in what is reported: the note and its f0, or that there is no note
     level_dbfs: float
-    model_note: str | None = None  # the model's own top class this hop, before fusion (None below the gate)
+    model_note: str | None = None  # the model's own top class at its last verdict, before fusion (None below the gate)
     columns: np.ndarray | None = None  # (new_frames, mel_bands) log-mel computed this hop, for display
+    stable: bool = False  # a verdict bore the note out; False: shown from the waveform alone, awaiting one
+    model_ran: bool = False  # the model ran this hop
 
     def to_json(self) -> dict:
         """The `pitchrec analyze --json` schema: these fields are a contract; add, don't rename."""
@@ -84,12 +85,37 @@ class Result:
             "cents": r(self.cents, 2),
             "f0_hz": r(self.f0_hz, 3),
             "confidence": round(float(self.confidence), 3),
+            "stable": self.stable if self.note is not None else None,
         }
 
 
 def level_dbfs(x: np.ndarray) -> float:
     rms = math.sqrt(float(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
     return 20.0 * math.log10(rms) if rms > 1e-10 else -200.0
+
+
+class Recent:
+    """The newest `size` samples as one contiguous array (silence before the first), kept without shifting them
+    all at every block."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._buffer = np.zeros(2 * size, np.float32)
+        self._end = size
+
+    def push(self, x: np.ndarray) -> None:
+        x = x[-self.size :]
+        if self._end + len(x) > len(self._buffer):  # full: move the newest to the front, once per `size` samples
+            keep = self.size - len(x)
+            self._buffer[:keep] = self._buffer[self._end - keep : self._end]
+            self._end = keep
+        self._buffer[self._end : self._end + len(x)] = x
+        self._end += len(x)
+
+    @property
+    def audio(self) -> np.ndarray:
+        """(size,) float32, the newest last: a view, valid until the next push."""
+        return self._buffer[self._end - self.size : self._end]
 
 
 class Analyzer:
@@ -102,25 +128,22 @@ class Analyzer:
         self._low = getattr(model, "low", None)  # the settings of the model's second input, if it takes one
         keep = self._low.samples if self._low is not None else 0
         self._stream = features.LogMelStream(rate_hz, model.params, keep_samples=keep)
+        self._onsets = OnsetDetector(model.params)
         # Enough recent audio for the longest pitch window (the lowest note) and a hop's level.
         longest = pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES)
-        self._history = np.zeros(max(longest, int(pitch.SPECTRUM_S * rate_hz)) + int(rate_hz * 0.1), np.float32)
+        self._history = Recent(max(longest, int(pitch.SPECTRUM_S * rate_hz)) + int(rate_hz * 0.1))
         self._samples = 0
-        # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
-        self._a4_offset = 12.0 * math.log2(440.0 / settings.a4_hz)
-        self._class_midi = [None if label == NO_NOTE else midi_from_name(label) for label in model.labels]
-        self.reset_note()
+        self._next_start_s: float | None = None  # where the next block should start in stream time, if stamped
+        class_midi = [None if label == NO_NOTE else midi_from_name(label) for label in model.labels]
+        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker)
 
     @property
     def hop_samples(self) -> int:
         return max(1, int(round(self.settings.hop_s * self.rate_hz)))
 
-    def reset_note(self) -> None:
-        self._shown: int | None = None  # the note on display, MIDI at a4_hz
-        self._in_margin = False  # the last f0 measured lay within the shown note's ±(50 + margin) cents
-        self._candidate: int | None = None
-        self._candidate_hops = 0
-        self._none_hops = 0
+    @property
+    def model_calls(self) -> int:
+        return self.tracker.verdicts
 
     def feed(self, audio: np.ndarray):
         """Results for a whole recording, fed in hop-sized blocks as a microphone would feed them
@@ -129,109 +152,40 @@ class Analyzer:
         for start in range(0, len(audio), hop):
             yield self.process(audio[start : start + hop])
 
-    def process(self, block: np.ndarray) -> Result:
-        """block: (samples,) or (samples, channels) float audio at rate_hz, the newest after all before."""
+    def process(self, block: np.ndarray, start_s: float | None = None) -> Result:
+        """block: (samples,) or (samples, channels) float audio at rate_hz, the newest after all before.
+        start_s: the stream time of its first sample (the ring buffer's stamp); without it, the samples analysed
+        so far. A stamp later than the previous block's end means audio was skipped: the tracker starts afresh."""
         mono = features.to_mono(block, self.settings.channel)
+        if start_s is not None and self._next_start_s is not None and start_s > self._next_start_s + 0.5 / self.rate_hz:
+            self.tracker.silence()  # a gap: what was heard before it says nothing of what follows
         columns = self._stream.push(mono)
-        n = min(len(mono), len(self._history))
-        if n:
-            self._history = np.roll(self._history, -n)
-            self._history[-n:] = mono[-n:]
+        onset_s = self._onsets.push(columns)
+        self._history.push(mono)
         self._samples += len(mono)
-        t_s = self._samples / self.rate_hz
-        level = level_dbfs(self._history[-self.hop_samples :])
+        t_s = self._samples / self.rate_hz  # the analysis's own clock: onsets and verdicts are timed on it
+        shown_t_s = t_s if start_s is None else start_s + len(mono) / self.rate_hz
+        self._next_start_s = None if start_s is None else shown_t_s
+        level = level_dbfs(self._history.audio[-self.hop_samples :])
 
         if level < self.settings.gate_dbfs:  # below the gate: surely no note, and no inference spent on it
-            self.reset_note()
-            return Result(t_s, None, None, None, None, 1.0, level, None, columns)
+            self.tracker.silence()
+            return Result(shown_t_s, None, None, None, None, 1.0, level, None, columns)
+        if onset_s is not None or not self.tracker.gate_open:  # a new sound, or the gate opening on one
+            self.tracker.onset(onset_s if onset_s is not None else t_s - len(mono) / self.rate_hz)
+        probs = self._probabilities() if self.tracker.model_due(t_s) else None
+        wave = pitch.Waveform(self._history.audio, self.rate_hz, self.settings.a4_hz)
+        reading = self.tracker.step(t_s, wave, probs)
+        model_note = None if reading.model_midi is None else note_name(reading.model_midi)
+        note = None if reading.midi is None else note_name(reading.midi)
+        return Result(shown_t_s, note, reading.midi, reading.cents, reading.f0_hz, reading.confidence, level,
+                      model_note, columns, reading.state is State.CONFIRMED, probs is not None)
+
+    def _probabilities(self) -> np.ndarray:
         if self._low is None:
-            probs = self.model.probabilities(self._stream.patch)
-        else:
-            spectrum = features.low_spectrum(self._stream.patch_audio(self._low.samples), self._low)
-            probs = self.model.probabilities(self._stream.patch, spectrum)
-        top = int(np.argmax(probs))
-        model_midi = self._class_midi[top]
-        model_note = None if model_midi is None else note_name(model_midi)
-        hint = None if model_midi is None else int(round(model_midi + self._a4_offset))
-        prob = float(probs[top])
-        measured = {}  # MIDI -> f0 estimate on this hop's audio, so no note is measured twice
-        if hint is not None:
-            named = pitch.estimate(self._history, self.rate_hz, hint, self.settings.a4_hz, pitch.WIDE_SEARCH_SEMITONES)
-            measured[hint] = named
-            checked = pitch.octave_check(self._history, self.rate_hz, hint, self.settings.a4_hz, MIDI_MIN, MIDI_MAX,
-                                         named=named)
-            if checked != hint:
-                # The model did not name this octave: it must lead switch_hops in a row, never "at once". (Two notes
-                # a fifth apart, e.g. across a note change, also repeat an octave below the lower one for a hop.)
-                hint, prob = checked, 0.0
-            elif named is None or named.clarity < RELIABLE_CLARITY:
-                # Nothing periodic where the model looked (a low note in loud low-frequency noise can fool it by
-                # many semitones): if the sound has one clear period elsewhere, and that note sounds partials of
-                # its own (not an organ mixture's), it is the candidate; like an octave move it must hold
-                # switch_hops in a row. Noise and note changes have no such period, and the model's note stands.
-                whole = pitch.strongest_period(self._history, self.rate_hz, MIDI_MIN, MIDI_MAX, self.settings.a4_hz)
-                if (whole is not None and whole.clarity >= WHOLE_RANGE_CLARITY
-                        and pitch.sounds_its_own_partials(self._history, self.rate_hz, whole.f0_hz)):
-                    hint, prob = int(round(hz_to_midi(whole.f0_hz, self.settings.a4_hz))), 0.0
-                elif self._shown is None:
-                    # Out of no note, a note the waveform does not bear out must lead switch_hops in a row, however
-                    # sure the model is: one confident hop in noise (a low note in pink noise's rumble) shows nothing.
-                    # Between notes the model's sure switch stands: there the window mixes two notes' waveforms.
-                    prob = 0.0
-            else:
-                # Within the model's region the waveform names the note: a bass note named a semitone or two off
-                # (pitch.WIDE_SEARCH_SEMITONES) is set right here, before the hysteresis counts it.
-                nearest = int(round(hz_to_midi(named.f0_hz, self.settings.a4_hz)))
-                if nearest != hint and MIDI_MIN <= nearest <= MIDI_MAX:
-                    hint = nearest
-                    measured[hint] = named
-        self._update_note(hint, prob)
-        if self._shown is None:
-            return Result(t_s, None, None, None, None, float(probs[top]), level, model_note, columns)
-        return self._fine(t_s, level, probs, model_note, columns, measured)
-
-    def _update_note(self, hint: int | None, prob: float) -> None:
-        """Hysteresis: a new note must lead switch_hops in a row (or be named with switch_prob);
-        "no note" must hold release_hops; a neighbour named while f0 stays in the shown note's margin is ignored."""
-        s = self.settings
-        if hint is None:
-            self._none_hops += 1
-            self._candidate, self._candidate_hops = None, 0
-            if self._none_hops >= s.release_hops:
-                self._shown = None
-            return
-        self._none_hops = 0
-        same = hint == self._shown or (self._shown is not None and abs(hint - self._shown) == 1 and self._in_margin)
-        if same:
-            self._candidate, self._candidate_hops = None, 0
-            return
-        self._candidate_hops = self._candidate_hops + 1 if hint == self._candidate else 1
-        self._candidate = hint
-        if self._candidate_hops >= s.switch_hops or prob >= s.switch_prob:
-            self._shown, self._in_margin = hint, False
-            self._candidate, self._candidate_hops = None, 0
-
-    def _fine(self, t_s, level, probs, model_note, columns, measured: dict) -> Result:
-        s = self.settings
-        if self._shown in measured:
-            est = measured[self._shown]
-        else:
-            est = pitch.estimate(self._history, self.rate_hz, self._shown, a4_hz=s.a4_hz)
-        if est is None or est.clarity < RELIABLE_CLARITY:
-            # The note stands (the model named it) but no cents: e.g. the old note's tail and the new one's attack.
-            return Result(t_s, note_name(self._shown), self._shown, None, None, 0.0, level, model_note, columns)
-        exact = hz_to_midi(est.f0_hz, s.a4_hz)
-        if abs(exact - self._shown) * 100.0 > 50.0 + s.cents_margin:
-            self._shown = int(round(exact))
-        midi = self._shown
-        cents = 100.0 * (exact - midi)
-        self._in_margin = abs(cents) <= 50.0 + s.cents_margin
-        # The model's belief in this pitch (its classes are at 440 Hz: the classes either side of the exact
-        # pitch, which for a note far out of tune include the neighbour it is nearer to), times periodicity.
-        model_midi = exact - self._a4_offset
-        near = sum(float(probs[m - MIDI_MIN]) for m in {math.floor(model_midi), math.ceil(model_midi)} if MIDI_MIN <= m <= MIDI_MAX)
-        confidence = float(np.clip(near * est.clarity, 0.0, 1.0))
-        return Result(t_s, note_name(midi), midi, cents, est.f0_hz, confidence, level, model_note, columns)
+            return self.model.probabilities(self._stream.patch)
+        spectrum = features.low_spectrum(self._stream.patch_audio(self._low.samples), self._low)
+        return self.model.probabilities(self._stream.patch, spectrum)
 
 
 class Latest:
@@ -256,7 +210,8 @@ class Latest:
 
 
 class AnalysisWorker(threading.Thread):
-    """Runs an Analyzer on the newest audio from a ring buffer every hop; publishes on `results`."""
+    """Runs an Analyzer on each hop of the newest audio from a ring buffer; publishes every result on `results`,
+    stamped with the ring's stream time."""
 
     def __init__(self, analyzer: Analyzer, ring, results: Latest | None = None, on_result=None):
         super().__init__(name="analysis-worker", daemon=True)
@@ -266,6 +221,8 @@ class AnalysisWorker(threading.Thread):
         self.on_result = on_result  # called on this thread with every result; must be quick (e.g. a deque append)
         self.lost_samples = 0  # overwritten in the ring before this worker read them
         self.skipped_samples = 0  # read but not analysed, to catch up after a stall
+        self.hops = 0  # analysed, a result each
+        self.start_cursor = self.reader.cursor
         self.cpu_s = 0.0
         self._stop_event = threading.Event()
 
@@ -284,10 +241,12 @@ class AnalysisWorker(threading.Thread):
             t0 = time.thread_time()
             if available > 4 * hop:  # after a stall, skip to the newest audio rather than fall behind
                 self.skipped_samples += self.reader.read(available - 2 * hop).audio.shape[0]
-            window = self.reader.read(hop * (self.reader.available() // hop))
-            self.lost_samples += window.lost
-            result = self.analyzer.process(window.audio)
-            self.results.put(result)
-            if self.on_result is not None:
-                self.on_result(result)
+            while self.reader.available() >= hop and not self._stop_event.is_set():
+                window = self.reader.read(hop)
+                self.lost_samples += window.lost
+                result = self.analyzer.process(window.audio, window.t_s)
+                self.hops += 1
+                self.results.put(result)
+                if self.on_result is not None:
+                    self.on_result(result)
             self.cpu_s += time.thread_time() - t0

@@ -224,3 +224,91 @@ def strongest_period(x: np.ndarray, rate_hz: float, lowest_midi: int, highest_mi
     i = lag_lo + int(peaks[np.argmax(seg[peaks] >= key_ratio * best)])
     shift, _ = _parabolic(curve, i)
     return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(curve[i], 0.0, 1.0)))
+
+
+@dataclasses.dataclass(frozen=True)
+class PeriodReading:
+    """What the NSDF of a short window says about its period (`period_reading`)."""
+
+    f0_hz: float
+    clarity: float  # NSDF at the chosen period
+    best_clarity: float  # the highest NSDF peak in the searched range (a longer period may be more periodic)
+    rival_clarity: float  # the highest NSDF near 1/2, 1/3 and 2/3 of the period (an octave, twelfth or fifth above),
+    # within the searched range; -1 if none is
+
+
+RIVAL_RATIOS = (1 / 2, 1 / 3, 2 / 3)  # periods of the notes an octave, a twelfth and a fifth above
+
+
+def period_reading(x: np.ndarray, rate_hz: float, f_lo_hz: float, f_hi_hz: float,
+                   key_ratio: float = 0.9) -> PeriodReading | None:
+    """McLeod's pick over a short window (the audio since an onset): of the NSDF's peaks after its first zero
+    crossing with lags between 1/f_hi and 1/f_lo (at most a third of the window: two periods compared at least),
+    the shortest reaching key_ratio of the highest. None if the window is too short or has no such peak.
+
+    x: (samples,) mono at rate_hz, all of it used. The f0 is coarse (a few cents): estimate() near its note gives
+    the cents."""
+    x = np.asarray(x, dtype=np.float64)
+    f_lo_hz = max(f_lo_hz, 3.0 * rate_hz / max(len(x), 1))
+    if f_lo_hz >= f_hi_hz:
+        return None
+    factor = int(math.ceil(MIN_COARSE_LAG_SAMPLES * f_hi_hz / rate_hz))
+    if factor > 1:
+        x = soxr.resample(x, rate_hz, rate_hz * factor, quality="HQ")
+        rate_hz = rate_hz * factor
+    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi_hz))), int(math.ceil(rate_hz / f_lo_hz))
+    if len(x) < lag_hi + 3:
+        return None
+    curve = nsdf(x - x.mean(), lag_hi + 1)
+    crossed = np.flatnonzero(curve <= 0.0)
+    if not len(crossed):
+        return None
+    start = max(lag_lo, int(crossed[0]))
+    seg = curve[start : lag_hi + 1]
+    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0)) + 1
+    if not len(peaks):
+        return None
+    best = float(seg[peaks].max())
+    i = start + int(peaks[np.argmax(seg[peaks] >= key_ratio * best)])
+    shift, height = _parabolic(curve, i)
+    lag = i + shift
+    # Only rivals within the searched range count: above it there is no note to confuse this one with.
+    rival = max([float(curve[max(1, int(math.floor(lag * r * 0.98))) : int(math.ceil(lag * r * 1.02)) + 1].max())
+                 for r in RIVAL_RATIOS if rate_hz / (lag * r) <= f_hi_hz], default=-1.0)
+    return PeriodReading(f0_hz=rate_hz / lag, clarity=float(np.clip(height, 0.0, 1.0)), best_clarity=best,
+                         rival_clarity=rival)
+
+
+class Waveform:
+    """The newest audio of one hop and the pitch measurements made on it, each made once: the note tracker asks,
+    the measuring happens here.
+
+    audio: (samples,) mono at rate_hz, the newest last, long enough for the lowest note's window."""
+
+    def __init__(self, audio: np.ndarray, rate_hz: float, a4_hz: float = 440.0):
+        self.audio = audio
+        self.rate_hz = rate_hz
+        self.a4_hz = a4_hz
+        self._near: dict[tuple[int, float], PitchEstimate | None] = {}
+
+    def near(self, midi: int, semitones: float = SEARCH_SEMITONES) -> PitchEstimate | None:
+        """estimate() within `semitones` of `midi`."""
+        key = (midi, semitones)
+        if key not in self._near:
+            self._near[key] = estimate(self.audio, self.rate_hz, midi, self.a4_hz, semitones)
+        return self._near[key]
+
+    def octave_check(self, midi: int, lowest_midi: int, highest_midi: int, named) -> int:
+        return octave_check(self.audio, self.rate_hz, midi, self.a4_hz, lowest_midi, highest_midi, named=named)
+
+    def strongest_period(self, lowest_midi: int, highest_midi: int) -> PitchEstimate | None:
+        return strongest_period(self.audio, self.rate_hz, lowest_midi, highest_midi, self.a4_hz)
+
+    def sounds_its_own_partials(self, f0_hz: float, samples: int | None = None) -> bool:
+        """sounds_its_own_partials() over the newest `samples` (default: as much as it reads)."""
+        return sounds_its_own_partials(self.audio if samples is None else self.audio[-samples:], self.rate_hz, f0_hz)
+
+    def period_since(self, samples: int, lowest_midi: int, highest_midi: int) -> PeriodReading | None:
+        """period_reading() of the newest `samples` (the audio since an onset) for notes lowest_midi..highest_midi."""
+        return period_reading(self.audio[-samples:] if samples > 0 else self.audio[:0], self.rate_hz,
+                              midi_to_hz(lowest_midi - 0.5, self.a4_hz), midi_to_hz(highest_midi + 0.5, self.a4_hz))

@@ -330,12 +330,14 @@ class MainWindow(QMainWindow):
             self.input_status.setText(self.input_status.text() + f" · ● recording {self.writer.seconds:.1f} s")
         if r is None or r.note is None:
             self.note_label.setText("–")
+            self.note_label.setEnabled(True)
             self.target_label.setText("")
             self.cents_label.setText("")
             self.f0_label.setText("f0 –")
             self.confidence_label.setText("confidence –" if r is None else f"confidence {r.confidence:.2f}")
             return
         self.note_label.setText(display_name(r.midi, panel.flats.isChecked(), panel.transpose_semitones))
+        self.note_label.setEnabled(r.stable)  # greyed: shown from the waveform alone, the model not yet heard
         cents = self._shown_cents(r)
         target = None if r.f0_hz is None else preset(panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
         self.target_label.setText("" if target is None else
@@ -349,7 +351,8 @@ class MainWindow(QMainWindow):
 
     def state(self) -> dict:
         """What the window shows, for tests and the end-to-end check (not read from pixels)."""
-        return {"note": self.note_label.text(), "cents": self.cents_label.text(), "f0": self.f0_label.text(),
+        return {"note": self.note_label.text(), "stable": self.note_label.isEnabled(), "cents": self.cents_label.text(),
+                "f0": self.f0_label.text(),
                 "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.device_spec,
                 "level_dbfs": None if self._last is None else round(self._last.level_dbfs, 1)}
 

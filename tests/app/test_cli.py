@@ -91,19 +91,22 @@ def write_tone(path, midi_seq, rate=44100, seconds=1.0):
     soundfile.write(path, np.concatenate(parts) * 0.4, rate)
 
 
-def test_analyze_json_lines_schema(tmp_path):
+@pytest.mark.parametrize("hop_options, hop_s", [([], 0.02), (["--hop-ms", "50"], 0.05)])
+def test_analyze_json_lines_schema(tmp_path, hop_options, hop_s):
     path = tmp_path / "a3.wav"
     write_tone(path, [57], seconds=1.5)
-    result = run("analyze", path, "--json", "--hop-ms", "50")
+    result = run("analyze", path, "--json", *hop_options)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 30
+    assert len(rows) == round(1.5 / hop_s)
     for row in rows:
-        assert set(row) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence"}
+        # The fields are a contract: "stable" came with the fast path (a provisional note is false); none renamed.
+        assert set(row) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence", "stable"}
         assert 0.0 <= row["confidence"] <= 1.0
-    assert [r["t_s"] for r in rows[:3]] == pytest.approx([0.05, 0.10, 0.15])
+        assert row["stable"] is None if row["note"] is None else isinstance(row["stable"], bool)
+    assert [r["t_s"] for r in rows[:3]] == pytest.approx([hop_s, 2 * hop_s, 3 * hop_s])
     last = rows[-1]
-    assert (last["note"], last["midi"]) == ("A3", 57)
+    assert (last["note"], last["midi"], last["stable"]) == ("A3", 57, True)
     assert abs(last["cents"]) < 1.0 and last["f0_hz"] == pytest.approx(220.0, rel=1e-3)
 
 

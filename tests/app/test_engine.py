@@ -1,13 +1,18 @@
-"""Analyzer fusion with a scripted model: gate, hysteresis, cents against A4, JSON schema."""
+"""The Analyzer with a scripted model: the pipeline (gate, onsets, when the model runs, cents against A4, stream
+time, JSON schema), and the fusion of the model's note with the waveform at every hop (`EVERY_HOP`, the engine
+before the fast path, whose verdicts the fast path's tracker makes the same way: tests/app/test_tracker.py)."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from app.engine import Analyzer, Latest, Settings
+from app.engine import EVERY_HOP, Analyzer, Latest, Settings
 from app.notes import MIDI_MIN, class_labels, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH
 
 RATE = 48000
+EVERY_50_MS = EVERY_HOP  # one verdict a hop: the scripts below are one note a hop
 
 
 class ScriptedModel:
@@ -41,7 +46,7 @@ def run(analyzer, audio):
 
 def test_steady_note_gives_cents_against_a4():
     f = midi_to_hz(57 + 0.123)  # A3, 12.3 cents sharp
-    results = run(Analyzer(ScriptedModel([57]), RATE), tone(f, 1.0))
+    results = run(Analyzer(ScriptedModel([57]), RATE, EVERY_50_MS), tone(f, 1.0))
     last = results[-1]
     assert (last.note, last.midi) == ("A3", 57)
     assert last.cents == pytest.approx(12.3, abs=0.5)
@@ -52,22 +57,22 @@ def test_steady_note_gives_cents_against_a4():
 
 def test_reference_a4_changes_the_note_and_cents():
     # 415 Hz is A4 at baroque pitch; the 440-tuned model calls it G#4.
-    results = run(Analyzer(ScriptedModel([68]), RATE, Settings(a4_hz=415.0)), tone(415.0, 1.0))
+    results = run(Analyzer(ScriptedModel([68]), RATE, dataclasses.replace(EVERY_50_MS, a4_hz=415.0)), tone(415.0, 1.0))
     assert results[-1].note == "A4" and abs(results[-1].cents) < 0.5
 
 
 def test_a_one_hop_blip_does_not_change_the_note():
     script = [57] * 10 + [60] + [57] * 10
-    results = run(Analyzer(ScriptedModel(script, prob=0.6), RATE), tone(midi_to_hz(57), 1.05))
+    results = run(Analyzer(ScriptedModel(script, prob=0.6), RATE, EVERY_50_MS), tone(midi_to_hz(57), 1.05))
     assert {r.note for r in results[2:]} == {"A3"}
 
 
 def test_a_new_note_is_taken_after_two_hops_or_at_once_when_sure():
     script = [57] * 6 + [60] * 6
     audio = np.concatenate([tone(midi_to_hz(57), 0.3), tone(midi_to_hz(60), 0.3)])
-    results = run(Analyzer(ScriptedModel(script, prob=0.6), RATE), audio)
+    results = run(Analyzer(ScriptedModel(script, prob=0.6), RATE, EVERY_50_MS), audio)
     assert [r.note for r in results[6:9]] == ["A3", "C4", "C4"]
-    results = run(Analyzer(ScriptedModel(script, prob=0.95), RATE), audio)
+    results = run(Analyzer(ScriptedModel(script, prob=0.95), RATE, EVERY_50_MS), audio)
     assert results[6].note == "C4"
 
 
@@ -75,7 +80,7 @@ def test_a_new_note_is_taken_after_two_hops_or_at_once_when_sure():
 def test_a_bass_note_named_up_to_three_semitones_off_is_set_right_by_the_waveform(named):
     # A1 (55 Hz), 20 cents flat: in the bass the model may name G1, B1 or C2; the NSDF finds the note.
     f = midi_to_hz(33 - 0.2)
-    results = run(Analyzer(ScriptedModel([named], prob=0.6), RATE), tone(f, 1.2))
+    results = run(Analyzer(ScriptedModel([named], prob=0.6), RATE, EVERY_50_MS), tone(f, 1.2))
     assert {r.note for r in results[-8:]} == {"A1"}
     assert results[-1].cents == pytest.approx(-20.0, abs=0.5)
 
@@ -84,41 +89,81 @@ def test_a_note_the_waveform_does_not_bear_out_gives_way_to_its_clear_period():
     # The model names C#3 for a clean A2 (four semitones off, beyond the wide search; nor is A2 a fifth, octave or
     # twelfth below C#3): the waveform has one clear period, A2's, so A2 is shown, after two hops like any move the
     # model did not make.
-    results = run(Analyzer(ScriptedModel([49], prob=0.95), RATE), tone(midi_to_hz(45 + 0.1), 1.0))
+    results = run(Analyzer(ScriptedModel([49], prob=0.95), RATE, EVERY_50_MS), tone(midi_to_hz(45 + 0.1), 1.0))
     assert {r.note for r in results[-10:]} == {"A2"}
     assert results[-1].cents == pytest.approx(10.0, abs=0.5)
 
 
 def test_noise_gives_no_period_to_overrule_the_model():
     noise = (0.1 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
-    results = run(Analyzer(ScriptedModel([51], prob=0.95), RATE), noise)
+    results = run(Analyzer(ScriptedModel([51], prob=0.95), RATE, EVERY_50_MS), noise)
     assert {r.note for r in results[2:]} == {"D#3"}  # the model's note stands, without cents
     assert all(r.cents is None for r in results)
 
 
 def test_out_of_no_note_a_sure_model_alone_needs_two_hops_in_noise():
     noise = (0.1 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
-    blip = run(Analyzer(ScriptedModel([None] * 8 + [51] + [None] * 11, prob=0.95), RATE), noise)
+    blip = run(Analyzer(ScriptedModel([None] * 8 + [51] + [None] * 11, prob=0.95), RATE, EVERY_50_MS), noise)
     assert [r.note for r in blip] == [None] * 20
-    held = run(Analyzer(ScriptedModel([None] * 8 + [51] * 12, prob=0.95), RATE), noise)
+    held = run(Analyzer(ScriptedModel([None] * 8 + [51] * 12, prob=0.95), RATE, EVERY_50_MS), noise)
     assert [r.note for r in held[8:11]] == [None, "D#3", "D#3"]
     # A periodic tone is taken at once, as before.
-    tone_results = run(Analyzer(ScriptedModel([None] * 8 + [57] * 12, prob=0.95), RATE), tone(midi_to_hz(57), 1.0))
+    tone_results = run(Analyzer(ScriptedModel([None] * 8 + [57] * 12, prob=0.95), RATE, EVERY_50_MS), tone(midi_to_hz(57), 1.0))
     assert tone_results[8].note == "A3"
 
 
 def test_gate_closes_on_silence_and_no_note_is_released_after_two_hops():
     audio = np.concatenate([tone(midi_to_hz(64), 0.5), np.zeros(int(0.3 * RATE), np.float32)])
-    results = run(Analyzer(ScriptedModel([64]), RATE), audio)
+    results = run(Analyzer(ScriptedModel([64]), RATE, EVERY_50_MS), audio)
     assert results[9].note == "E4"
     assert results[-1].note is None and results[-1].confidence == 1.0
-    quiet_but_open = run(Analyzer(ScriptedModel([64] * 10 + [None] * 10), RATE), tone(midi_to_hz(64), 1.0))
+    quiet_but_open = run(Analyzer(ScriptedModel([64] * 10 + [None] * 10), RATE, EVERY_50_MS), tone(midi_to_hz(64), 1.0))
     assert [r.note for r in quiet_but_open[9:13]] == ["E4", "E4", None, None]
 
 
 def test_json_schema_fields():
+    """The fields of `pitchrec analyze --json` are a contract: the fast path added "stable" and renamed nothing."""
     r = run(Analyzer(ScriptedModel([57]), RATE), tone(220.0, 0.5))[-1]
-    assert set(r.to_json()) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence"}
+    assert set(r.to_json()) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence", "stable"}
+    assert r.to_json()["stable"] is True
+    silent = run(Analyzer(ScriptedModel([57]), RATE), np.zeros(RATE // 10, np.float32))[-1]
+    assert silent.to_json()["note"] is None and silent.to_json()["stable"] is None
+
+
+def test_a_held_tone_calls_the_model_a_few_times_not_every_hop():
+    model = ScriptedModel([57])
+    analyzer = Analyzer(model, RATE)
+    results = run(analyzer, np.concatenate([np.zeros(RATE // 5, np.float32), tone(220.0, 3.0)]))
+    assert len(results) == 160 and {r.note for r in results[-140:]} == {"A3"}
+    # The onset's confirmation (0.3 s), then a heartbeat every 0.5 s: 6 calls in 160 hops.
+    assert model.calls == analyzer.model_calls == sum(r.model_ran for r in results) == 6
+    every = ScriptedModel([57])
+    assert len(run(Analyzer(every, RATE, EVERY_HOP), tone(220.0, 3.0))) == every.calls == 60
+
+
+def test_a_clear_note_is_shown_at_its_onset_and_confirmed_when_the_model_hears_it():
+    class DeafModel(ScriptedModel):
+        """Names no note for its first two calls: a model that has not heard the new note yet."""
+
+    model = DeafModel([None, None, 64])
+    lead = np.zeros(int(0.3 * RATE), np.float32)
+    results = run(Analyzer(model, RATE), np.concatenate([lead, tone(midi_to_hz(64), 1.0)]))
+    shown = [r for r in results if r.note is not None]
+    assert shown[0].note == "E4" and shown[0].t_s <= 0.3 + 0.05 and not shown[0].stable
+    assert all(r.note == "E4" for r in shown)  # the two "no note" verdicts right after the onset release nothing
+    stable = [r for r in shown if r.stable]
+    assert stable and 0.3 + 0.1 <= stable[0].t_s <= 0.3 + 0.25 and model.calls == 3 + 1  # and one heartbeat
+
+
+def test_results_carry_the_ring_stamps_and_audio_skipped_starts_the_note_afresh():
+    analyzer = Analyzer(ScriptedModel([57]), RATE)
+    hop = analyzer.hop_samples
+    audio = tone(220.0, 1.0)
+    results = [analyzer.process(audio[i : i + hop], start_s=5.0 + i / RATE) for i in range(0, 25 * hop, hop)]
+    assert results[-1].t_s == pytest.approx(5.0 + 25 * hop / RATE) and results[-1].note == "A3" and results[-1].stable
+    after_gap = analyzer.process(audio[25 * hop : 26 * hop], start_s=9.0)  # the worker skipped ahead to catch up
+    assert after_gap.t_s == pytest.approx(9.0 + hop / RATE)
+    assert not after_gap.stable  # what came before the gap does not vouch for what follows
 
 
 def test_multichannel_input_is_mixed_or_a_channel_is_taken():
@@ -176,10 +221,10 @@ def test_worker_reads_the_ring_publishes_results_and_stops():
 
 def test_feed_gives_one_result_per_hop_and_keeps_a_short_tail():
     analyzer = Analyzer(ScriptedModel([57]), RATE)
-    results = list(analyzer.feed(tone(220.0, 0.52)))
-    assert len(results) == 11  # ten 50 ms hops and a 20 ms tail
-    assert [r.t_s for r in results[:2]] == pytest.approx([0.05, 0.10])
-    assert results[-1].t_s == pytest.approx(0.52)
+    results = list(analyzer.feed(tone(220.0, 0.51)))
+    assert len(results) == 26  # twenty-five 20 ms hops and a 10 ms tail
+    assert [r.t_s for r in results[:2]] == pytest.approx([0.02, 0.04])
+    assert results[-1].t_s == pytest.approx(0.51)
 
 
 def test_an_aperiodic_window_neither_moves_the_note_nor_gives_cents():
@@ -187,7 +232,7 @@ def test_an_aperiodic_window_neither_moves_the_note_nor_gives_cents():
     re-place the note on a neighbour (the one-hop blips seen between plucked notes) nor give cents."""
     e2 = 40
     audio = np.concatenate([tone(midi_to_hz(e2), 1.0), np.random.default_rng(0).standard_normal(int(0.4 * RATE)).astype(np.float32) * 0.3])
-    results = run(Analyzer(ScriptedModel([e2] * 100), RATE), audio)
+    results = run(Analyzer(ScriptedModel([e2] * 100), RATE, EVERY_50_MS), audio)
     noisy = [r for r in results if r.t_s > 1.1]
     assert noisy and all(r.note in ("E2", None) for r in noisy)
     assert all(r.cents is None and r.confidence == 0.0 for r in noisy if r.note is not None)
@@ -216,7 +261,7 @@ def test_a_two_input_model_gets_the_low_spectrum_of_the_audio_its_patch_ends_wit
     model = TwoInputModel([45])
     t = np.arange(int(1.2 * rate)) / rate
     audio = (0.3 * sum(np.sin(2 * np.pi * k * 110.0 * t) / k for k in range(1, 6))).astype(np.float32)
-    results = run(Analyzer(model, rate), audio)
+    results = run(Analyzer(model, rate, EVERY_HOP), audio)
     assert results[-1].note == "A2" and len(model.given) >= 20
     whole = features.resample(audio, rate, 16000)
     for k, (patch, low) in enumerate(model.given):

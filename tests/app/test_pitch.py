@@ -178,3 +178,55 @@ def test_a_partial_buried_in_noise_counts_as_absent():
     levels = pitch.harmonic_levels_db(x, rate, 55.0, harmonics=3)
     assert levels[0] == -120.0 and levels[1] == pytest.approx(0.0)
     assert not pitch.sounds_its_own_partials(x, rate, 55.0)
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+@pytest.mark.parametrize("midi", [40, 52, 69, 84, 96])
+def test_period_reading_names_a_note_from_a_short_window(rate, midi):
+    """What the tracker reads right after an onset: 40 ms of a note from E2 up."""
+    f = midi_to_hz(midi - 0.2)
+    x = tone(f, int(0.04 * rate), rate, harmonics=6)
+    reading = pitch.period_reading(x, rate, midi_to_hz(22.5), midi_to_hz(96.5))
+    assert reading is not None and round(hz_to_midi(reading.f0_hz)) == midi
+    assert reading.clarity > 0.9 and reading.best_clarity - reading.clarity < 0.03 and reading.rival_clarity < 0.5
+
+
+def test_period_reading_searches_no_period_longer_than_a_third_of_its_window():
+    x = tone(midi_to_hz(28), int(0.04 * 48000), 48000)  # E1: 24 ms periods, not three in 40 ms
+    reading = pitch.period_reading(x, 48000, midi_to_hz(22.5), midi_to_hz(96.5))
+    assert reading is None or round(hz_to_midi(reading.f0_hz)) != 28
+    assert pitch.period_reading(x[:100], 48000, midi_to_hz(22.5), midi_to_hz(96.5)) is None
+
+
+def test_period_reading_of_strong_even_harmonics_shows_its_ambiguity():
+    # A "hollow" tone: a weak fundamental under strong even partials repeats nearly as well at half its period, so
+    # McLeod's rule picks the octave above; the longer period, more periodic, says the pick may be wrong.
+    from app.tracker import TrackerParams
+
+    x = _partials(220.0, {1: 0.15, 2: 1.0, 3: 0.1, 4: 0.8, 6: 0.5}, seconds=0.06)
+    reading = pitch.period_reading(x, 48000, midi_to_hz(22.5), midi_to_hz(96.5))
+    assert reading is not None and reading.f0_hz == pytest.approx(440.0, rel=0.01)
+    assert reading.best_clarity - reading.clarity > TrackerParams().provisional_best_margin
+
+
+def test_period_reading_of_noise_is_not_clear():
+    x = np.random.default_rng(3).standard_normal(4800).astype(np.float32)
+    reading = pitch.period_reading(x, 48000, midi_to_hz(22.5), midi_to_hz(96.5))
+    assert reading is None or reading.clarity < 0.5
+
+
+def test_waveform_measures_each_note_once():
+    calls = []
+    real = pitch.estimate
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    wave = pitch.Waveform(tone(220.0, 9600, 48000), 48000)
+    try:
+        pitch.estimate = counting
+        first, again = wave.near(57), wave.near(57)
+    finally:
+        pitch.estimate = real
+    assert first is again and calls == [57]

@@ -1,0 +1,211 @@
+"""The note tracker's states, with a scripted model and a scripted waveform: onset, a provisional note confirmed
+or corrected, the heartbeat, release, an octave move, and when the model is asked."""
+
+import numpy as np
+import pytest
+
+from app.notes import class_labels, label_index, midi_from_name, midi_to_hz
+from app.pitch import WIDE_SEARCH_SEMITONES, PeriodReading, PitchEstimate
+from app.tracker import NoteTracker, State, TrackerParams
+
+HOP_S = 0.02
+CLASS_MIDI = [None if label == "none" else midi_from_name(label) for label in class_labels()]
+
+
+class Wave:
+    """Stands in for app.pitch.Waveform: a sound periodic at the notes `periodic` (MIDI: clarity), or at none."""
+
+    rate_hz = 48000
+
+    def __init__(self, periodic: dict[int, float] | None = None, rival: float = -0.3, own_partials: bool = True):
+        self.periodic = periodic or {}
+        self.rival = rival
+        self.own_partials = own_partials
+
+    @property
+    def main(self):
+        return min(self.periodic, default=None)  # the period the sound repeats at: its lowest note
+
+    def near(self, midi, semitones=1.25):
+        found = sorted((m for m in self.periodic if abs(m - midi) <= semitones), key=lambda m: abs(m - midi))
+        return None if not found else PitchEstimate(midi_to_hz(found[0]), self.periodic[found[0]])
+
+    def octave_check(self, midi, lowest, highest, named):
+        return midi
+
+    def strongest_period(self, lowest, highest):
+        return None if self.main is None else PitchEstimate(midi_to_hz(self.main), self.periodic[self.main])
+
+    def sounds_its_own_partials(self, f0_hz, samples=None):
+        return self.own_partials
+
+    def period_since(self, samples, lowest, highest):
+        if self.main is None or samples < 0.01 * self.rate_hz:
+            return None
+        clarity = self.periodic[self.main]
+        return PeriodReading(midi_to_hz(self.main), clarity, clarity, self.rival)
+
+
+def probs(midi, p=0.95):
+    out = np.full(len(CLASS_MIDI), (1 - p) / (len(CLASS_MIDI) - 1), np.float32)
+    out[label_index(midi)] = p
+    return out
+
+
+class Run:
+    """Drives a tracker hop by hop: the sound and the model's answer are functions of stream time."""
+
+    def __init__(self, params=TrackerParams()):
+        self.tracker = NoteTracker(CLASS_MIDI, params=params)
+        self.t = 0.0
+        self.calls = []  # stream times the model ran at
+
+    def hops(self, seconds, wave, model, onset=False, prob=0.95):
+        """model: the MIDI (None: no note) the model names at time t, or a function of t."""
+        readings = []
+        if onset:
+            self.tracker.onset(self.t)
+        for _ in range(int(round(seconds / HOP_S))):
+            self.t += HOP_S
+            answer = None
+            if self.tracker.model_due(self.t):
+                self.calls.append(round(self.t, 3))
+                answer = probs(model(self.t) if callable(model) else model, prob)
+            readings.append((round(self.t, 3), self.tracker.step(self.t, wave, answer)))
+        return readings
+
+
+def notes(readings):
+    return [r.midi for _, r in readings]
+
+
+def test_at_an_onset_a_clear_note_is_shown_at_once_and_confirmed_by_the_model():
+    run = Run()
+    readings = run.hops(0.3, Wave({57: 0.97}), 57, onset=True)
+    t, first = readings[0]
+    assert (first.midi, first.state) == (57, State.PROVISIONAL) and t == 0.02
+    assert first.cents == pytest.approx(0.0, abs=1e-6) and first.confidence == pytest.approx(0.5 * 0.97)
+    assert run.calls == [0.1]  # the onset's confirmation, once about 100 ms of the note is in the model's patch
+    assert all(r.state is State.PROVISIONAL for t, r in readings if t < 0.1)
+    assert all(r.state is State.CONFIRMED and r.midi == 57 for t, r in readings if t >= 0.1)
+
+
+def test_a_provisional_note_is_corrected_by_the_model():
+    # The waveform is periodic at A3 and at C4 (say, two strings); its period reads as A3, the model names C4.
+    run = Run()
+    sure = run.hops(0.16, Wave({57: 0.97, 60: 0.97}), 60, onset=True)
+    assert notes(sure)[:4] == [57] * 4 and sure[4][1].midi == 60 and sure[4][1].state is State.CONFIRMED
+    run = Run()  # not sure: the model's note must lead two verdicts in a row, recheck_s apart (on the hop grid)
+    unsure = dict(run.hops(0.2, Wave({57: 0.97, 60: 0.97}), 60, onset=True, prob=0.6))
+    assert run.calls == [0.1, 0.14]
+    assert unsure[0.1].midi == 57 and unsure[0.12].midi == 57 and unsure[0.14].midi == 60
+    assert unsure[0.14].state is State.CONFIRMED
+
+
+def test_a_held_note_is_confirmed_by_a_heartbeat():
+    run = Run()
+    readings = run.hops(2.0, Wave({57: 0.97}), 57, onset=True)
+    assert run.calls == [0.1, 0.6, 1.1, 1.6]
+    assert {r.midi for _, r in readings} == {57}
+    assert len(readings) == 100  # a reading, cents included, every hop between the model's calls
+    assert all(r.cents is not None for _, r in readings)
+
+
+def test_release_needs_two_verdicts_of_no_note():
+    run = Run()
+    run.hops(0.3, Wave({57: 0.97}), 57, onset=True)
+    gone = dict(run.hops(0.3, Wave(), None))  # aperiodic now (noise) and the model names no note
+    # The unclear waveform asks the model at the next hop, and again recheck_s later: the second "no note" lets go.
+    assert run.calls[-2:] == [0.34, 0.38]
+    assert gone[0.32].midi == 57 and gone[0.32].cents is None and gone[0.36].midi == 57
+    assert gone[0.38].midi is None and gone[0.38].state is State.NONE
+
+
+def test_silence_lets_go_at_once_and_the_model_does_not_run():
+    run = Run()
+    run.hops(0.3, Wave({57: 0.97}), 57, onset=True)
+    run.tracker.silence()
+    assert run.tracker.shown is None and not run.tracker.model_due(10.0)
+
+
+def test_an_octave_move_under_a_confirmed_note_is_followed():
+    # A slow pipe: its fundamental comes last, and the sound's period doubles: A3 -> A2. The model, slower still,
+    # keeps naming A3; the waveform, no longer periodic at A3, asks it, and the fused verdict moves the note.
+    run = Run()
+    run.hops(0.3, Wave({57: 0.97}), 57, onset=True)
+    moved = dict(run.hops(0.3, Wave({45: 0.97}), 57, prob=0.6))
+    assert run.calls[1:3] == [0.34, 0.38]
+    assert moved[0.36].midi == 57 and moved[0.38].midi == 45 and moved[0.38].state is State.CONFIRMED
+
+
+def test_the_waveform_moves_the_note_when_the_pitch_leaves_its_margin():
+    run = Run()
+    run.hops(0.3, Wave({57: 0.97}), 57, onset=True)
+    moved = dict(run.hops(0.2, Wave({58: 0.97}), 58))  # bent a semitone up, no onset
+    assert moved[0.32].midi == 58 and moved[0.32].state is State.PROVISIONAL
+    assert run.calls[1] == 0.34 and moved[0.34].state is State.CONFIRMED
+
+
+@pytest.mark.parametrize("wave", [
+    Wave({57: 0.80}),  # not clear enough
+    Wave({57: 0.97}, rival=0.9),  # the octave above as periodic
+    Wave({57: 0.97}, own_partials=False),  # an organ mixture: partials 2, 3, 4, 6 of a lower note
+    Wave({31: 0.97}),  # G1: below E2 hum and rumble are periodic too
+    Wave({55: 0.97}),  # G3 at 196 Hz lies 1.2 cents from 200 Hz, the fourth harmonic of 50 Hz mains hum
+], ids=["unclear", "octave-rival", "no-own-partials", "below-E2", "mains-hum"])
+def test_an_ambiguous_waveform_shows_nothing_before_the_model_has_spoken(wave):
+    if wave.main == 55:
+        wave.periodic = {55: 0.97}
+        assert abs(midi_to_hz(55) / 200.0 - 1.0) > 0.005  # 196 Hz: G3 itself is no hum ...
+        wave.periodic = {55.3: 0.97}  # ... but a sound at 200 Hz is (G3 +34 cents)
+    run = Run()
+    readings = dict(run.hops(0.2, wave, None, onset=True))
+    assert all(r.midi is None for t, r in readings.items() if t < 0.1)
+
+
+def test_no_note_right_after_an_onset_keeps_the_model_asked_and_the_provisional_note():
+    run = Run()
+    readings = dict(run.hops(0.4, Wave({57: 0.97}), lambda t: None if t < 0.12 else 57, onset=True))
+    assert run.calls == [0.1, 0.14]  # again recheck_s later, the waveform having a clear period
+    assert all(readings[t].midi == 57 for t in readings)  # one "no note" lets nothing go
+    assert readings[0.12].state is State.PROVISIONAL and readings[0.14].state is State.CONFIRMED
+    run = Run()
+    readings = dict(run.hops(0.4, Wave({57: 0.97}), None, onset=True))
+    assert run.calls[:2] == [0.1, 0.14] and readings[0.12].midi == 57 and readings[0.14].midi is None  # two do
+    assert run.calls[2:] == [0.18, 0.22, 0.26, 0.3, 0.34, 0.38]  # the clear period keeps it asked for onset_window_s
+
+
+def test_no_note_after_an_onset_in_noise_asks_twice_then_waits_for_the_heartbeat():
+    run = Run()
+    run.hops(1.0, Wave(), None, onset=True)
+    assert run.calls == [0.1, 0.18, 0.68]
+
+
+def test_onsets_that_keep_coming_do_not_keep_the_model_from_running():
+    run = Run()
+    run.hops(0.12, Wave({57: 0.97}), 57, onset=True)
+    for _ in range(20):  # a trill, or babble: an onset every 60 ms, each postponing its confirmation
+        run.hops(0.06, Wave({57: 0.97}), 57, onset=True)
+    gaps = np.diff(run.calls)
+    assert len(run.calls) >= 3 and gaps.max() <= TrackerParams().heartbeat_s + HOP_S
+
+
+def test_every_hop_runs_the_model_at_every_hop():
+    run = Run(TrackerParams(every_hop=True))
+    run.hops(0.5, Wave({57: 0.97}), 57, onset=True)
+    assert len(run.calls) == 25
+
+
+def test_the_model_is_asked_about_the_fused_note_the_waveform_sets_right():
+    # The model names G2, a semitone off a clear A2 (bass): within its wide search the waveform names A2.
+    run = Run()
+    readings = dict(run.hops(0.3, Wave({45: 0.97}), 43, onset=True))
+    assert readings[0.1].midi == 45 and readings[0.1].state is State.CONFIRMED
+    assert 43 + WIDE_SEARCH_SEMITONES > 45
+
+
+def test_params_are_checked():
+    with pytest.raises(ValueError, match="switch_verdicts"):
+        TrackerParams(switch_verdicts=0)
+    with pytest.raises(ValueError, match="heartbeat_s"):
+        TrackerParams(heartbeat_s=-1)
