@@ -63,9 +63,12 @@ def main() -> int:
     process = (marks["cpu1"] - marks["cpu0"]) / wall
     worker = (marks["worker1"] - marks["worker0"]) / wall
     fps = (marks["frames1"] - marks["frames0"]) / wall
+    from benchmarks import hardware
+
     platform = "Xvfb" if os.environ.get("DISPLAY") else "offscreen"
     print(f"\nPitchrec window benchmark: {args.seconds:g} s of live input from {args.device}, Qt {platform}, "
-          f"{os.cpu_count()} cores; shown at the end: {marks['state']['note']} {marks['state']['cents']}\n")
+          f"{hardware.describe()}, {os.cpu_count()} cores; shown at the end: {marks['state']['note']} "
+          f"{marks['state']['cents']}\n")
     print("| metric | value | target | met |")
     print("|---|---|---|---|")
     print(f"| frames drawn per second | {fps:.1f} | ~30 | |")

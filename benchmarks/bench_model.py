@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.model import DEFAULT_MODEL, NoteModel  # noqa: E402
 from app.notes import MIDI_MAX, MIDI_MIN, label_index  # noqa: E402
+from benchmarks import hardware  # noqa: E402
 
 REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-B5", 60, 83), ("C6-C7", 84, 96))
 # Held-out sources whose waveform period is not their key's (benchmarks/audit_programs.py): the church organ's
@@ -224,7 +224,7 @@ def main() -> int:
     noisy = splits.get("validation-noisy")
     print(f"\nPitchrec model benchmark: {args.model.name}, {len(y)} clean validation patches "
           f"({int((y != y.max()).sum())} notes){f' and {len(noisy[1])} in a room at 10 dB SNR' if noisy else ''}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
+          f"{hardware.describe()}, {os.cpu_count()} cores\n")
     head = f"| metric | {args.model.name} |" + (f" baseline {args.baseline.name} |" if baseline else "") + " target | met |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")

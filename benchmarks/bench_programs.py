@@ -3,7 +3,7 @@
     python benchmarks/bench_programs.py [--model assets/pitchrec.tflite] [--stride 2] [--json out.json]
 
 bench_live.py scores generalisation on held-out sources only. This benchmark runs the
-same causal path (app.engine.Analyzer at 48 kHz, hop 50 ms) over every program in
+same causal path (app.engine.Analyzer at 48 kHz, as shipped) over every program in
 model_build.config.PROGRAMS, in FluidR3 and MuseScore, one note every `stride` semitones
 over each range: 0.3 s of silence, then the note held 1.5 s. Most of these programs are
 training programs, so the model's share of the score is optimistic here; what it checks
