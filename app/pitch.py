@@ -51,6 +51,7 @@ MIN_COARSE_LAG_SAMPLES = 16  # enough to name a note (to a few cents)
 class PitchEstimate:
     f0_hz: float
     clarity: float  # NSDF peak height, 0..1: 1 is a perfectly periodic signal
+    above_clarity: float = -1.0  # the NSDF near half and a third of the period (an octave, a twelfth above), if read
 
 
 def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0,
@@ -122,7 +123,15 @@ def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0
     if not (curve[i] >= curve[i - 1] and curve[i] >= curve[i + 1]) or i in (lag_lo, lag_hi):
         return None
     shift, peak = _parabolic(curve, i)
-    return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(peak, 0.0, 1.0)))
+    return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(peak, 0.0, 1.0)),
+                         above_clarity=_near_lags(curve, i + shift, (1 / 2, 1 / 3)))
+
+
+def _near_lags(curve: np.ndarray, lag: float, ratios) -> float:
+    """The highest NSDF within ±2% of lag × each ratio (-1 where that is under two samples)."""
+    values = [float(curve[int(math.floor(lag * r * 0.98)) : int(math.ceil(lag * r * 1.02)) + 1].max())
+              for r in ratios if lag * r >= 2]
+    return max(values, default=-1.0)
 
 
 OCTAVE_NAMED_BELOW = 0.85  # the named note's period must be this poorly periodic ...
@@ -273,8 +282,7 @@ def period_reading(x: np.ndarray, rate_hz: float, f_lo_hz: float, f_hi_hz: float
     shift, height = _parabolic(curve, i)
     lag = i + shift
     # Only rivals within the searched range count: above it there is no note to confuse this one with.
-    rival = max([float(curve[max(1, int(math.floor(lag * r * 0.98))) : int(math.ceil(lag * r * 1.02)) + 1].max())
-                 for r in RIVAL_RATIOS if rate_hz / (lag * r) <= f_hi_hz], default=-1.0)
+    rival = _near_lags(curve, lag, [r for r in RIVAL_RATIOS if rate_hz / (lag * r) <= f_hi_hz])
     return PeriodReading(f0_hz=rate_hz / lag, clarity=float(np.clip(height, 0.0, 1.0)), best_clarity=best,
                          rival_clarity=rival)
 

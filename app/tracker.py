@@ -61,6 +61,9 @@ class TrackerParams:
     reliable_clarity: float = 0.6  # below: not one periodic sound (a note change, noise): no cents, moves no note
     whole_range_clarity: float = 0.8  # a period found over the whole range overrules the model's region only if this clear
     margin_cents: float = 3.0  # the nearest note is named, with this much hysteresis at ±50 cents
+    above_ratio: float = pitch.UP_RATIO  # a note an octave or twelfth above the shown one this nearly as periodic ...
+    above_check_s: float = 0.100  # ... and the shown note's own partials gone (checked this often): the sound has
+    # moved up (a note's period repeats under the note above it too), and the model is asked
     # When the model runs.
     every_hop: bool = False  # at every hop, as before the fast path (kept to compare the two on the same files)
     confirm_s: float = 0.090  # after an onset
@@ -128,6 +131,7 @@ class NoteTracker:
             state = State.NONE
         if midi != self.shown:
             self._in_margin = False
+            self._above_checked_s = -math.inf
             self._candidate, self._candidate_count = None, 0
         self.shown, self.state = midi, state
 
@@ -140,6 +144,7 @@ class NoteTracker:
         self.shown: int | None = None
         self.state = State.NONE
         self._in_margin = False  # the last f0 measured lay within the shown note's ±(50 + margin) cents
+        self._above_checked_s = -math.inf  # when the shown note's own partials were last looked for
         self._candidate: int | None = None
         self._candidate_count = 0
         self._none_count = 0
@@ -207,6 +212,13 @@ class NoteTracker:
         named = wave.near(hint, pitch.WIDE_SEARCH_SEMITONES)
         measured = {hint: named}
         checked = wave.octave_check(hint, MIDI_MIN, MIDI_MAX, named)
+        if (checked > hint and hint == self.shown and self.state is State.CONFIRMED and not p.every_hop
+                and named is not None and named.clarity >= pitch.OCTAVE_NAMED_BELOW):
+            # The model names the confirmed note and the waveform bears it out: a note above repeating as well (weak
+            # odd harmonics, a bassoon's or a pizzicato's) is no reason to leave it. Between verdicts the waveform
+            # holds the note, so one such move would stand for a heartbeat. (`_fine` asks the model again if the
+            # note's own partials go.)
+            checked = hint
         if checked != hint:
             # The model did not name this octave: never "at once". (Two notes a fifth apart, e.g. across a note
             # change, also repeat an octave below the lower one for a hop.)
@@ -308,6 +320,10 @@ class NoteTracker:
                 self._recheck()
             return Reading(self.shown, None, None, 0.0, self.state, self._model_midi)
         exact = hz_to_midi(est.f0_hz, self.a4_hz)
+        if est.above_clarity >= p.above_ratio * est.clarity and t_s - self._above_checked_s >= p.above_check_s - EPS_S:
+            self._above_checked_s = t_s
+            if not wave.sounds_its_own_partials(est.f0_hz):
+                self._recheck()
         if abs(exact - self.shown) * 100.0 > 50.0 + p.margin_cents:
             self._show(int(round(exact)), State.PROVISIONAL)
             self._recheck()

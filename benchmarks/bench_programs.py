@@ -3,7 +3,7 @@
     python benchmarks/bench_programs.py [--model assets/pitchrec.tflite] [--stride 2] [--json out.json]
 
 bench_live.py scores generalisation on held-out sources only. This benchmark runs the
-same causal path (app.engine.Analyzer at 48 kHz, as shipped) over every program in
+same causal path (app.engine.Analyzer at 48 kHz, as shipped, or with --every-hop as before the fast path) over every program in
 model_build.config.PROGRAMS, in FluidR3 and MuseScore, one note every `stride` semitones
 over each range: 0.3 s of silence, then the note held 1.5 s. Most of these programs are
 training programs, so the model's share of the score is optimistic here; what it checks
@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.engine import Analyzer, Settings  # noqa: E402
+from app.engine import EVERY_HOP, Analyzer, Settings  # noqa: E402
 from app.model import DEFAULT_MODEL, NoteModel  # noqa: E402
 from model_build.config import PROGRAMS, VALIDATION_PROGRAMS, BuildConfig  # noqa: E402
 from model_build.corpus import render_soundfont  # noqa: E402
@@ -42,7 +42,7 @@ SKIPPED_PROGRAMS = (16,)
 REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-C7", 60, 96))
 
 
-def score_programs(model_path: Path, stride: int) -> dict:
+def score_programs(model_path: Path, stride: int, settings: Settings = Settings()) -> dict:
     """{source: {register: Counter(frames, wrong, octave, none)}} over both soundfonts."""
     model = NoteModel(model_path, num_threads=1)
     programs = tuple(p.number for p in PROGRAMS if p.number not in SKIPPED_PROGRAMS)
@@ -54,7 +54,7 @@ def score_programs(model_path: Path, stride: int) -> dict:
         for audio, midi, _, source in render_soundfont(config, kind, rate_hz=RATE_HZ):
             register = next(name for name, lo, hi in REGISTERS if lo <= midi <= hi)
             counts = out[source][register]
-            for r in Analyzer(model, RATE_HZ, Settings()).feed(np.concatenate([lead, 0.5 * audio.astype(np.float32)])):
+            for r in Analyzer(model, RATE_HZ, settings).feed(np.concatenate([lead, 0.5 * audio.astype(np.float32)])):
                 if r.t_s < LEAD_S + SETTLE_S:
                     continue
                 counts["frames"] += 1
@@ -70,10 +70,12 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--stride", type=int, default=2, help="semitones between notes of each range")
     parser.add_argument("--json", type=Path, help="also write the counts to this file")
+    parser.add_argument("--every-hop", action="store_true", help="the engine before the fast path (the model at every 50 ms "
+                        "hop), to compare")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    scores = score_programs(args.model, args.stride)
+    scores = score_programs(args.model, args.stride, EVERY_HOP if args.every_hop else Settings())
     pct = lambda n, d: f"{100 * n / d:.2f}%" if d else "n/a"  # noqa: E731
     names = dict((p.number, p.name) for p in PROGRAMS)
     totals: dict = collections.defaultdict(collections.Counter)

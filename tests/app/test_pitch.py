@@ -230,3 +230,10 @@ def test_waveform_measures_each_note_once():
     finally:
         pitch.estimate = real
     assert first is again and calls == [57]
+
+
+def test_an_estimate_tells_how_periodic_the_octave_above_is():
+    even = pitch.estimate(_partials(220.0, {2: 1.0, 4: 0.6, 6: 0.4}, seconds=0.3), 48000, 57)  # A4's partials only
+    full = pitch.estimate(tone(220.0, 14400, 48000), 48000, 57)
+    assert even.above_clarity > 0.98 * even.clarity
+    assert full.above_clarity < 0.5 * full.clarity

@@ -17,10 +17,13 @@ class Wave:
 
     rate_hz = 48000
 
-    def __init__(self, periodic: dict[int, float] | None = None, rival: float = -0.3, own_partials: bool = True):
+    def __init__(self, periodic: dict[int, float] | None = None, rival: float = -0.3, own_partials: bool = True,
+                 above: float = -0.3, octave_moves: dict[int, int] | None = None):
         self.periodic = periodic or {}
-        self.rival = rival
+        self.rival = rival  # the NSDF an octave, twelfth or fifth above the period read since an onset
         self.own_partials = own_partials
+        self.above = above  # the NSDF an octave or twelfth above a note measured near its period
+        self.octave_moves = octave_moves or {}  # what app.pitch.octave_check would move a named note to
 
     @property
     def main(self):
@@ -28,10 +31,10 @@ class Wave:
 
     def near(self, midi, semitones=1.25):
         found = sorted((m for m in self.periodic if abs(m - midi) <= semitones), key=lambda m: abs(m - midi))
-        return None if not found else PitchEstimate(midi_to_hz(found[0]), self.periodic[found[0]])
+        return None if not found else PitchEstimate(midi_to_hz(found[0]), self.periodic[found[0]], self.above)
 
     def octave_check(self, midi, lowest, highest, named):
-        return midi
+        return self.octave_moves.get(midi, midi)
 
     def strongest_period(self, lowest, highest):
         return None if self.main is None else PitchEstimate(midi_to_hz(self.main), self.periodic[self.main])
@@ -144,6 +147,29 @@ def test_the_waveform_moves_the_note_when_the_pitch_leaves_its_margin():
     moved = dict(run.hops(0.2, Wave({58: 0.97}), 58))  # bent a semitone up, no onset
     assert moved[0.32].midi == 58 and moved[0.32].state is State.PROVISIONAL
     assert run.calls[1] == 0.34 and moved[0.34].state is State.CONFIRMED
+
+
+def test_a_sound_that_moves_up_an_octave_under_a_confirmed_note_is_followed():
+    # A saxophone's attack sounds the octave below; then only the note's own partials remain. The sound still
+    # repeats at the shown note's period (every period of the note above repeats twice in it), so the pitch stage
+    # alone sees no change: the octave above as periodic, and the shown note's own partials gone, ask the model.
+    run = Run()
+    run.hops(0.3, Wave({52: 0.99}), 52, onset=True)
+    moved = dict(run.hops(0.3, Wave({52: 0.99, 64: 0.99}, above=0.99, own_partials=False), 64))
+    assert run.calls[1] == 0.34 and moved[0.32].midi == 52 and moved[0.34].midi == 64
+
+
+def test_a_note_whose_octave_above_repeats_as_well_is_kept_at_the_heartbeat():
+    # A bassoon: weak odd harmonics, so its period's half repeats nearly as well. The model names the note, the
+    # octave check the note above (the engine before the fast path flickered between them); with its own partials
+    # sounding, the confirmed note stays, and the model is asked no more often than the heartbeat.
+    run = Run()
+    run.hops(0.3, Wave({58: 0.99}), 58, onset=True)
+    held = dict(run.hops(1.0, Wave({58: 0.99, 70: 0.99}, above=0.99, octave_moves={58: 70}), 58))
+    assert {r.midi for r in held.values()} == {58} and run.calls == [0.1, 0.6, 1.1]
+    every = Run(TrackerParams(every_hop=True))  # as before: the waveform's octave above wins after two verdicts
+    every.hops(0.3, Wave({58: 0.99}), 58, onset=True)
+    assert every.hops(0.1, Wave({58: 0.99, 70: 0.99}, above=0.99, octave_moves={58: 70}), 58)[-1][1].midi == 70
 
 
 @pytest.mark.parametrize("wave", [
