@@ -219,6 +219,7 @@ class AnalysisWorker(threading.Thread):
         self.reader = ring.reader()
         self.results = results or Latest()
         self.on_result = on_result  # called on this thread with every result; must be quick (e.g. a deque append)
+        # NB: these counts are written by this thread only and read by others (a Python int store is atomic).
         self.lost_samples = 0  # overwritten in the ring before this worker read them
         self.skipped_samples = 0  # read but not analysed, to catch up after a stall
         self.hops = 0  # analysed, a result each
@@ -239,9 +240,11 @@ class AnalysisWorker(threading.Thread):
             if available < hop:
                 continue
             t0 = time.thread_time()
-            if available > 4 * hop:  # after a stall, skip to the newest audio rather than fall behind
-                self.skipped_samples += self.reader.read(available - 2 * hop).audio.shape[0]
-            while self.reader.available() >= hop and not self._stop_event.is_set():
+            while (available := self.reader.available()) >= hop and not self._stop_event.is_set():
+                if available > 4 * hop:  # behind (a stall, a slow hop): skip to the newest audio rather than fall behind
+                    skipped = self.reader.read(available - 2 * hop)
+                    self.skipped_samples += skipped.audio.shape[0]
+                    self.lost_samples += skipped.lost
                 window = self.reader.read(hop)
                 self.lost_samples += window.lost
                 result = self.analyzer.process(window.audio, window.t_s)

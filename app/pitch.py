@@ -51,7 +51,7 @@ MIN_COARSE_LAG_SAMPLES = 16  # enough to name a note (to a few cents)
 class PitchEstimate:
     f0_hz: float
     clarity: float  # NSDF peak height, 0..1: 1 is a perfectly periodic signal
-    above_clarity: float = -1.0  # the NSDF near half and a third of the period (an octave, a twelfth above), if read
+    above_clarity: float | None = None  # the NSDF near half and a third of the period (an octave, a twelfth above)
 
 
 def window_samples(midi_hint: int, rate_hz: float, a4_hz: float = 440.0,
@@ -127,11 +127,11 @@ def estimate(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0
                          above_clarity=_near_lags(curve, i + shift, (1 / 2, 1 / 3)))
 
 
-def _near_lags(curve: np.ndarray, lag: float, ratios) -> float:
-    """The highest NSDF within ±2% of lag × each ratio (-1 where that is under two samples)."""
+def _near_lags(curve: np.ndarray, lag: float, ratios) -> float | None:
+    """The highest NSDF within ±2% of lag × each ratio at least two samples long; None if there is none."""
     values = [float(curve[int(math.floor(lag * r * 0.98)) : int(math.ceil(lag * r * 1.02)) + 1].max())
               for r in ratios if lag * r >= 2]
-    return max(values, default=-1.0)
+    return max(values, default=None)
 
 
 OCTAVE_NAMED_BELOW = 0.85  # the named note's period must be this poorly periodic ...
@@ -242,8 +242,8 @@ class PeriodReading:
     f0_hz: float
     clarity: float  # NSDF at the chosen period
     best_clarity: float  # the highest NSDF peak in the searched range (a longer period may be more periodic)
-    rival_clarity: float  # the highest NSDF near 1/2, 1/3 and 2/3 of the period (an octave, twelfth or fifth above),
-    # within the searched range; -1 if none is
+    rival_clarity: float | None  # the highest NSDF near 1/2, 1/3 and 2/3 of the period (an octave, twelfth or fifth
+    # above), within the searched range; None if none is
 
 
 RIVAL_RATIOS = (1 / 2, 1 / 3, 2 / 3)  # periods of the notes an octave, a twelfth and a fifth above

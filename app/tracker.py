@@ -42,7 +42,6 @@ from app import pitch
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi
 
 EPS_S = 1e-6  # stream times are sums of hop lengths: compare with a little slack
-PROVISIONAL_BELIEF = 0.5  # the model's belief in a note it has not heard yet, for the confidence
 
 
 class State(enum.Enum):
@@ -61,6 +60,7 @@ class TrackerParams:
     reliable_clarity: float = 0.6  # below: not one periodic sound (a note change, noise): no cents, moves no note
     whole_range_clarity: float = 0.8  # a period found over the whole range overrules the model's region only if this clear
     margin_cents: float = 3.0  # the nearest note is named, with this much hysteresis at ±50 cents
+    unheard_belief: float = 0.5  # the model's belief in a note it has not heard yet, for the confidence
     above_ratio: float = pitch.UP_RATIO  # a note an octave or twelfth above the shown one this nearly as periodic ...
     above_check_s: float = 0.100  # ... and the shown note's own partials gone (checked this often): the sound has
     # moved up (a note's period repeats under the note above it too), and the model is asked
@@ -122,6 +122,8 @@ class NoteTracker:
         # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
         self._a4_offset = 12.0 * math.log2(440.0 / a4_hz)
         self.verdicts = 0  # model calls so far
+        self.shown: int | None = None  # the note on display (MIDI at a4_hz); changed only by _show
+        self.state = State.NONE
         self.silence()
 
     # -- the shown note: its one home ------------------------------------------------------------
@@ -141,10 +143,10 @@ class NoteTracker:
 
     def silence(self) -> None:
         """Below the gate: no note, and no verdict until the gate opens again."""
-        self.shown: int | None = None
-        self.state = State.NONE
+        self._show(None, State.NONE)
         self._in_margin = False  # the last f0 measured lay within the shown note's ±(50 + margin) cents
         self._above_checked_s = -math.inf  # when the shown note's own partials were last looked for
+        self._carried = False  # the last hop measured the shown note's f0 with provisional_clarity
         self._candidate: int | None = None
         self._candidate_count = 0
         self._none_count = 0
@@ -152,6 +154,7 @@ class NoteTracker:
         self._probs_fresh = False  # ... given since the last onset
         self._model_midi: int | None = None
         self.gate_open = False  # a hop above the gate since the last silence()
+        self._gate_opened_s = math.inf  # when it opened
         self._due_s = math.inf  # when the model is next wanted
         self._last_verdict_s = -math.inf
         self._onset_s: float | None = None  # the last onset, until a verdict confirms a note or onset_window_s passes
@@ -167,18 +170,18 @@ class NoteTracker:
 
     def onset(self, t_s: float) -> None:
         """A new sound began at stream time t_s (a level rise, a spectral change, the gate opening)."""
-        self.gate_open = True
+        if not self.gate_open:
+            self.gate_open, self._gate_opened_s = True, t_s
         if self.params.every_hop:
             return  # the model runs at every hop anyway
         self._onset_s = t_s
         self._heard = False
         self._probs_fresh = False  # no verdict has heard this sound yet
         self._none_count = 0  # what the model said before the onset was of another sound
-        # Its confirmation replaces what was asked of the sound before, unless a heartbeat is overdue (onsets that
-        # keep coming, a trill or babble, must not keep the model from running).
-        confirm_s = t_s + self.params.confirm_s
-        heartbeat_s = self._last_verdict_s + self.params.heartbeat_s
-        self._due_s = confirm_s if self._last_verdict_s == -math.inf else min(confirm_s, heartbeat_s)
+        # Its confirmation replaces what was asked of the sound before, but comes no later than the heartbeat (onsets
+        # that keep coming, a trill or babble, must not keep the model from running, from the gate's opening on).
+        heartbeat_s = max(self._last_verdict_s, self._gate_opened_s) + self.params.heartbeat_s
+        self._due_s = min(t_s + self.params.confirm_s, heartbeat_s)
 
     def model_due(self, t_s: float) -> bool:
         """Whether the hop ending at t_s needs a verdict (above the gate)."""
@@ -213,11 +216,11 @@ class NoteTracker:
         measured = {hint: named}
         checked = wave.octave_check(hint, MIDI_MIN, MIDI_MAX, named)
         if (checked > hint and hint == self.shown and self.state is State.CONFIRMED and not p.every_hop
-                and named is not None and named.clarity >= pitch.OCTAVE_NAMED_BELOW):
-            # The model names the confirmed note and the waveform bears it out: a note above repeating as well (weak
-            # odd harmonics, a bassoon's or a pizzicato's) is no reason to leave it. Between verdicts the waveform
-            # holds the note, so one such move would stand for a heartbeat. (`_fine` asks the model again if the
-            # note's own partials go.)
+                and named is not None and named.clarity >= pitch.OCTAVE_NAMED_BELOW
+                and wave.sounds_its_own_partials(named.f0_hz)):
+            # The model names the confirmed note and the waveform bears it out, its own partials sounding: a note
+            # above repeating as well (weak odd harmonics, a bassoon's) is no reason to leave it. Between verdicts the
+            # waveform holds the note, so one such move would stand for a heartbeat.
             checked = hint
         if checked != hint:
             # The model did not name this octave: never "at once". (Two notes a fifth apart, e.g. across a note
@@ -259,7 +262,10 @@ class NoteTracker:
         if verdict.midi is None:
             self._none_count += 1
             self._candidate, self._candidate_count = None, 0
-            if self._none_count >= p.release_verdicts:
+            # Right after an onset the model often names no note yet; a provisional note the waveform still carries
+            # clearly stands through the onset window.
+            held = self.state is State.PROVISIONAL and self._onset_s is not None and self._carried
+            if self._none_count >= p.release_verdicts and not held:
                 self._show(None, State.NONE)
             if self.shown is not None:
                 self._recheck()
@@ -299,7 +305,7 @@ class NoteTracker:
         self._heard = self._heard or reading.clarity >= p.reliable_clarity
         if (t_s - self._onset_s > p.provisional_s + EPS_S or self._none_count
                 or reading.clarity < p.provisional_clarity
-                or reading.rival_clarity > p.provisional_rival_clarity
+                or (reading.rival_clarity is not None and reading.rival_clarity > p.provisional_rival_clarity)
                 or reading.best_clarity - reading.clarity > p.provisional_best_margin):
             return
         midi = int(round(hz_to_midi(reading.f0_hz, self.a4_hz)))
@@ -314,13 +320,15 @@ class NoteTracker:
         if self.shown is None:
             return Reading(None, None, None, self._none_confidence(), State.NONE, self._model_midi)
         est = measured[self.shown] if self.shown in measured else wave.near(self.shown)
+        self._carried = est is not None and est.clarity >= p.provisional_clarity
         if est is None or est.clarity < p.reliable_clarity:
             # The note stands but no cents: e.g. the old note's tail and the new one's attack.
             if self._onset_s is None:  # after an onset, its confirmation is due anyway
                 self._recheck()
             return Reading(self.shown, None, None, 0.0, self.state, self._model_midi)
         exact = hz_to_midi(est.f0_hz, self.a4_hz)
-        if est.above_clarity >= p.above_ratio * est.clarity and t_s - self._above_checked_s >= p.above_check_s - EPS_S:
+        above = est.above_clarity is not None and est.above_clarity >= p.above_ratio * est.clarity
+        if above and t_s - self._above_checked_s >= p.above_check_s - EPS_S:
             self._above_checked_s = t_s
             if not wave.sounds_its_own_partials(est.f0_hz):
                 self._recheck()
@@ -336,7 +344,7 @@ class NoteTracker:
         side of the exact pitch, which for a note far out of tune include the neighbour it is nearer to), times
         periodicity now. Before any verdict on a new sound, the belief is taken as an even chance."""
         if self._probs is None or not self._probs_fresh:
-            return float(np.clip(PROVISIONAL_BELIEF * clarity, 0.0, 1.0))
+            return float(np.clip(self.params.unheard_belief * clarity, 0.0, 1.0))
         model_midi = exact_midi - self._a4_offset
         near = sum(float(self._probs[m - MIDI_MIN]) for m in {math.floor(model_midi), math.ceil(model_midi)}
                    if MIDI_MIN <= m <= MIDI_MAX)

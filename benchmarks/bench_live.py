@@ -20,8 +20,8 @@ Scoring, per frame of each tool:
   - detune error: FluidR3's absolute tuning is not exactly known, so its detuned copies
     are scored by the median offset between copy and original against the exact c;
   - false notes: frames of silence and noise clips given a note;
-  - latency: from each onset in the sequences to the first frame from which the
-    correct note holds for 0.15 s (or to the note's end), by register;
+  - latency: from each onset in the sequences to the first frame from which the correct note stays shown for
+    0.15 s (or to the note's end), by register, whether the note is shown provisionally or confirmed;
   - CPU: seconds of CPU per second of audio for the whole process while a tool runs (getrusage: every thread,
     LiteRT's included), with the CPU and the int8 instruction set it ran on (benchmarks/hardware.py);
   - model calls per second of audio.
@@ -174,8 +174,8 @@ def paired(clips: list[Clip], a: dict, b: dict) -> dict:
     for clip in clips:
         if source_of(clip) in ORGAN_SOURCES:
             continue
-        if clip.kind in ("silence", "noise"):
-            fa, fb = (sum(m is not None for _, m, _ in f[clip.name]) for f in (a, b))
+        if clip.kind in ("silence", "noise"):  # the share of frames given a note: the tools' hops differ
+            fa, fb = (np.mean([m is not None for _, m, _ in f[clip.name]]) for f in (a, b))
             _count(counts["false_notes"], fb, fa)
             continue
         if clip.kind not in ("sustained", "detuned", "noisy"):

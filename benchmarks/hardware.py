@@ -55,6 +55,15 @@ def _x86():
     return cpuid, raw_xgetbv
 
 
+def numpy_cpu_features() -> dict[str, bool]:
+    """NumPy's own CPU dispatch table ({"AVX2": True, ...}), read with CPUID in this process."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+    return dict(__cpu_features__)
+
+
 def _bit(value: int, bit: int) -> bool:
     return bool(value >> bit & 1)
 
@@ -63,8 +72,7 @@ def int8_instruction_set() -> str:
     """The fastest int8 instruction set XNNPACK can use in this process."""
     x86 = _x86()
     if x86 is None:
-        from numpy._core._multiarray_umath import __cpu_features__ as numpy_sees
-
+        numpy_sees = numpy_cpu_features()
         if numpy_sees.get("ASIMDDP"):
             return ARM_DOT
         if numpy_sees.get("AVX512VNNI"):

@@ -188,7 +188,8 @@ def test_period_reading_names_a_note_from_a_short_window(rate, midi):
     x = tone(f, int(0.04 * rate), rate, harmonics=6)
     reading = pitch.period_reading(x, rate, midi_to_hz(22.5), midi_to_hz(96.5))
     assert reading is not None and round(hz_to_midi(reading.f0_hz)) == midi
-    assert reading.clarity > 0.9 and reading.best_clarity - reading.clarity < 0.03 and reading.rival_clarity < 0.5
+    assert reading.clarity > 0.9 and reading.best_clarity - reading.clarity < 0.03
+    assert reading.rival_clarity is None if midi > 84 else reading.rival_clarity < 0.5  # above C6 no rival in range
 
 
 def test_period_reading_searches_no_period_longer_than_a_third_of_its_window():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.notes import class_labels, label_index, midi_from_name, midi_to_hz
-from app.pitch import WIDE_SEARCH_SEMITONES, PeriodReading, PitchEstimate
+from app.pitch import PeriodReading, PitchEstimate
 from app.tracker import NoteTracker, State, TrackerParams
 
 HOP_S = 0.02
@@ -172,6 +172,15 @@ def test_a_note_whose_octave_above_repeats_as_well_is_kept_at_the_heartbeat():
     assert every.hops(0.1, Wave({58: 0.99, 70: 0.99}, above=0.99, octave_moves={58: 70}), 58)[-1][1].midi == 70
 
 
+def test_a_sound_that_moves_up_while_the_model_keeps_naming_the_octave_below_is_followed():
+    # The model's mistake the octave check's upward move exists for: it names the sub-octave of what sounds.
+    run = Run()
+    run.hops(0.3, Wave({52: 0.99}), 52, onset=True)
+    up = Wave({52: 0.99, 64: 0.99}, above=0.99, own_partials=False, octave_moves={52: 64})
+    moved = dict(run.hops(0.4, up, 52))
+    assert moved[0.7].midi == 64 and moved[0.7].state is State.CONFIRMED
+
+
 @pytest.mark.parametrize("wave", [
     Wave({57: 0.80}),  # not clear enough
     Wave({57: 0.97}, rival=0.9),  # the octave above as periodic
@@ -195,10 +204,11 @@ def test_no_note_right_after_an_onset_keeps_the_model_asked_and_the_provisional_
     assert run.calls == [0.1, 0.14]  # again recheck_s later, the waveform having a clear period
     assert all(readings[t].midi == 57 for t in readings)  # one "no note" lets nothing go
     assert readings[0.12].state is State.PROVISIONAL and readings[0.14].state is State.CONFIRMED
-    run = Run()
-    readings = dict(run.hops(0.4, Wave({57: 0.97}), None, onset=True))
-    assert run.calls[:2] == [0.1, 0.14] and readings[0.12].midi == 57 and readings[0.14].midi is None  # two do
-    assert run.calls[2:] == [0.18, 0.22, 0.26, 0.3, 0.34, 0.38]  # the clear period keeps it asked for onset_window_s
+    run = Run()  # the model never names it (a whistle, say): the note the waveform carries stands for the onset window
+    readings = dict(run.hops(1.0, Wave({57: 0.97}), None, onset=True))
+    assert run.calls[:9] == [0.1, 0.14, 0.18, 0.22, 0.26, 0.3, 0.34, 0.38, 0.42]
+    assert all(readings[t].midi == 57 and readings[t].state is State.PROVISIONAL for t in readings if t < 0.42)
+    assert readings[0.42].midi is None and run.calls[9:] == [0.92]  # then "no note" lets it go
 
 
 def test_no_note_after_an_onset_in_noise_asks_twice_then_waits_for_the_heartbeat():
@@ -216,6 +226,13 @@ def test_onsets_that_keep_coming_do_not_keep_the_model_from_running():
     assert len(run.calls) >= 3 and gaps.max() <= TrackerParams().heartbeat_s + HOP_S
 
 
+def test_onsets_that_keep_coming_from_the_gate_opening_do_not_keep_the_model_from_running():
+    run = Run()
+    for _ in range(30):  # tremolo from the first hop: an onset every 60 ms, before any verdict
+        run.hops(0.06, Wave({57: 0.97}), 57, onset=True)
+    assert run.calls and run.calls[0] <= TrackerParams().heartbeat_s + HOP_S
+
+
 def test_every_hop_runs_the_model_at_every_hop():
     run = Run(TrackerParams(every_hop=True))
     run.hops(0.5, Wave({57: 0.97}), 57, onset=True)
@@ -227,7 +244,6 @@ def test_the_model_is_asked_about_the_fused_note_the_waveform_sets_right():
     run = Run()
     readings = dict(run.hops(0.3, Wave({45: 0.97}), 43, onset=True))
     assert readings[0.1].midi == 45 and readings[0.1].state is State.CONFIRMED
-    assert 43 + WIDE_SEARCH_SEMITONES > 45
 
 
 def test_params_are_checked():
