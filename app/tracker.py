@@ -11,8 +11,10 @@ A *verdict* is the model's note fused with the waveform (`_verdict`): the wavefo
 semitones of the model's, sets an octave, twelfth or fifth mistake right (`app.pitch.octave_check`), and where
 the model's region holds nothing periodic, the one clear period over the whole range may take its place.
 Hysteresis (`_apply`): a new note must lead `switch_verdicts` verdicts in a row unless the model is sure of it at
-once; "no note" must lead `release_verdicts` in a row before a note is let go (right after an onset the model
-often names no note yet: about 100 ms of a new note must be in its patch).
+once; "no note" must lead `release_verdicts` in a row before a note is let go. Right after an onset the model
+often names no note yet (about 100 ms of a new note must be in its patch), so a provisional note the waveform
+still carries clearly stands through "no note" for the onset window. A confirmed note the model names, with its
+own partials sounding, is not moved up an octave by the waveform alone.
 
 Between verdicts the waveform carries the note (`_fine`): each hop measures the shown note's f0 (the cents) and
 moves the note when the pitch leaves its margin. For `onset_window_s` after an onset, until a verdict confirms a
@@ -21,10 +23,13 @@ note at once, and keeps the model asked while it names none. Below the noise gat
 does not run.
 
 When the model runs (`model_due`), unless `every_hop`:
-  - `confirm_s` after an onset (the model names a new note once about that much of it is in its patch);
-  - `recheck_s` after the last verdict when a verdict named another note than the shown one, when the waveform
-    moved the note or is unclear under it, and after an onset while the model names no note (then less and less
-    often, unless the waveform has a clear period);
+  - `confirm_s` after an onset (the model names a new note once about that much of it is in its patch), no later
+    than the heartbeat;
+  - `recheck_s` after the last verdict when a verdict named no note or another note than the shown one, when the
+    waveform moved the note or is unclear under it, and after an onset while the model names no note and the
+    audio since the onset has a clear period (without one: once more, 2 × recheck_s later);
+  - when the octave or twelfth above the shown note repeats as well and the note's own partials are gone (looked
+    for every `above_check_s` at most): the sound has moved up;
   - `heartbeat_s` after the last verdict while the gate is open (a held note is confirmed at that rate).
 
 Every change of the shown note goes through `_show`. Not thread-safe: one owner (the Analyzer) calls it.
