@@ -67,9 +67,14 @@ def _window_for(f_lo_hz: float, rate_hz: float) -> int:
 
 
 def _nsdf_between(x: np.ndarray, rate_hz: float, f_lo: float, f_hi: float, min_lag_samples: int, quality: str):
-    """(curve, rate, lag_lo, lag_hi) of the newest window for f0s f_lo..f_hi, upsampled so the shortest period
-    is at least min_lag_samples long; None if x is too short for the longest."""
-    x = np.asarray(x, dtype=np.float64)[-_window_for(f_lo, rate_hz):]
+    """_nsdf_of the newest window for f0s f_lo..f_hi (window_samples' length)."""
+    return _nsdf_of(np.asarray(x)[-_window_for(f_lo, rate_hz):], rate_hz, f_lo, f_hi, min_lag_samples, quality)
+
+
+def _nsdf_of(x: np.ndarray, rate_hz: float, f_lo: float, f_hi: float, min_lag_samples: int, quality: str):
+    """(curve, rate, lag_lo, lag_hi) of all of x for f0s f_lo..f_hi, upsampled so the shortest period is at least
+    min_lag_samples long; None if x is too short for the longest."""
+    x = np.asarray(x, dtype=np.float64)
     factor = int(math.ceil(min_lag_samples * f_hi / rate_hz))
     if factor > 1:
         # High notes have periods of few samples: measure them on an upsampled copy.
@@ -215,6 +220,16 @@ def sounds_its_own_partials(x: np.ndarray, rate_hz: float, f0_hz: float) -> bool
     return bool(max(levels[k - 1] for k in OWN_PARTIALS) >= OWN_PARTIAL_DB)
 
 
+def _key_peak(seg: np.ndarray, key_ratio: float) -> tuple[int, float] | None:
+    """McLeod's rule on a stretch of NSDF: (index of the first positive local maximum reaching key_ratio of the
+    highest one, that highest value), or None if the stretch has no positive local maximum."""
+    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0)) + 1
+    if not len(peaks):
+        return None
+    best = float(seg[peaks].max())
+    return int(peaks[np.argmax(seg[peaks] >= key_ratio * best)]), best
+
+
 def strongest_period(x: np.ndarray, rate_hz: float, lowest_midi: int, highest_midi: int, a4_hz: float = 440.0,
                      key_ratio: float = 0.9) -> PitchEstimate | None:
     """McLeod's whole-range pick: of the NSDF's local maxima between the periods of highest_midi and lowest_midi,
@@ -225,12 +240,10 @@ def strongest_period(x: np.ndarray, rate_hz: float, lowest_midi: int, highest_mi
     if measured is None:
         return None
     curve, rate_hz, lag_lo, lag_hi = measured
-    seg = curve[lag_lo : lag_hi + 1]
-    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0)) + 1
-    if not len(peaks):
+    picked = _key_peak(curve[lag_lo : lag_hi + 1], key_ratio)
+    if picked is None:
         return None
-    best = float(seg[peaks].max())
-    i = lag_lo + int(peaks[np.argmax(seg[peaks] >= key_ratio * best)])
+    i = lag_lo + picked[0]
     shift, _ = _parabolic(curve, i)
     return PitchEstimate(f0_hz=rate_hz / (i + shift), clarity=float(np.clip(curve[i], 0.0, 1.0)))
 
@@ -257,28 +270,21 @@ def period_reading(x: np.ndarray, rate_hz: float, f_lo_hz: float, f_hi_hz: float
 
     x: (samples,) mono at rate_hz, all of it used. The f0 is coarse (a few cents): estimate() near its note gives
     the cents."""
-    x = np.asarray(x, dtype=np.float64)
     f_lo_hz = max(f_lo_hz, 3.0 * rate_hz / max(len(x), 1))
     if f_lo_hz >= f_hi_hz:
         return None
-    factor = int(math.ceil(MIN_COARSE_LAG_SAMPLES * f_hi_hz / rate_hz))
-    if factor > 1:
-        x = soxr.resample(x, rate_hz, rate_hz * factor, quality="HQ")
-        rate_hz = rate_hz * factor
-    lag_lo, lag_hi = max(2, int(math.floor(rate_hz / f_hi_hz))), int(math.ceil(rate_hz / f_lo_hz))
-    if len(x) < lag_hi + 3:
+    measured = _nsdf_of(x, rate_hz, f_lo_hz, f_hi_hz, MIN_COARSE_LAG_SAMPLES, "HQ")
+    if measured is None:
         return None
-    curve = nsdf(x - x.mean(), lag_hi + 1)
+    curve, rate_hz, lag_lo, lag_hi = measured
     crossed = np.flatnonzero(curve <= 0.0)
     if not len(crossed):
         return None
     start = max(lag_lo, int(crossed[0]))
-    seg = curve[start : lag_hi + 1]
-    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0)) + 1
-    if not len(peaks):
+    picked = _key_peak(curve[start : lag_hi + 1], key_ratio)
+    if picked is None:
         return None
-    best = float(seg[peaks].max())
-    i = start + int(peaks[np.argmax(seg[peaks] >= key_ratio * best)])
+    i, best = start + picked[0], picked[1]
     shift, height = _parabolic(curve, i)
     lag = i + shift
     # Only rivals within the searched range count: above it there is no note to confuse this one with.

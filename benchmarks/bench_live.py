@@ -127,10 +127,7 @@ def score(clips: list[Clip], frames: dict) -> dict:
         if group == "clean":
             by_source.setdefault(source_of(clip), []).extend(pairs)
         if group == "clean" and n.f0_hz is not None:
-            for t, midi, f0 in frames[clip.name]:
-                if n.onset_s + SETTLE_S <= t <= n.offset_s:
-                    ok = midi == n.midi and f0 is not None
-                    cents_err.append(abs(1200 * np.log2(f0 / n.f0_hz)) if ok else np.inf)
+            cents_err += _cents_errors(clip, frames[clip.name])
     r = {}
     for group, pairs in settled_pairs.items():
         r[f"accuracy_{group}"], r[f"octave_{group}"] = _accuracy_and_octave(pairs)
@@ -187,7 +184,7 @@ def paired(clips: list[Clip], a: dict, b: dict) -> dict:
         _count(counts["octave"], ob, oa)
         n = clip.notes[0]
         if clip.kind != "noisy" and n.f0_hz is not None:
-            ca, cb = (_median_cents_error(clip, f[clip.name]) for f in (a, b))
+            ca, cb = (np.median(_cents_errors(clip, f[clip.name]) or [np.inf]) for f in (a, b))
             _count(counts["cents"], cb, ca)
     return {k: {"better_a": v[0], "better_b": v[1], "p": mcnemar_p(*v)} for k, v in counts.items()}
 
@@ -200,11 +197,11 @@ def _count(pair: list, a_score: float, b_score: float) -> None:
         pair[1] += 1
 
 
-def _median_cents_error(clip: Clip, frames) -> float:
+def _cents_errors(clip: Clip, frames) -> list[float]:
+    """|f0 - true f0| in cents on each settled frame of an exact-f0 note; inf for a wrong or missing note."""
     n = clip.notes[0]
-    e = [abs(1200 * np.log2(f0 / n.f0_hz)) if midi == n.midi and f0 else np.inf
-         for t, midi, f0 in frames if n.onset_s + SETTLE_S <= t <= n.offset_s]
-    return float(np.median(e)) if e else np.inf
+    return [abs(1200 * np.log2(f0 / n.f0_hz)) if midi == n.midi and f0 is not None else np.inf
+            for t, midi, f0 in frames if n.onset_s + SETTLE_S <= t <= n.offset_s]
 
 
 def _accuracy_and_octave(pairs: list) -> tuple[float, float]:
