@@ -187,26 +187,47 @@ def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 4
 OWN_PARTIALS = (1, 5, 7)  # harmonics of a lower note that no rank of an organ mixture on the named note sounds
 OWN_PARTIAL_DB = -30.0  # ... one of them must reach this level against the strongest harmonic of the lower note
 SPECTRUM_S = 0.25
+SHORT_SPECTRUM_PERIODS = 8  # fewer periods than this in x: harmonic_levels_db's untapered spectrum over whole periods
 PARTIAL_PROMINENCE_DB = 12.0
 
 
 def harmonic_levels_db(x: np.ndarray, rate_hz: float, f0_hz: float, harmonics: int = 8) -> np.ndarray:
-    """(harmonics,) level of the spectral peak within ±3% of k f0 (k = 1..harmonics), in dB against the strongest
-    of them, over the newest SPECTRUM_S of x. A peak that does not stand PARTIAL_PROMINENCE_DB above the median
-    of its own stretch of spectrum ((k ± 1/2) f0: noise, say, at a low f0) counts as absent: -120 dB, as does
-    one above 0.45 of the rate."""
-    n = min(len(x), max(int(SPECTRUM_S * rate_hz), int(8 * rate_hz / f0_hz)))
-    seg = np.asarray(x[-n:], dtype=np.float64)
-    spec = np.abs(np.fft.rfft((seg - seg.mean()) * np.hanning(n), 4 * n))
-    hz_per_bin = rate_hz / (4 * n)
+    """(harmonics,) level of the spectral peak at k f0 (k = 1..harmonics), in dB against the strongest of them.
+    A peak that does not stand PARTIAL_PROMINENCE_DB above the median of its own stretch of spectrum
+    ((k ± 1/2) f0: noise, say, at a low f0) counts as absent: -120 dB, as does one above 0.45 of the rate.
+
+    With SHORT_SPECTRUM_PERIODS periods of f0 or more in x, the spectrum is a Hann-windowed one of its newest
+    SPECTRUM_S (at least that many periods), peaks looked for within ±3% of k f0. A shorter x (the audio since an
+    onset, three periods of a low note) cannot resolve harmonics through a taper: its spectrum is then taken over
+    its newest whole periods with no window, where a periodic sound's k-th harmonic falls exactly on bin k × periods
+    and the bins beside it hold only what is not periodic. Fewer than two periods: every harmonic counts as absent."""
+    periods = len(x) * f0_hz / rate_hz
     peaks = np.full(harmonics, 1e-12)
     present = np.zeros(harmonics, dtype=bool)
-    for k in range(1, harmonics + 1):
-        f = k * f0_hz
-        if f < 0.45 * rate_hz:
-            peaks[k - 1] = max(1e-12, float(spec[int(0.97 * f / hz_per_bin) : int(1.03 * f / hz_per_bin) + 2].max()))
-            floor = float(np.median(spec[int((f - 0.5 * f0_hz) / hz_per_bin) : int((f + 0.5 * f0_hz) / hz_per_bin) + 1]))
-            present[k - 1] = peaks[k - 1] >= floor * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
+    if periods >= SHORT_SPECTRUM_PERIODS:
+        n = min(len(x), max(int(SPECTRUM_S * rate_hz), int(SHORT_SPECTRUM_PERIODS * rate_hz / f0_hz)))
+        seg = np.asarray(x[-n:], dtype=np.float64)
+        spec = np.abs(np.fft.rfft((seg - seg.mean()) * np.hanning(n), 4 * n))
+        hz_per_bin = rate_hz / (4 * n)
+        for k in range(1, harmonics + 1):
+            f = k * f0_hz
+            if f < 0.45 * rate_hz:
+                peak = spec[int(0.97 * f / hz_per_bin) : int(1.03 * f / hz_per_bin) + 2]
+                peaks[k - 1] = max(1e-12, float(peak.max()))
+                stretch = spec[int((f - 0.5 * f0_hz) / hz_per_bin) : int((f + 0.5 * f0_hz) / hz_per_bin) + 1]
+                floor = float(np.median(stretch))
+                present[k - 1] = peaks[k - 1] >= floor * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
+    elif periods >= 2.0:
+        m = int(periods)
+        seg = np.asarray(x[-int(round(m * rate_hz / f0_hz)) :], dtype=np.float64)
+        spec = np.abs(np.fft.rfft(seg - seg.mean()))
+        for k in range(1, harmonics + 1):
+            if k * f0_hz < 0.45 * rate_hz and k * m < len(spec):
+                peaks[k - 1] = max(1e-12, float(spec[k * m]))
+                floor = float(np.median(spec[k * m - m // 2 : k * m + m // 2 + 1]))
+                present[k - 1] = peaks[k - 1] >= floor * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
+    else:
+        return np.full(harmonics, -120.0)
     levels = 20.0 * np.log10(peaks / peaks.max())
     return np.where(present, levels, -120.0)
 
@@ -262,15 +283,19 @@ class PeriodReading:
 RIVAL_RATIOS = (1 / 2, 1 / 3, 2 / 3)  # periods of the notes an octave, a twelfth and a fifth above
 
 
+READING_PERIODS = 2.0  # period_reading's longest lag is this fraction of its window: a period compared with the next
+
+
 def period_reading(x: np.ndarray, rate_hz: float, f_lo_hz: float, f_hi_hz: float,
                    key_ratio: float = 0.9) -> PeriodReading | None:
     """McLeod's pick over a short window (the audio since an onset): of the NSDF's peaks after its first zero
-    crossing with lags between 1/f_hi and 1/f_lo (at most a third of the window: two periods compared at least),
-    the shortest reaching key_ratio of the highest. None if the window is too short or has no such peak.
+    crossing with lags between 1/f_hi and 1/f_lo (at most 1/READING_PERIODS of the window: at least one whole
+    period compared with the next), the shortest reaching key_ratio of the highest. None if the window is too short
+    or has no such peak.
 
     x: (samples,) mono at rate_hz, all of it used. The f0 is coarse (a few cents): estimate() near its note gives
     the cents."""
-    f_lo_hz = max(f_lo_hz, 3.0 * rate_hz / max(len(x), 1))
+    f_lo_hz = max(f_lo_hz, READING_PERIODS * rate_hz / max(len(x), 1))
     if f_lo_hz >= f_hi_hz:
         return None
     measured = _nsdf_of(x, rate_hz, f_lo_hz, f_hi_hz, MIN_COARSE_LAG_SAMPLES, "HQ")

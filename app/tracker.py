@@ -3,7 +3,7 @@
 States (`State`):
   NONE         nothing is shown.
   PROVISIONAL  a note is shown that no verdict has borne out yet: one the waveform alone names right after an
-               onset (a clear period, from E2 up, sounding partials of its own, with no octave, twelfth or fifth
+               onset (a clear period, not mains hum's, sounding partials of its own, with no octave, twelfth or fifth
                above or below it as likely), or one the waveform moved to (the pitch left the shown note's margin).
   CONFIRMED    a note a verdict bore out.
 
@@ -76,15 +76,20 @@ class TrackerParams:
     heartbeat_s: float = 0.500  # while the gate is open
     # After an onset, until a verdict confirms a note: the audio since the onset.
     onset_window_s: float = 0.400  # read this long after an onset
-    read_s: float = 0.100  # at most its newest this long (three periods of B0)
+    read_s: float = 0.100  # at most its newest this long (three periods of B0; two are read from 65 ms on)
     provisional_s: float = 0.200  # a provisional note may be shown this long after an onset ...
     provisional_clarity: float = 0.85  # ... if its period's NSDF peak reaches this,
     provisional_rival_clarity: float = 0.80  # the NSDF an octave, twelfth or fifth above it stays below this,
     provisional_best_margin: float = 0.03  # no longer period is more periodic by more than this,
-    provisional_lowest_midi: int = 40  # it is E2 or above: below, mains hum and rumble are periodic too,
     # and the note sounds partials of its own (app.pitch.sounds_its_own_partials: not an organ mixture's).
-    mains_hz: tuple[float, ...] = (50.0, 60.0)  # a period of mains hum or its first harmonics ...
-    mains_tolerance: float = 0.005  # ... this near (±9 cents) is never shown before the model has spoken
+    # Mains hum is periodic too. Never shown before the model has spoken: a period of mains_hz or its 2nd to 4th
+    # harmonic, within mains_tolerance; within mains_coarse_tolerance while the reading spans fewer than
+    # mains_periods periods (a reading of two or three periods since an onset can be a few percent off); and
+    # within mains_coarse_tolerance of mains_hz itself always (there a reading spans few periods for long).
+    mains_hz: tuple[float, ...] = (50.0, 60.0)
+    mains_tolerance: float = 0.005  # ±9 cents
+    mains_coarse_tolerance: float = 0.04  # ±68 cents
+    mains_periods: float = 4.0
 
     def __post_init__(self):
         if self.switch_verdicts < 1 or self.release_verdicts < 1:
@@ -301,23 +306,33 @@ class NoteTracker:
 
     def _listen(self, t_s: float, wave: pitch.Waveform) -> None:
         """After an onset: the period of the audio since it. A clear one keeps the model asked while it names no
-        note; a clear and unambiguous one is shown at once, provisionally, until the model has spoken."""
+        note; a clear and unambiguous one is shown at once, provisionally, until a verdict bears it out or sets it
+        right. One "no note" verdict does not stop that (a low note needs more than confirm_s of itself in the
+        model's patch); release_verdicts of them in a row do."""
         p = self.params
         since_s = min(t_s - self._onset_s, p.read_s)
         reading = wave.period_since(int(round(since_s * wave.rate_hz)), MIDI_MIN, MIDI_MAX)
         if reading is None:
             return
         self._heard = self._heard or reading.clarity >= p.reliable_clarity
-        if (t_s - self._onset_s > p.provisional_s + EPS_S or self._none_count
+        if (t_s - self._onset_s > p.provisional_s + EPS_S or self._none_count >= p.release_verdicts
                 or reading.clarity < p.provisional_clarity
                 or (reading.rival_clarity is not None and reading.rival_clarity > p.provisional_rival_clarity)
                 or reading.best_clarity - reading.clarity > p.provisional_best_margin):
             return
         midi = int(round(hz_to_midi(reading.f0_hz, self.a4_hz)))
-        mains = any(abs(reading.f0_hz / (hz * k) - 1.0) <= p.mains_tolerance for hz in p.mains_hz for k in (1, 2, 3, 4))
-        if (midi != self.shown and p.provisional_lowest_midi <= midi <= MIDI_MAX and not mains
-                and wave.sounds_its_own_partials(reading.f0_hz, int(round(since_s * wave.rate_hz)))):
+        if midi == self.shown or not MIDI_MIN <= midi <= MIDI_MAX:
+            return
+        coarse = since_s * reading.f0_hz < p.mains_periods
+        if (self._near_mains(reading.f0_hz, p.mains_coarse_tolerance if coarse else p.mains_tolerance, (1, 2, 3, 4))
+                or self._near_mains(reading.f0_hz, p.mains_coarse_tolerance, (1,))):
+            return
+        if wave.sounds_its_own_partials(reading.f0_hz, int(round(since_s * wave.rate_hz))):
             self._show(midi, State.PROVISIONAL)
+
+    def _near_mains(self, f0_hz: float, tolerance: float, harmonics: tuple[int, ...]) -> bool:
+        """Whether f0_hz lies within `tolerance` (a ratio) of a mains frequency times one of `harmonics`."""
+        return any(abs(f0_hz / (hz * k) - 1.0) <= tolerance for hz in self.params.mains_hz for k in harmonics)
 
     def _fine(self, t_s: float, wave: pitch.Waveform, measured: dict) -> Reading:
         """The shown note's f0 and cents; the waveform moves the note when the pitch leaves its margin."""

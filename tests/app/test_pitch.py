@@ -192,11 +192,39 @@ def test_period_reading_names_a_note_from_a_short_window(rate, midi):
     assert reading.rival_clarity is None if midi > 84 else reading.rival_clarity < 0.5  # above C6 no rival in range
 
 
-def test_period_reading_searches_no_period_longer_than_a_third_of_its_window():
-    x = tone(midi_to_hz(28), int(0.04 * 48000), 48000)  # E1: 24 ms periods, not three in 40 ms
+def test_period_reading_searches_no_period_longer_than_half_its_window():
+    x = tone(midi_to_hz(28), int(0.04 * 48000), 48000)  # E1: 24 ms periods, not two in 40 ms
     reading = pitch.period_reading(x, 48000, midi_to_hz(22.5), midi_to_hz(96.5))
     assert reading is None or round(hz_to_midi(reading.f0_hz)) != 28
     assert pitch.period_reading(x[:100], 48000, midi_to_hz(22.5), midi_to_hz(96.5)) is None
+
+
+def test_period_reading_names_b0_from_two_periods():
+    x = tone(midi_to_hz(23), int(0.066 * 48000), 48000, harmonics=6)  # B0: 32 ms periods
+    reading = pitch.period_reading(x, 48000, midi_to_hz(22.5), midi_to_hz(96.5))
+    assert reading is not None and round(hz_to_midi(reading.f0_hz)) == 23 and reading.clarity > 0.9
+
+
+@pytest.mark.parametrize("seconds", [0.066, 0.1])  # two and three periods of B0
+def test_own_partials_are_told_from_a_mixture_in_a_few_periods_of_a_low_note(seconds):
+    # Too few periods for a tapered spectrum to resolve the harmonics of B0 (31 Hz): the untapered one over whole
+    # periods still finds a real B0's fundamental, and finds none in an organ mixture repeating at B0's period.
+    b0 = midi_to_hz(23)
+    note = _partials(b0, {1: 1.0, 2: 0.6, 3: 0.4, 4: 0.3, 5: 0.2}, seconds=seconds)
+    mixture = _partials(b0, {2: 1.0, 3: 0.8, 4: 0.6, 6: 0.4, 8: 0.3}, seconds=seconds)
+    assert pitch.harmonic_levels_db(note, 48000, b0)[0] == pytest.approx(0.0)
+    assert pitch.sounds_its_own_partials(note, 48000, b0)
+    assert max(pitch.harmonic_levels_db(mixture, 48000, b0)[[0, 4, 6]]) < pitch.OWN_PARTIAL_DB
+    assert not pitch.sounds_its_own_partials(mixture, 48000, b0)
+
+
+def test_a_short_stretch_of_noise_sounds_hardly_a_partial():
+    # Three periods of B0 in white noise: a bin stands 12 dB above both its neighbours now and then, by chance.
+    noises = [np.random.default_rng(seed).standard_normal(int(0.1 * 48000)) for seed in range(20)]
+    present = sum(int((pitch.harmonic_levels_db(x, 48000, midi_to_hz(23)) > -120.0).sum()) for x in noises)
+    assert present <= 8  # of 160
+    short = noises[0][:1000]  # under two periods
+    assert all(level == -120.0 for level in pitch.harmonic_levels_db(short, 48000, midi_to_hz(23)))
 
 
 def test_period_reading_of_strong_even_harmonics_shows_its_ambiguity():
