@@ -283,7 +283,7 @@ class PeriodReading:
 RIVAL_RATIOS = (1 / 2, 1 / 3, 2 / 3)  # periods of the notes an octave, a twelfth and a fifth above
 
 
-READING_PERIODS = 2.0  # period_reading's longest lag is this fraction of its window: a period compared with the next
+READING_PERIODS = 2.0  # period_reading's window holds at least this many of the longest period it reads
 
 
 def period_reading(x: np.ndarray, rate_hz: float, f_lo_hz: float, f_hi_hz: float,
