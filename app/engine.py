@@ -236,9 +236,6 @@ class AnalysisWorker(threading.Thread):
         hop = self.analyzer.hop_samples
         # Wake four times a hop to look for a whole hop of new audio; the wait ends at once on stop().
         while not self._stop_event.wait(self.analyzer.settings.hop_s / 4):
-            available = self.reader.available()
-            if available < hop:
-                continue
             t0 = time.thread_time()
             while (available := self.reader.available()) >= hop and not self._stop_event.is_set():
                 if available > 4 * hop:  # behind (a stall, a slow hop): skip to the newest audio rather than fall behind

@@ -202,32 +202,32 @@ def harmonic_levels_db(x: np.ndarray, rate_hz: float, f0_hz: float, harmonics: i
     its newest whole periods with no window, where a periodic sound's k-th harmonic falls exactly on bin k × periods
     and the bins beside it hold only what is not periodic. Fewer than two periods: every harmonic counts as absent."""
     periods = len(x) * f0_hz / rate_hz
-    peaks = np.full(harmonics, 1e-12)
-    present = np.zeros(harmonics, dtype=bool)
     if periods >= SHORT_SPECTRUM_PERIODS:
         n = min(len(x), max(int(SPECTRUM_S * rate_hz), int(SHORT_SPECTRUM_PERIODS * rate_hz / f0_hz)))
         seg = np.asarray(x[-n:], dtype=np.float64)
         spec = np.abs(np.fft.rfft((seg - seg.mean()) * np.hanning(n), 4 * n))
         hz_per_bin = rate_hz / (4 * n)
-        for k in range(1, harmonics + 1):
+
+        def peak_and_stretch(k: int) -> tuple[np.ndarray, np.ndarray]:
             f = k * f0_hz
-            if f < 0.45 * rate_hz:
-                peak = spec[int(0.97 * f / hz_per_bin) : int(1.03 * f / hz_per_bin) + 2]
-                peaks[k - 1] = max(1e-12, float(peak.max()))
-                stretch = spec[int((f - 0.5 * f0_hz) / hz_per_bin) : int((f + 0.5 * f0_hz) / hz_per_bin) + 1]
-                floor = float(np.median(stretch))
-                present[k - 1] = peaks[k - 1] >= floor * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
+            return (spec[int(0.97 * f / hz_per_bin) : int(1.03 * f / hz_per_bin) + 2],
+                    spec[int((f - 0.5 * f0_hz) / hz_per_bin) : int((f + 0.5 * f0_hz) / hz_per_bin) + 1])
     elif periods >= 2.0:
         m = int(periods)
         seg = np.asarray(x[-int(round(m * rate_hz / f0_hz)) :], dtype=np.float64)
         spec = np.abs(np.fft.rfft(seg - seg.mean()))
-        for k in range(1, harmonics + 1):
-            if k * f0_hz < 0.45 * rate_hz and k * m < len(spec):
-                peaks[k - 1] = max(1e-12, float(spec[k * m]))
-                floor = float(np.median(spec[k * m - m // 2 : k * m + m // 2 + 1]))
-                present[k - 1] = peaks[k - 1] >= floor * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
+
+        def peak_and_stretch(k: int) -> tuple[np.ndarray, np.ndarray]:
+            return spec[k * m : k * m + 1], spec[k * m - m // 2 : k * m + m // 2 + 1]
     else:
         return np.full(harmonics, -120.0)
+    peaks = np.full(harmonics, 1e-12)
+    present = np.zeros(harmonics, dtype=bool)
+    for k in range(1, harmonics + 1):
+        if k * f0_hz < 0.45 * rate_hz:
+            peak, stretch = peak_and_stretch(k)
+            peaks[k - 1] = max(1e-12, float(peak.max()))
+            present[k - 1] = peaks[k - 1] >= float(np.median(stretch)) * 10.0 ** (PARTIAL_PROMINENCE_DB / 20.0)
     levels = 20.0 * np.log10(peaks / peaks.max())
     return np.where(present, levels, -120.0)
 
@@ -319,8 +319,8 @@ def period_reading(x: np.ndarray, rate_hz: float, f_lo_hz: float, f_hi_hz: float
 
 
 class Waveform:
-    """The newest audio of one hop and the pitch measurements made on it, each made once: the note tracker asks,
-    the measuring happens here.
+    """The newest audio of one hop and the pitch measurements made on it: the note tracker asks, the measuring
+    happens here, and each estimate near a note is made once a hop.
 
     audio: (samples,) mono at rate_hz, the newest last, long enough for the lowest note's window."""
 

@@ -311,7 +311,8 @@ class NoteTracker:
         model's patch); release_verdicts of them in a row do."""
         p = self.params
         since_s = min(t_s - self._onset_s, p.read_s)
-        reading = wave.period_since(int(round(since_s * wave.rate_hz)), MIDI_MIN, MIDI_MAX)
+        since = int(round(since_s * wave.rate_hz))
+        reading = wave.period_since(since, MIDI_MIN, MIDI_MAX)
         if reading is None:
             return
         self._heard = self._heard or reading.clarity >= p.reliable_clarity
@@ -323,16 +324,19 @@ class NoteTracker:
         midi = int(round(hz_to_midi(reading.f0_hz, self.a4_hz)))
         if midi == self.shown or not MIDI_MIN <= midi <= MIDI_MAX:
             return
-        coarse = since_s * reading.f0_hz < p.mains_periods
-        if (self._near_mains(reading.f0_hz, p.mains_coarse_tolerance if coarse else p.mains_tolerance, (1, 2, 3, 4))
-                or self._near_mains(reading.f0_hz, p.mains_coarse_tolerance, (1,))):
+        if self._mains(reading.f0_hz, since_s * reading.f0_hz):
             return
-        if wave.sounds_its_own_partials(reading.f0_hz, int(round(since_s * wave.rate_hz))):
+        if wave.sounds_its_own_partials(reading.f0_hz, since):
             self._show(midi, State.PROVISIONAL)
 
-    def _near_mains(self, f0_hz: float, tolerance: float, harmonics: tuple[int, ...]) -> bool:
-        """Whether f0_hz lies within `tolerance` (a ratio) of a mains frequency times one of `harmonics`."""
-        return any(abs(f0_hz / (hz * k) - 1.0) <= tolerance for hz in self.params.mains_hz for k in harmonics)
+    def _mains(self, f0_hz: float, periods: float) -> bool:
+        """Whether a period read over this many periods may be mains hum's (see TrackerParams)."""
+        p = self.params
+        for k in (1, 2, 3, 4):
+            tolerance = p.mains_coarse_tolerance if k == 1 or periods < p.mains_periods else p.mains_tolerance
+            if any(abs(f0_hz / (hz * k) - 1.0) <= tolerance for hz in p.mains_hz):
+                return True
+        return False
 
     def _fine(self, t_s: float, wave: pitch.Waveform, measured: dict) -> Reading:
         """The shown note's f0 and cents; the waveform moves the note when the pitch leaves its margin."""

@@ -56,6 +56,11 @@ STABLE_S = 0.15
 REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-C7", 60, 96), ("E2 and up", 40, 96))
 
 
+def latency_key(register: str) -> str:
+    """The scores' key stem for a register's latency: "B0-D#2" -> "latency_B0-Ds2"."""
+    return "latency_" + register.replace(" ", "_").replace("#", "s")
+
+
 def cpu_s() -> float:
     """CPU seconds this process has used so far, every thread (LiteRT's included)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -156,7 +161,7 @@ def score(clips: list[Clip], frames: dict) -> dict:
     onsets = [(n, frames[clip.name]) for clip in clips if clip.kind == "sequence" for n in clip.notes]
     for name, lo, hi in REGISTERS:
         v = np.array([_latency(n, f) for n, f in onsets if lo <= n.midi <= hi])
-        key = "latency_" + name.replace(" ", "_").replace("#", "s")
+        key = latency_key(name)
         r[f"{key}_median_ms"] = float(np.median(v) * 1000) if len(v) else float("nan")
         r[f"{key}_p90_ms"] = float(np.percentile(v, 90, method="higher") * 1000) if len(v) else float("nan")
         r[f"{key}_notes"] = len(v)
@@ -274,7 +279,7 @@ def main() -> int:
         ("false notes on silence and noise", "false_note_rate", pct, "as before"),
     ]
     for name, _, _ in REGISTERS:
-        key = "latency_" + name.replace(" ", "_").replace("#", "s")
+        key = latency_key(name)
         target = {"E2 and up": ("≤ 50 ms", "≤ 100 ms"), "B0-D#2": ("≤ 100 ms", "")}.get(name, ("", ""))
         rows += [(f"latency to stable note, {name}, median", f"{key}_median_ms", ms, target[0]),
                  (f"latency to stable note, {name}, p90", f"{key}_p90_ms", ms, target[1])]
@@ -282,8 +287,7 @@ def main() -> int:
              ("CPU seconds per audio second (whole process)", "cpu_per_audio_s", lambda v: f"{v:.3f}",
               "≤ 0.08 AVX2, ≤ 0.03 VNNI/AMX")]
     names = list(scores)
-    latency_notes = {name: scores[names[0]]["latency_" + name.replace(" ", "_").replace("#", "s") + "_notes"]
-                     for name, _, _ in REGISTERS}
+    latency_notes = {name: scores[names[0]][latency_key(name) + "_notes"] for name, _, _ in REGISTERS}
     print(f"\nLive benchmark: {len(clips)} clips, {seconds / 60:.1f} min of audio at {RATE_HZ} Hz, model {args.model.name}; "
           f"Pitchrec hops {args.hop_ms:g} ms, every hop: {EVERY_HOP.hop_s * 1000:g} ms; sequences' onsets by register: "
           + ", ".join(f"{k} {v}" for k, v in latency_notes.items()))
