@@ -3,8 +3,8 @@
 `Analyzer` is the whole analysis, synchronous and causal: give it each new block of device-rate audio (one
 hop, 20 ms by default) and it returns a `Result` for the newest moment. Each hop it
   1. mixes the block to mono (or takes one channel) and keeps the recent audio;
-  2. updates the 0.96 s log-mel patch incrementally (only the new frames), and looks in those frames for an
-     onset (app.onset);
+  2. updates the 0.96 s log-mel patch incrementally (only the new frames), and looks for an onset (app.onset)
+     in frames resampled with less delay;
   3. below the noise gate, shows no note and runs nothing more;
   4. runs the note model when the tracker needs a verdict (at onsets, to settle a doubt, at a slow heartbeat;
      not at every hop);
@@ -128,6 +128,11 @@ class Analyzer:
         self._low = getattr(model, "low", None)  # the settings of the model's second input, if it takes one
         keep = self._low.samples if self._low is not None else 0
         self._stream = features.LogMelStream(rate_hz, model.params, keep_samples=keep)
+        # Onsets are looked for in frames of their own, resampled with soxr's low-latency filter: the model's
+        # filter holds back about 20 ms and hands frames out up to 30 ms at a time, so the tracker would hear of
+        # a new note 30-50 ms after it began. At 16 kHz there is nothing to resample and the frames are shared.
+        resampled = self.rate_hz != model.params.sample_rate_hz
+        self._onset_stream = features.LogMelStream(rate_hz, model.params, quality="LQ") if resampled else None
         self._onsets = OnsetDetector(model.params)
         # Enough recent audio for the longest pitch window (the lowest note) and a hop's level.
         longest = pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES)
@@ -160,7 +165,7 @@ class Analyzer:
         if start_s is not None and self._next_start_s is not None and start_s > self._next_start_s + 0.5 / self.rate_hz:
             self.tracker.silence()  # a gap: what was heard before it says nothing of what follows
         columns = self._stream.push(mono)
-        onset_s = self._onsets.push(columns)
+        onset_s = self._onsets.push(columns if self._onset_stream is None else self._onset_stream.push(mono))
         self._history.push(mono)
         self._samples += len(mono)
         t_s = self._samples / self.rate_hz  # the analysis's own clock: onsets and verdicts are timed on it

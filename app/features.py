@@ -178,8 +178,12 @@ class LogMelStream:
     Not thread-safe: one owner (the analysis worker, or a file replay) calls it.
     """
 
-    def __init__(self, input_rate_hz: float, params: FrontEndParams = VGGISH, keep_samples: int = 0):
-        """keep_samples: how many 16 kHz samples up to the newest patch's end `patch_audio` can give."""
+    def __init__(self, input_rate_hz: float, params: FrontEndParams = VGGISH, keep_samples: int = 0,
+                 quality: str = "HQ"):
+        """keep_samples: how many 16 kHz samples up to the newest patch's end `patch_audio` can give.
+        quality: soxr's resampling filter (other rates than 16 kHz). "HQ" is the model's. It holds back about
+        20 ms of output and hands it out up to 30 ms at a time; "LQ" holds back 2-20 ms, at less attenuation of
+        what it folds down from above 8 kHz."""
         if input_rate_hz <= 0:
             raise ValueError(f"sample rate must be positive, got {input_rate_hz}")
         self.params = params
@@ -187,7 +191,7 @@ class LogMelStream:
         self._resampler = (
             None
             if self.input_rate_hz == params.sample_rate_hz
-            else soxr.ResampleStream(self.input_rate_hz, params.sample_rate_hz, 1, dtype="float32", quality="HQ")
+            else soxr.ResampleStream(self.input_rate_hz, params.sample_rate_hz, 1, dtype="float32", quality=quality)
         )
         self._pending = np.zeros(0, dtype=np.float32)  # 16 kHz samples not yet fully framed
         self._patch = np.full(params.patch_shape, np.log(params.log_offset), dtype=np.float32)
