@@ -49,6 +49,10 @@ class Clip:
     notes: list[Note]
     base: str | None = None  # detuned and noisy copies: the clip they were made from
     detune_cents: float = 0.0
+    source: str = ""  # the instrument or family ("fluidr3:41"); by default the name's first part
+
+    def __post_init__(self):
+        self.source = self.source or self.name.split("/")[0]
 
     @property
     def seconds(self) -> float:
@@ -81,8 +85,8 @@ def _synth_notes(rng, step: int) -> list[tuple[np.ndarray, int, str, float]]:
     return out
 
 
-def build(seed: int = 2026, stride: int = 5) -> list[Clip]:
-    """The whole corpus: about 7 minutes of audio at the default stride."""
+def build(seed: int = 2026, stride: int = 5, sequences: int = 48) -> list[Clip]:
+    """The whole corpus: about 11 minutes of audio at the default stride and sequences."""
     rng = np.random.default_rng(seed)
     lead = np.zeros(int(0.3 * RATE_HZ), np.float32)  # silence before each note: a real onset
     clips: list[Clip] = []
@@ -109,20 +113,22 @@ def build(seed: int = 2026, stride: int = 5) -> list[Clip]:
         noise = coloured_noise(rng, len(clip.audio), 1.0) * rms(clip.audio[start:]) * 10 ** (-snr / 20)
         clips.append(Clip(f"{clip.name}/snr{snr:g}", "noisy", clip.audio + noise, list(clip.notes), base=clip.name))
 
-    clips += _sequences(rng, originals)
+    clips += _sequences(rng, originals, sequences)
     clips += _no_note_clips(rng)
     return clips
 
 
-def _sequences(rng, originals: list[Clip], count: int = 12, length: int = 6) -> list[Clip]:
-    """Runs of notes from one source each, 0.5-1.0 s long, after a gap or legato (cut at the next onset)."""
+def _sequences(rng, originals: list[Clip], count: int, length: int = 6) -> list[Clip]:
+    """Runs of notes from one source each, 0.5-1.0 s long, after a gap or legato (cut at the next onset); the
+    sources take turns."""
     by_source: dict[str, list[Clip]] = {}
     for c in originals:
-        by_source.setdefault(c.name.split("/")[0], []).append(c)
+        by_source.setdefault(c.source, []).append(c)
     sources = sorted(by_source)
     clips = []
     for s in range(count):
-        pool = by_source[sources[s % len(sources)]]
+        source = sources[s % len(sources)]
+        pool = by_source[source]
         parts, notes, t = [np.zeros(int(0.5 * RATE_HZ), np.float32)], [], 0.5
         for _ in range(length):
             clip = pool[int(rng.integers(len(pool)))]
@@ -136,7 +142,7 @@ def _sequences(rng, originals: list[Clip], count: int = 12, length: int = 6) -> 
             notes.append(Note(t, t + len(body) / RATE_HZ, n.midi, n.f0_hz))
             parts += [body, np.zeros(int(gap * RATE_HZ), np.float32)]
             t += len(body) / RATE_HZ + int(gap * RATE_HZ) / RATE_HZ
-        clips.append(Clip(f"sequence/{s}", "sequence", np.concatenate(parts), notes))
+        clips.append(Clip(f"sequence/{s}", "sequence", np.concatenate(parts), notes, source=source))
     return clips
 
 
