@@ -3,7 +3,7 @@
 States (`State`):
   NONE         nothing is shown.
   PROVISIONAL  a note is shown that no verdict has borne out yet: one the waveform alone names right after an
-               onset (a clear period, not mains hum's, sounding partials of its own, with no octave, twelfth or fifth
+               onset (a clear or steady period, not mains hum's, sounding partials of its own, with no octave, twelfth or fifth
                above or below it as likely), or one the waveform moved to (the pitch left the shown note's margin).
   CONFIRMED    a note a verdict bore out.
 
@@ -78,8 +78,12 @@ class TrackerParams:
     onset_window_s: float = 0.400  # read this long after an onset
     read_s: float = 0.100  # at most its newest this long (three periods of B0; two are read from 65 ms on)
     provisional_s: float = 0.200  # a provisional note may be shown this long after an onset ...
-    provisional_clarity: float = 0.85  # ... if its period's NSDF peak reaches this,
-    provisional_rival_clarity: float = 0.80  # the NSDF an octave, twelfth or fifth above it stays below this,
+    provisional_clarity: float = 0.85  # ... if its period's NSDF peak reaches this, or if the hop before read the
+    # same note with reliable_clarity and this one reaches steady_clarity with the NSDF an octave, twelfth or fifth
+    # above it below steady_rival_clarity (a slow attack, a piano's beating unisons: the period firms up slowly);
+    steady_clarity: float = 0.70
+    steady_rival_clarity: float = 0.40
+    provisional_rival_clarity: float = 0.80  # and the NSDF an octave, twelfth or fifth above it stays below this,
     provisional_best_margin: float = 0.03  # no longer period is more periodic by more than this,
     # and the note sounds partials of its own (app.pitch.sounds_its_own_partials: not an organ mixture's).
     # Mains hum is periodic too. Never shown before the model has spoken: a period of mains_hz or its 2nd to 4th
@@ -169,6 +173,7 @@ class NoteTracker:
         self._last_verdict_s = -math.inf
         self._onset_s: float | None = None  # the last onset, until a verdict confirms a note or onset_window_s passes
         self._heard = False  # the audio since that onset has had a clear period
+        self._read_midi: int | None = None  # the note the last hop read since that onset with reliable_clarity
 
     # -- when the model runs ---------------------------------------------------------------------
     def _request(self, at_s: float) -> None:
@@ -186,6 +191,7 @@ class NoteTracker:
             return  # the model runs at every hop anyway
         self._onset_s = t_s
         self._heard = False
+        self._read_midi = None
         self._probs_fresh = False  # no verdict has heard this sound yet
         self._none_count = 0  # what the model said before the onset was of another sound
         # Its confirmation replaces what was asked of the sound before, but comes no later than the heartbeat (onsets
@@ -307,21 +313,26 @@ class NoteTracker:
     def _listen(self, t_s: float, wave: pitch.Waveform) -> None:
         """After an onset: the period of the audio since it. A clear one keeps the model asked while it names no
         note; a clear and unambiguous one is shown at once, provisionally, until a verdict bears it out or sets it
-        right. One "no note" verdict does not stop that (a low note needs more than confirm_s of itself in the
+        right. A less clear one is shown too once two hops in a row read the same note, with nothing above it half as
+        periodic (steady_clarity: a slow attack's period firms up for 100 ms). One "no note" verdict does not stop that (a low note needs more than confirm_s of itself in the
         model's patch); release_verdicts of them in a row do."""
         p = self.params
         since_s = min(t_s - self._onset_s, p.read_s)
         since = int(round(since_s * wave.rate_hz))
         reading = wave.period_since(since, MIDI_MIN, MIDI_MAX)
+        last_read, self._read_midi = self._read_midi, None
         if reading is None:
             return
-        self._heard = self._heard or reading.clarity >= p.reliable_clarity
+        midi = int(round(hz_to_midi(reading.f0_hz, self.a4_hz)))
+        if reading.clarity >= p.reliable_clarity:
+            self._heard, self._read_midi = True, midi
+        rival = -1.0 if reading.rival_clarity is None else reading.rival_clarity
+        steady = midi == last_read and reading.clarity >= p.steady_clarity and rival <= p.steady_rival_clarity
         if (t_s - self._onset_s > p.provisional_s + EPS_S or self._none_count >= p.release_verdicts
-                or reading.clarity < p.provisional_clarity
-                or (reading.rival_clarity is not None and reading.rival_clarity > p.provisional_rival_clarity)
+                or (reading.clarity < p.provisional_clarity and not steady)
+                or rival > p.provisional_rival_clarity
                 or reading.best_clarity - reading.clarity > p.provisional_best_margin):
             return
-        midi = int(round(hz_to_midi(reading.f0_hz, self.a4_hz)))
         if midi == self.shown or not MIDI_MIN <= midi <= MIDI_MAX:
             return
         if self._mains(reading.f0_hz, since_s * reading.f0_hz):
