@@ -3,8 +3,9 @@
 States (`State`):
   NONE         nothing is shown.
   PROVISIONAL  a note is shown that no verdict has borne out yet: one the waveform alone names right after an
-               onset (a clear or steady period, not mains hum's, sounding partials of its own, with no octave, twelfth or fifth
-               above or below it as likely), or one the waveform moved to (the pitch left the shown note's margin).
+               onset (a clear or steady period, not mains hum's, sounding partials of its own, with no octave,
+               twelfth or fifth above or below it as likely), or one the waveform moved to (the pitch left the shown
+               note's margin).
   CONFIRMED    a note a verdict bore out.
 
 A *verdict* is the model's note fused with the waveform (`_verdict`): the waveform names the note within a few
@@ -313,9 +314,10 @@ class NoteTracker:
     def _listen(self, t_s: float, wave: pitch.Waveform) -> None:
         """After an onset: the period of the audio since it. A clear one keeps the model asked while it names no
         note; a clear and unambiguous one is shown at once, provisionally, until a verdict bears it out or sets it
-        right. A less clear one is shown too once two hops in a row read the same note, with nothing above it half as
-        periodic (steady_clarity: a slow attack's period firms up for 100 ms). One "no note" verdict does not stop that (a low note needs more than confirm_s of itself in the
-        model's patch); release_verdicts of them in a row do."""
+        right. A less clear one is shown too once two hops in a row read the same note with nothing above it
+        reaching steady_rival_clarity (a slow attack's period firms up over 100 ms or more). One "no note" verdict
+        does not stop that (a low note needs more than confirm_s of itself in the model's patch); release_verdicts
+        of them in a row do."""
         p = self.params
         since_s = min(t_s - self._onset_s, p.read_s)
         since = int(round(since_s * wave.rate_hz))

@@ -1,7 +1,8 @@
 """Benchmark of the live recognition path: the fast path beside the engine that runs the model every hop, and
 librosa.pyin, on the same generated corpus in the same run.
 
-    python benchmarks/bench_live.py [--model assets/pitchrec.tflite] [--baseline old.tflite] [--stride 5] [--sequences 48] [--no-pyin]
+    python benchmarks/bench_live.py [--model assets/pitchrec.tflite] [--baseline old.tflite] [--stride 5]
+                                    [--sequences 48] [--no-pyin]
     benchmarks/avx2_only.sh .venv/bin/python benchmarks/bench_live.py    # as on an AVX2-only CPU
 
 Pitchrec runs causally, hop by hop, through app.engine.Analyzer at the device rate (48 kHz), exactly as the
@@ -290,7 +291,8 @@ def main() -> int:
              ("CPU seconds per audio second (whole process)", "cpu_per_audio_s", lambda v: f"{v:.3f}",
               "≤ 0.08 AVX2, ≤ 0.03 VNNI/AMX")]
     names = list(scores)
-    latency_notes = {name: scores[names[0]][latency_key(name) + "_notes"] for name, _, _ in REGISTERS + (ORGANS_REGISTER,)}
+    latency_notes = {name: scores[names[0]][latency_key(name) + "_notes"]
+                     for name, _, _ in REGISTERS + (ORGANS_REGISTER,)}
     print(f"\nLive benchmark: {len(clips)} clips, {seconds / 60:.1f} min of audio at {RATE_HZ} Hz, model {args.model.name}; "
           f"Pitchrec hops {args.hop_ms:g} ms, every hop: {EVERY_HOP.hop_s * 1000:g} ms; sequences' onsets by register: "
           + ", ".join(f"{k} {v}" for k, v in latency_notes.items()))
