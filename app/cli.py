@@ -168,26 +168,36 @@ def status_line(r) -> str:
 def cmd_listen(args) -> int:
     import time
 
-    from app.live import LiveSession
+    from app.live import STALE_S, LiveSession
     from app.model import NoteModel
 
     settings = _settings(args, channel=args.channel)
     session = LiveSession(NoteModel(args.model), settings)
-    session.open_input(args.device)
-    source = session.source
-    print(f"listening on {source.device.index}: {source.device.name} at {source.rate_hz:g} Hz, A4 = {args.a4:g} Hz (Ctrl-C stops)")
-    version, started = 0, time.monotonic()
     try:
+        session.open_input(args.device)
+        state = session.input_state
+        print(f"listening on {state.device.index}: {state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz "
+              "(Ctrl-C stops)")
+        version, started, said = 0, time.monotonic(), ""
         while args.seconds is None or time.monotonic() - started < args.seconds:
             previous = version
             version, result = session.results.get(version, timeout=0.25)
-            if session.check_input() == "lost":
+            session.take_events()  # the state lines below say what the input does
+            state = session.input_state
+            if state.status == "lost":
                 line = "  input lost: the device stopped sending audio; retrying" + (
-                    f" ({session.last_error})" if session.last_error else "")
+                    f" ({state.error})" if state.error else "")
+            elif time.monotonic() - session.results.put_at > STALE_S:
+                line = "  --  no reading: the analysis has fallen silent"
             elif result is None or version == previous:  # nothing new (a timeout): print nothing stale
                 continue
             else:
                 line = status_line(result) + (f"  overflows {session.overflows}" if session.overflows else "")
+                said = ""
+            if line == said:
+                continue  # a state line once, not every quarter second
+            if version == previous:
+                said = line  # a state line, not a result
             if args.lines:
                 print(line.strip(), flush=True)
             else:

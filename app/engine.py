@@ -200,11 +200,13 @@ class Latest:
         self._cond = threading.Condition()
         self._value = None
         self._version = 0
+        self.put_at = -math.inf  # time.monotonic() of the last put: how fresh the newest value is
 
     def put(self, value) -> None:
         with self._cond:
             self._value = value
             self._version += 1
+            self.put_at = time.monotonic()
             self._cond.notify_all()
 
     def get(self, after_version: int = -1, timeout: float | None = None):

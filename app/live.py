@@ -1,107 +1,174 @@
-"""A live session: one input, one analysis worker, switchable without losing the running one.
+"""A live session: one input, one analysis worker, and one thread that owns the input device.
 
-The window (app.gui) and the terminal view hold a `LiveSession`. It owns the
-input (`app.audio`: the sound card, or a synthesized tone) and the analysis worker
-(`app.engine`), and publishes results on the worker's `Latest` channel.
+The window (app.gui) and the terminal view hold a `LiveSession`. It owns the input (`app.audio`: the sound card,
+or a synthesized tone) and the analysis worker (`app.engine`), and publishes results on the worker's `Latest`
+channel.
 
-- `open_input(spec)` is transactional: the new input is opened first; only if that
-  works is the old one stopped. On failure the old input keeps running and the
-  DeviceError propagates with its message.
+Threads:
+  - The input supervisor, one per session, makes every call that can reach PortAudio: listing devices, opening,
+    closing, re-initialising. Each call runs on a thread of its own and is waited for at most
+    `InputTiming.call_s`. A call that has not returned by then (PortAudio waiting on a sound server that died)
+    is abandoned: its stream is dropped, never joined, and the supervisor goes on. While such a call is still
+    stuck, PortAudio is not re-initialised (that would wait on the same stream), but opening is still tried.
+  - The supervisor also watches the input. With no new audio for `stall_s` the input is lost: the analysis stops,
+    the state says "lost", and the same device is reopened every `retry_s` until it comes back.
+  - The analysis worker (app.engine.AnalysisWorker) reads the input's ring and publishes results.
+  - The GUI or terminal thread only asks (`request_input`, `rescan`) and reads (`input_state`, `take_events`,
+    `results`). It never waits on PortAudio. `open_input` waits for the answer, bounded, for the terminal.
+
+- Opening is transactional: the new input is opened first; only if that works is the old one stopped. On failure
+  the old input keeps running and the failure is reported.
 - `apply(settings)` and `set_model(model)` restart the analysis on the same input.
 - `recording_reader()` gives another cursor into the input's ring, for the clip writer.
-- `check_input()` (call it a few times a second) notices an input that stopped
-  sending audio (unplugged, sound server gone): it reports "lost" and tries to
-  reopen the same device every RETRY_S until it comes back.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
+import queue
 import threading
 import time
 
-from app.audio import DeviceError, reset_portaudio
+from app.audio import DeviceError, InputDevice, input_devices, reset_portaudio
 from app.audio import open_input as _open_input
-from app.engine import Analyzer, AnalysisWorker, Latest, Settings
+from app.engine import AnalysisWorker, Analyzer, Latest, Settings
 from app.model import NoteModel
 
 
-STALL_S = 1.0  # no new audio for this long: the input is lost
-RETRY_S = 2.0  # then try to reopen it this often
-OPEN_GRACE_S = 2.0  # a just-opened input may take this long to deliver its first block (PulseAudio can)
+STALE_S = 0.5  # no fresh result for this long (analysis stalled, input lost): the views blank the reading
+
+
+@dataclasses.dataclass(frozen=True)
+class InputTiming:
+    call_s: float = 2.0  # a PortAudio call not back by then is abandoned
+    stall_s: float = 1.0  # no new audio for this long: the input is lost
+    retry_s: float = 2.0  # then it is reopened this often
+    open_grace_s: float = 2.0  # a just-opened input may take this long to deliver its first block (PulseAudio can)
+    watch_s: float = 0.1  # the supervisor looks at the input this often
+
+
+@dataclasses.dataclass(frozen=True)
+class InputState:
+    """What the input is doing, as the supervisor last saw it. Replaced whole, never changed in place."""
+
+    status: str = "none"  # "opening" | "ok" | "lost" (reopening it) | "waiting" (none opened yet; retrying) |
+    # "none" (nothing open, nothing being retried)
+    device: InputDevice | None = None  # the open input, or the one lost
+    rate_hz: float = 0.0
+    channels: int = 0
+    spec: object = None  # what was asked for: an index, a name, "tone:<Hz>", or None for the default
+    error: str = ""  # why the last open or reopen failed
+    devices: tuple[InputDevice, ...] = ()  # the input devices at the last scan
+    scans: int = 0  # how many scans have been made (the list changes only with a new scan)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputEvent:
+    """Something the user should hear of: "opened" (a requested input), "failed" (a request; the current input
+    stays), "lost", "back" (a lost input reopened), "warning"."""
+
+    kind: str
+    message: str
+    spec: object = None  # the input asked for ("opened", "failed")
+
+
+class Stuck(Exception):
+    """A PortAudio call that did not return in time; it was abandoned."""
+
+
+class _Reply:
+    """The answer to one open request, for a caller that waits for it."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.error: str | None = None
 
 
 class LiveSession:
-    def __init__(self, model: NoteModel, settings: Settings = Settings(), opener=_open_input):
+    def __init__(self, model: NoteModel, settings: Settings = Settings(), opener=None,
+                 timing: InputTiming = InputTiming(), lister=None, resetter=None):
+        """opener(spec) -> an input, lister() -> input devices, resetter(): re-initialise PortAudio; by default
+        app.audio's."""
         self.model = model
         self.settings = settings
+        self.timing = timing
         self.results = Latest()
         # Every spectrogram column the worker computes, for a display that polls slower than it hops.
         self.columns: collections.deque = collections.deque(maxlen=4000)
-        self.source = None
+        self.source = None  # the open input; replaced only by the supervisor
         self.worker: AnalysisWorker | None = None
-        self.device_spec = None
-        self._opener = opener
-        self._lock = threading.Lock()
-        self._progress = (0, time.monotonic())  # (samples written, when that count was first seen)
-        self._last_retry = 0.0
-        self.lost_since: float | None = None
-        self.last_error = ""
+        self._lock = threading.Lock()  # source and worker change together
+        self._state = InputState()
+        self._events: collections.deque = collections.deque(maxlen=50)  # InputEvents, oldest first
+        self._supervisor = _Supervisor(self, opener or _open_input, lister or input_devices,
+                                       resetter or reset_portaudio)
+        self._supervisor.start()
 
-    # -- input ---------------------------------------------------------------------------------
-    def open_input(self, spec) -> None:
-        """Switch to input `spec`; raises DeviceError and keeps the current input if it cannot open."""
-        new = self._opener(spec)  # may raise: nothing has changed yet
-        with self._lock:
-            old_worker, old_source = self.worker, self.source
-            self.source, self.device_spec = new, spec
-            self.worker = self._start_worker()
-        self._progress = (new.ring.written, time.monotonic() + OPEN_GRACE_S)
-        self.lost_since = None
-        if old_worker is not None:
-            old_worker.stop()
-        if old_source is not None:
-            old_source.close()
+    # -- asking (any thread; none of these waits on PortAudio) -------------------------------------
+    def request_input(self, spec, fall_back_to_default: bool = False) -> None:
+        """Switch to input `spec` when the supervisor has opened it; on failure the current input stays. The outcome
+        arrives in `take_events()` and `input_state`."""
+        self._supervisor.ask(("open", spec, fall_back_to_default, None))
 
-    def check_input(self, now: float | None = None) -> str:
-        """"ok", "lost" (no audio for STALL_S; reopening is tried every RETRY_S) or "none" (never opened)."""
-        now = time.monotonic() if now is None else now
-        if self.source is None and self.lost_since is None:
-            return "none"
-        if self.source is not None:
-            written = self.source.ring.written
-            if written != self._progress[0]:
-                self._progress = (written, now)
-                self.lost_since = None
-                return "ok"
-            if now - self._progress[1] < STALL_S and self.source.active:
-                return "ok"
-        if self.lost_since is None:
-            self.lost_since = now
-        if now - self._last_retry >= RETRY_S:
-            self._last_retry = now
-            self._reopen()
-        return "ok" if self.lost_since is None else "lost"
+    def rescan(self) -> None:
+        """List the devices anew. PortAudio lists them only when it starts, so it is re-initialised: the input is
+        closed and reopened around that (a short gap in the audio)."""
+        self._supervisor.ask(("rescan",))
 
-    def _reopen(self) -> None:
-        """Close the dead input, then open the same device again (re-scanning devices first)."""
-        self.close()
-        reset_portaudio()  # PortAudio lists devices only when it starts: a returning device needs a restart
-        try:
-            new = self._opener(self.device_spec)
-        except DeviceError as e:
-            self.last_error = str(e)
-            return
-        with self._lock:
-            self.source = new
-            self.worker = self._start_worker()
-        self._progress = (new.ring.written, time.monotonic() + OPEN_GRACE_S)
-        self.lost_since = None
-        self.last_error = ""
+    def open_input(self, spec, wait_s: float | None = None) -> None:
+        """Switch to `spec` and wait for the outcome (at most about two PortAudio calls); raises DeviceError and
+        keeps the current input if it cannot open. For the terminal and scripts; the window uses request_input."""
+        reply = _Reply()
+        self._supervisor.ask(("open", spec, False, reply))
+        if not reply.done.wait(wait_s if wait_s is not None else 3 * self.timing.call_s + 1.0):
+            raise DeviceError(f"opening {spec!r} did not finish: the sound server does not answer")
+        if reply.error is not None:
+            raise DeviceError(reply.error)
 
+    # -- reading (any thread) ----------------------------------------------------------------------
+    @property
+    def input_state(self) -> InputState:
+        return self._state
+
+    def take_events(self) -> list[InputEvent]:
+        """What happened to the input since the last call, oldest first."""
+        out = []
+        while self._events:
+            out.append(self._events.popleft())
+        return out
+
+    @property
+    def device_spec(self):
+        return self._state.spec
+
+    @property
+    def last_error(self) -> str:
+        return self._state.error
+
+    @property
+    def input_ok(self) -> bool:
+        return self._state.status == "ok"
+
+    @property
+    def overflows(self) -> int:
+        source = self.source
+        return 0 if source is None else source.overflows
+
+    @property
+    def lost_samples(self) -> int:
+        worker = self.worker
+        return 0 if worker is None else worker.lost_samples
+
+    def recording_reader(self):
+        """A new cursor into the current input's ring, starting now."""
+        source = self.source
+        return None if source is None else source.ring.reader()
+
+    # -- analysis (any thread; no PortAudio) -------------------------------------------------------
     def _start_worker(self) -> AnalysisWorker:
-        worker = AnalysisWorker(Analyzer(self.model, self.source.rate_hz, self.settings), self.source.ring, self.results,
-                                on_result=self._keep_columns)
+        worker = AnalysisWorker(Analyzer(self.model, self.source.rate_hz, self.settings), self.source.ring,
+                                self.results, on_result=self._keep_columns)
         worker.start()
         return worker
 
@@ -133,28 +200,228 @@ class LiveSession:
             out.append(self.columns.popleft())
         return out
 
-    # -- state ---------------------------------------------------------------------------------
-    @property
-    def input_ok(self) -> bool:
-        return self.source is not None and self.source.active
-
-    @property
-    def overflows(self) -> int:
-        return 0 if self.source is None else self.source.overflows
-
-    @property
-    def lost_samples(self) -> int:
-        return 0 if self.worker is None else self.worker.lost_samples
-
-    def recording_reader(self):
-        """A new cursor into the current input's ring, starting now."""
-        return None if self.source is None else self.source.ring.reader()
-
-    def close(self) -> None:
+    def close(self, wait_s: float | None = None) -> None:
+        """Stop the analysis, then the supervisor, which closes the input (bounded: a stuck close is abandoned)."""
         with self._lock:
-            worker, source = self.worker, self.source
-            self.worker = self.source = None
+            worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop()
+        self._supervisor.ask(("stop",))
+        if threading.current_thread() is not self._supervisor:
+            self._supervisor.join(wait_s if wait_s is not None else self.timing.call_s + 0.5)
+
+
+class _Supervisor(threading.Thread):
+    """The one owner of PortAudio calls for a session (see the module's docstring)."""
+
+    def __init__(self, session: LiveSession, opener, lister, resetter):
+        super().__init__(name="input-supervisor", daemon=True)
+        self.s = session
+        self.timing = session.timing
+        self._opener, self._lister, self._resetter = opener, lister, resetter
+        self._requests: queue.Queue = queue.Queue()
+        self._stuck: list[threading.Thread] = []  # abandoned calls, possibly still running
+        self._progress = (0, 0.0)  # (samples written, when that count was first seen)
+        self._retry: list = []  # the inputs to try, in order, every retry_s while none is open (lost, or never opened)
+        self._last_retry = -float("inf")
+
+    def ask(self, request) -> None:
+        self._requests.put(request)
+
+    # -- bounded calls -----------------------------------------------------------------------------
+    def _call(self, what: str, fn, *args):
+        """fn(*args) on a thread of its own: its result or its exception; Stuck if it is not back in time (the thread
+        is left running, and dropped)."""
+        box: dict = {}
+        done = threading.Event()
+
+        def run():
+            try:
+                box["value"] = fn(*args)
+            except BaseException as e:  # noqa: BLE001  handed to the caller below
+                box["error"] = e
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=run, name=f"portaudio-{what}", daemon=True)
+        thread.start()
+        if not done.wait(self.timing.call_s):
+            self._stuck.append(thread)
+            raise Stuck(f"{what} did not return within {self.timing.call_s:g} s: the sound server does not answer")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    @property
+    def wedged(self) -> bool:
+        """A call abandoned earlier is still stuck inside PortAudio."""
+        self._stuck = [t for t in self._stuck if t.is_alive()]
+        return bool(self._stuck)
+
+    # -- state -------------------------------------------------------------------------------------
+    def _publish(self, **changes) -> None:
+        self.s._state = dataclasses.replace(self.s._state, **changes)
+
+    def _say(self, kind: str, message: str, spec=None) -> None:
+        self.s._events.append(InputEvent(kind, message, spec))
+
+    def _publish_source(self, source, spec) -> None:
+        self._publish(status="ok", device=source.device, rate_hz=source.rate_hz, channels=source.channels, spec=spec,
+                      error="")
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> None:
+        self._scan()
+        while True:
+            try:
+                request = self._requests.get(timeout=self.timing.watch_s)
+            except queue.Empty:
+                self._watch()
+                continue
+            if request[0] == "stop":
+                self._drop_source()
+                return
+            if request[0] == "open":
+                self._open(*request[1:])
+            elif request[0] == "rescan":
+                self._rescan()
+
+    def _scan(self) -> None:
+        try:
+            devices = tuple(self._call("list devices", self._lister))
+        except Stuck as e:
+            self._say("warning", str(e))
+            return
+        except Exception as e:  # noqa: BLE001  PortAudio without a host API: no devices
+            self._say("warning", f"cannot list input devices: {e}")
+            devices = ()
+        self._publish(devices=devices, scans=self.s._state.scans + 1)
+
+    def _try_open(self, spec):
+        """A new input for `spec`, or raise DeviceError (Stuck included) with the reason."""
+        try:
+            return self._call("open", self._opener, spec)
+        except Stuck as e:
+            raise DeviceError(str(e)) from None
+
+    def _open(self, spec, fall_back_to_default: bool, reply: _Reply | None) -> None:
+        candidates = [spec] + ([None] if fall_back_to_default and spec not in (None, "") else [])
+        if self.s._state.status == "none":
+            self._publish(status="opening", spec=spec)
+        errors = []
+        for candidate in candidates:
+            try:
+                new = self._try_open(candidate)
+            except DeviceError as e:
+                errors.append(str(e))
+                continue
+            self._install(new, candidate)
+            self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz"
+                      + (f" (the default: {errors[0]})" if errors else ""), candidate)
+            if reply is not None:
+                reply.done.set()
+            return
+        error = "; ".join(errors)
+        if self.s.source is None and fall_back_to_default:  # the window's first input: keep trying
+            self._retry, self._last_retry = candidates, time.monotonic()
+            self._publish(status="waiting", spec=spec, error=error)
+        elif self.s._state.status == "opening":
+            self._publish(status="none", error=error)
+        self._say("failed", f"kept the current input: {error}" if self.s.source is not None else error, spec)
+        if reply is not None:
+            reply.error = error
+            reply.done.set()
+
+    def _install(self, new, spec) -> None:
+        """Analysis moves to the new input; the old one is closed."""
+        s = self.s
+        with s._lock:
+            old_worker, old_source = s.worker, s.source
+            s.source = new
+            s.worker = s._start_worker()
+        self._progress = (new.ring.written, time.monotonic() + self.timing.open_grace_s)
+        self._retry = []
+        self._publish_source(new, spec)
+        if old_worker is not None:
+            old_worker.stop()
+        if old_source is not None:
+            self._close(old_source)
+
+    def _close(self, source) -> None:
+        try:
+            self._call("close", source.close)
+        except Exception:  # noqa: BLE001  stuck or already gone with its device: dropped either way
+            pass
+
+    def _drop_source(self) -> None:
+        s = self.s
+        with s._lock:
+            worker, source = s.worker, s.source
+            s.worker = s.source = None
         if worker is not None:
             worker.stop()
         if source is not None:
-            source.close()
+            self._close(source)
+
+    def _rescan(self) -> None:
+        if self._retry:  # reopening re-initialises and lists anyway
+            self._last_retry = time.monotonic()
+            self._reopen()
+            return
+        spec, reopen = self.s._state.spec, self.s.source is not None
+        if not self.wedged:
+            self._drop_source()
+            try:
+                self._call("re-initialise", self._resetter)
+            except Exception as e:  # noqa: BLE001  stuck, or no host API: reported by the next open
+                self._say("warning", f"re-initialising PortAudio: {e}")
+        self._scan()
+        if reopen and self.s.source is None:
+            try:
+                self._install(self._try_open(spec), spec)
+            except DeviceError as e:
+                self._retry, self._last_retry = [spec], time.monotonic()
+                self._publish(status="lost", error=str(e))
+                self._say("lost", f"input lost: {e}")
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        source = self.s.source
+        if source is not None:
+            written = source.ring.written
+            if written != self._progress[0]:
+                self._progress = (written, now)
+                return
+            if now - self._progress[1] < self.timing.stall_s:
+                return
+            self._retry = [self.s._state.spec]
+            self._drop_source()
+            self._publish(status="lost", error="")
+            self._say("lost", f"input lost: {source.device.name} stopped sending audio; retrying")
+            self._last_retry = -float("inf")
+        if self._retry and now - self._last_retry >= self.timing.retry_s:
+            self._last_retry = now
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """The input to retry: PortAudio re-initialised first (a returning device or sound server needs it), then
+        each candidate opened in turn."""
+        if not self.wedged:
+            try:
+                self._call("re-initialise", self._resetter)
+            except Exception:  # noqa: BLE001  stuck, or no host API: the open below says why
+                pass
+            self._scan()
+        errors = []
+        for spec in self._retry:
+            try:
+                new = self._try_open(spec)
+            except DeviceError as e:
+                errors.append(str(e))
+                continue
+            kind = "back" if self.s._state.status == "lost" else "opened"
+            self._install(new, spec)
+            self._say(kind, f"input {'back' if kind == 'back' else 'open'}: {new.device.name} at {new.rate_hz:g} Hz",
+                      spec)
+            return
+        self._publish(error="; ".join(errors))

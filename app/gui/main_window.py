@@ -2,7 +2,9 @@
 
 Two timers, apart from the engine's thread: drawing at ~30 fps (spectrogram,
 needle, history, level) and text at ~7 Hz (note name, cents, f0, confidence,
-status). Both only read the session's latest result; the GUI never waits on audio.
+status). Both only read the session's latest result and input state; the GUI
+never waits on audio or on PortAudio (the session's input supervisor opens,
+closes and lists devices: app.live). A result older than STALE_S is not shown.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import clips
-from app.audio import DeviceError, input_devices
 from app.engine import Settings, SettingsError
 from app.gui.clips_panel import DETECTED, ClipsPanel
 from app.gui.history import PitchHistory
@@ -35,7 +36,7 @@ from app.gui.needle import CentsNeedle
 from app.gui.retrain import RetrainPanel
 from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
-from app.live import LiveSession
+from app.live import STALE_S, LiveSession
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
@@ -61,7 +62,10 @@ class MainWindow(QMainWindow):
         self.writer: clips.ClipWriter | None = None
         self._recorded_notes: collections.Counter = collections.Counter()  # MIDI shown while recording -> hops
         self._version = 0
-        self._last = None
+        self._last = None  # the newest result, while it is fresh
+        self._asked_device = None  # the input the user chose last, saved once it opens
+        self._scans_shown = -1  # the device scan the list shows
+        self._channel_restored = False
         self._last_draw = time.monotonic()
         self.frames_drawn = 0
 
@@ -144,7 +148,7 @@ class MainWindow(QMainWindow):
         self._fill_models()
         self.settings_panel.changed.connect(self._apply_settings)
         self.settings_panel.deviceRequested.connect(self.switch_device)
-        self.settings_panel.refresh.clicked.connect(self._fill_devices)
+        self.settings_panel.refresh.clicked.connect(self._rescan)
         self.clips_panel.recordToggled.connect(self._record)
         self.clips_panel.message.connect(self.show_message)
         self.model_select.activated.connect(lambda _: self._switch_model(self.model_select.currentData()))
@@ -152,9 +156,7 @@ class MainWindow(QMainWindow):
         self._apply_settings()
 
         spec = device if device is not None else self.qs.value("input/device", None)
-        self._open_first(spec)
-        self._fill_devices()
-        self.settings_panel.restore_channel()
+        self.session.request_input(spec, fall_back_to_default=True)
 
         if repaired:
             self.show_message(f"{len(repaired)} clip(s) were cut short when Pitchrec last stopped; kept and marked "
@@ -165,39 +167,42 @@ class MainWindow(QMainWindow):
         self.text_timer.start()
 
     # -- input -----------------------------------------------------------------------------------
-    def _open_first(self, spec) -> None:
-        """The saved or requested device, else the default; with none, the window runs without input."""
-        for candidate in ([spec] if spec not in (None, "") else []) + [None]:
-            try:
-                self.session.open_input(candidate)
-                self.settings_panel.set_channels(self.session.source.channels)
-                return
-            except DeviceError as e:
-                self.show_message(str(e))
-        self.input_status.setText("no input: see the status bar")
-
     def _fill_devices(self) -> None:
+        state = self.session.input_state
+        self._scans_shown = state.scans
         extra, current = [], None
-        if self.session.source is not None:
-            current = self.session.source.device.index
+        if state.device is not None:
+            current = state.device.index
             if current < 0:  # not a sound card: a synthesized tone
-                current = self.session.device_spec
-                extra.append((self.session.source.device.name, current))
-        self.settings_panel.set_devices(input_devices(), current, extra)
+                current = state.spec
+                extra.append((state.device.name, current))
+        self.settings_panel.set_devices(list(state.devices), current, extra)
 
-    def switch_device(self, spec) -> bool:
-        """Open `spec`; if it fails the running input stays, and the status bar says why."""
-        try:
-            self.session.open_input(spec)
-        except DeviceError as e:
-            self.show_message(f"kept the current input: {e}")
+    def _rescan(self) -> None:
+        self.session.rescan()
+        self.show_message("looking for input devices …")
+
+    def switch_device(self, spec) -> None:
+        """Ask for input `spec`; the status bar says when it is open, or why the running input stays."""
+        self._asked_device = spec
+        self.session.request_input(spec)
+
+    def _input_events(self) -> None:
+        """What the input supervisor reported since the last look."""
+        for event in self.session.take_events():
+            self.show_message(event.message)
+            if event.kind in ("opened", "back"):
+                self.settings_panel.set_channels(self.session.input_state.channels)
+                if not self._channel_restored:  # the saved channel, once the first input says how many it has
+                    self.settings_panel.restore_channel()
+                    self._channel_restored = True
+                self._fill_devices()
+            if event.kind == "opened" and event.spec == self._asked_device and event.spec is not None:
+                self.qs.setValue("input/device", event.spec)
+            if event.kind == "failed":
+                self._fill_devices()  # the list goes back to the running input
+        if self.session.input_state.scans != self._scans_shown:
             self._fill_devices()
-            return False
-        self.qs.setValue("input/device", spec)
-        self._fill_devices()
-        self.settings_panel.set_channels(self.session.source.channels)
-        self.show_message(f"input: {self.session.source.device.name} at {self.session.source.rate_hz:g} Hz")
-        return True
 
     # -- settings and model ----------------------------------------------------------------------
     def _apply_settings(self) -> None:
@@ -249,7 +254,7 @@ class MainWindow(QMainWindow):
                 return
             label, midi = self.clips_panel.current_label()
             meta = {"label": label, "midi": midi, "instrument": self.clips_panel.instrument.text().strip() or None,
-                    "device": self.session.source.device.name, "a4_hz": self.session.settings.a4_hz,
+                    "device": self.session.input_state.device.name, "a4_hz": self.session.settings.a4_hz,
                     "model_version": self.session.model.version}
             self.writer = clips.ClipWriter(reader, self.clip_dir, meta)
             self._recorded_notes.clear()
@@ -312,20 +317,33 @@ class MainWindow(QMainWindow):
         target = preset(self.settings_panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
         return r.cents if target is None else target[1]
 
+    def _fresh(self) -> bool:
+        """Whether the newest result is recent enough to show (the worker may have stalled, the input gone)."""
+        return time.monotonic() - self.session.results.put_at <= STALE_S
+
     def _text(self) -> None:
-        r, panel = self._last, self.settings_panel
-        state = self.session.check_input()
-        if state == "lost":
-            why = f" ({self.session.last_error})" if self.session.last_error else ""
-            self.input_status.setText(f"⚠ input lost: the device stopped sending audio; retrying{why}"[:160])
-            self._last = r = None
+        self._input_events()
+        panel, state = self.settings_panel, self.session.input_state
+        if not self._fresh():
+            self._last = None
             self.needle.set_cents(None)
-        elif state == "none":
+            self.level.setValue(self.level.minimum())
+        r = self._last
+        self.level.setEnabled(r is not None)
+        if state.status == "lost":
+            why = f" ({state.error})" if state.error else ""
+            self.input_status.setText(f"⚠ input lost: the device stopped sending audio; retrying{why}"[:160])
+        elif state.status == "opening":
+            self.input_status.setText("opening the input …")
+        elif state.status == "waiting":
+            why = f" ({state.error})" if state.error else ""
+            self.input_status.setText(f"no input yet; retrying{why}"[:160])
+        elif state.status == "none":
             self.input_status.setText("no input")
         elif self.session.overflows or self.session.lost_samples:
             self.input_status.setText(f"input overflows {self.session.overflows}, samples lost {self.session.lost_samples}")
         else:
-            self.input_status.setText(f"{self.session.source.device.name} · {self.session.source.rate_hz:g} Hz")
+            self.input_status.setText(f"{state.device.name} · {state.rate_hz:g} Hz")
         if self.writer is not None:
             self.input_status.setText(self.input_status.text() + f" · ● recording {self.writer.seconds:.1f} s")
         if r is None or r.note is None:
@@ -334,7 +352,7 @@ class MainWindow(QMainWindow):
             self.target_label.setText("")
             self.cents_label.setText("")
             self.f0_label.setText("f0 –")
-            self.confidence_label.setText("confidence –" if r is None else f"confidence {r.confidence:.2f}")
+            self.confidence_label.setText("confidence –")
             return
         self.note_label.setText(display_name(r.midi, panel.flats.isChecked(), panel.transpose_semitones))
         self.note_label.setEnabled(r.stable)  # greyed: shown from the waveform alone, the model not yet heard

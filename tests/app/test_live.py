@@ -1,11 +1,19 @@
-"""LiveSession: a device switch is transactional; settings restart analysis on the same input."""
+"""LiveSession and its input supervisor: a device switch is transactional; settings restart analysis on the same
+input; a lost input is reported and reopened; a PortAudio call that hangs is abandoned and never holds up the
+caller. Inputs are synthesized tones; the supervisor's timings are shortened, and every wait is for a state, with
+a generous bound, never for a duration."""
+
+import threading
+import time
 
 import pytest
 
 from app.audio import DeviceError, ToneInput
 from app.engine import Settings
-from app.live import LiveSession
+from app.live import InputTiming, LiveSession
 from app.model import NoteModel
+
+FAST = InputTiming(call_s=0.5, stall_s=0.3, retry_s=0.2, open_grace_s=0.3, watch_s=0.02)
 
 
 @pytest.fixture(scope="module")
@@ -13,42 +21,64 @@ def model():
     return NoteModel()
 
 
+@pytest.fixture
+def sessions(model):
+    made = []
+
+    def make(opener, **kwargs):
+        kwargs.setdefault("timing", FAST)
+        kwargs.setdefault("lister", lambda: [])
+        kwargs.setdefault("resetter", lambda: None)
+        session = LiveSession(model, opener=opener, **kwargs)
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.close()
+
+
+def until(condition, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the state never came"
+        time.sleep(0.01)
+
+
 def opener(spec):
     if spec == "broken":
         raise DeviceError("cannot open input device broken")
-    return ToneInput(float(spec))
+    return ToneInput(float(spec or 440.0))
 
 
-def test_failed_switch_keeps_the_old_input_running(model):
-    session = LiveSession(model, opener=opener)
-    try:
-        session.open_input("440")
-        first, worker = session.source, session.worker
-        with pytest.raises(DeviceError):
-            session.open_input("broken")
-        assert session.source is first and session.worker is worker and first.active and worker.is_alive()
-        session.open_input("220")
-        assert session.source is not first and not first.active and not worker.is_alive()
-    finally:
-        session.close()
+def test_failed_switch_keeps_the_old_input_running(sessions):
+    session = sessions(opener)
+    session.open_input("440")
+    first, worker = session.source, session.worker
+    with pytest.raises(DeviceError):
+        session.open_input("broken")
+    assert session.source is first and session.worker is worker and first.active and worker.is_alive()
+    session.open_input("220")
+    assert session.source is not first and not first.active and not worker.is_alive()
+    assert session.input_state.status == "ok" and session.input_state.spec == "220"
+    kinds = [e.kind for e in session.take_events()]
+    assert kinds == ["opened", "failed", "opened"] and session.take_events() == []
 
 
-def test_results_flow_and_settings_restart_the_worker(model):
-    session = LiveSession(model, opener=opener)
-    try:
-        session.open_input("440")
-        version, result = session.results.get(0, timeout=3.0)
-        assert result is not None
-        _, result = session.results.get(version + 8, timeout=3.0)
-        assert result.note == "A4"
-        assert session.take_columns()  # spectrogram columns were kept for the display
-        source, worker = session.source, session.worker
-        session.apply(Settings(a4_hz=442.0))
-        assert session.source is source and session.worker is not worker and not worker.is_alive()
-        assert session.worker.analyzer.settings.a4_hz == 442.0
-    finally:
-        session.close()
-    assert session.source is None
+def test_results_flow_and_settings_restart_the_worker(sessions):
+    session = sessions(opener)
+    session.open_input("440")
+    version, result = session.results.get(0, timeout=3.0)
+    assert result is not None
+    _, result = session.results.get(version + 8, timeout=3.0)
+    assert result.note == "A4"
+    assert session.take_columns()  # spectrogram columns were kept for the display
+    source, worker = session.source, session.worker
+    session.apply(Settings(a4_hz=442.0))
+    assert session.source is source and session.worker is not worker and not worker.is_alive()
+    assert session.worker.analyzer.settings.a4_hz == 442.0
+    session.close()
+    assert session.source is None and not source.active
 
 
 class DyingTone(ToneInput):
@@ -62,36 +92,103 @@ class DyingTone(ToneInput):
         self._thread.join(1.0)
 
 
-def test_lost_input_is_reported_and_reopened_when_the_device_returns(model):
+def test_lost_input_is_reported_and_reopened_when_the_device_returns(sessions):
     available = {"ok": True}
-    opened = []
+    opened, resets = [], []
 
     def flaky(spec):
         if not available["ok"]:
             raise DeviceError("no input devices found")
-        src = DyingTone(440.0)
-        opened.append(src)
-        return src
+        opened.append(DyingTone(440.0))
+        return opened[-1]
 
-    session = LiveSession(model, opener=flaky)
-    try:
-        session.open_input(None)
-        import time
+    session = sessions(flaky, resetter=lambda: resets.append(1))
+    session.open_input(None)
+    until(lambda: opened[0].ring.written > 0)
+    available["ok"] = False
+    opened[0].die()
+    until(lambda: session.input_state.status == "lost")
+    assert session.source is None and session.worker is None
+    until(lambda: "no input devices" in session.input_state.error)  # retried: the device is still gone
+    assert resets  # PortAudio re-initialised before each retry: it lists devices only when it starts
+    available["ok"] = True
+    until(lambda: session.input_state.status == "ok")
+    assert len(opened) == 2 and session.source is opened[1] and session.worker.is_alive()
+    _, result = session.results.get(session.results.get(timeout=0)[0], timeout=3.0)
+    assert result is not None
+    assert [e.kind for e in session.take_events()] == ["opened", "lost", "back"]
 
-        while opened[0].ring.written == 0:
-            time.sleep(0.005)
-        t = time.monotonic()
-        assert session.check_input(now=t) == "ok"
-        opened[0].die()
-        available["ok"] = False
-        assert session.check_input(now=t + 0.5) == "ok"  # a short gap is not a loss yet
-        assert session.check_input(now=t + 1.6) == "lost"  # retried once, the device is still gone
-        assert session.source is None and "no input devices" in session.last_error
-        assert session.check_input(now=t + 2.0) == "lost"  # no retry before RETRY_S
-        available["ok"] = True
-        assert session.check_input(now=t + 3.7) == "ok"  # retried: the device is back
-        assert len(opened) == 2 and session.source is opened[1] and session.worker.is_alive()
-        _, result = session.results.get(session.results.get(timeout=0)[0], timeout=3.0)
-        assert result is not None
-    finally:
-        session.close()
+
+def test_a_window_started_without_any_input_connects_when_one_appears(sessions):
+    available = {"ok": False}
+
+    def server(spec):
+        if not available["ok"]:
+            raise DeviceError("no input devices found (is a microphone connected, or PulseAudio running?)")
+        return ToneInput(440.0)
+
+    session = sessions(server)
+    session.request_input("my interface", fall_back_to_default=True)
+    until(lambda: session.input_state.status == "waiting")
+    assert "PulseAudio" in session.input_state.error and session.source is None
+    available["ok"] = True
+    until(lambda: session.input_state.status == "ok")
+    assert session.input_state.spec == "my interface"  # the first candidate that opens: the one asked for
+
+
+class Hang:
+    """Calls that never return until released, as PortAudio's do when the sound server is stuck."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def __call__(self, *args):
+        self.entered.set()
+        self.release.wait()
+
+
+def test_an_open_that_hangs_is_abandoned_and_the_running_input_stays(sessions):
+    hang = Hang()
+
+    def stuck_opener(spec):
+        if spec == "stuck":
+            hang()
+            raise DeviceError("gone")
+        return ToneInput(440.0)
+
+    session = sessions(stuck_opener)
+    session.open_input("440")
+    running = session.source
+    session.request_input("stuck")  # returns at once: the caller never waits on PortAudio
+    assert hang.entered.wait(5.0) and not hang.release.is_set()
+    until(lambda: any(e.kind == "failed" for e in session.take_events()))
+    assert session.source is running and running.active and session.input_state.status == "ok"
+    session.open_input("220")  # the supervisor goes on while the abandoned call is still stuck
+    assert session.source is not running
+    hang.release.set()
+
+
+def test_a_close_that_hangs_is_abandoned_and_portaudio_is_not_reinitialised_while_it_is_stuck(sessions):
+    hang, resets = Hang(), []
+
+    class StuckClose(DyingTone):
+        def close(self):
+            hang()
+
+    sources = []
+
+    def open_stuck(spec):
+        sources.append(StuckClose(440.0) if not sources else ToneInput(440.0))
+        return sources[-1]
+
+    session = sessions(open_stuck, resetter=lambda: resets.append(1))
+    session.open_input(None)
+    until(lambda: sources[0].ring.written > 0)
+    sources[0].die()
+    until(lambda: hang.entered.is_set())  # lost: its close hangs inside "PortAudio"
+    until(lambda: len(sources) == 2 and session.source is sources[1] and session.input_state.status == "ok")
+    assert resets == []  # re-initialising would wait on the stuck stream; reopening went ahead without it
+    hang.release.set()
+    session.close()  # and closing the session is bounded too
+    assert not session._supervisor.is_alive()
