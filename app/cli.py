@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, help="close after this long")
     p.add_argument("--screenshot", type=Path, help="with --seconds: save the window as this PNG before closing")
     p.add_argument("--state-log", type=Path, help="append what the window shows (note, cents, input) to this file as "
-                   "JSON Lines whenever it changes")
+                   "JSON Lines whenever it changes, and every 100 ms as a heartbeat")
     p.set_defaults(func=cmd_gui)
     p = sub.add_parser("devices", help="list input devices", description="List input devices, the default first.")
     p.set_defaults(func=cmd_devices)

@@ -383,18 +383,22 @@ class MainWindow(QMainWindow):
 
 
 def _log_state(window: MainWindow, path: Path) -> None:
-    """Append what the window shows to `path` as JSON Lines whenever it changes (for end-to-end checks)."""
+    """Append what the window shows to `path` as JSON Lines whenever it changes, and every 100 ms regardless: a line
+    is also a heartbeat of the GUI thread (for end-to-end checks)."""
     import json
 
     f = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115  (closed with the window)
-    last = {}
+    last: dict = {}
+    written = [0.0]
 
     def poll():
         state = {k: v for k, v in window.state().items() if k in ("note", "cents", "input", "level_dbfs")}
-        if state != last:
+        now = time.monotonic()
+        if state != last or now - written[0] >= 0.1:
             last.clear()
             last.update(state)
-            f.write(json.dumps({"t": round(time.monotonic(), 3), **state}, ensure_ascii=False) + "\n")
+            written[0] = now
+            f.write(json.dumps({"t": round(now, 3), **state}, ensure_ascii=False) + "\n")
 
     timer = QTimer(window, interval=TEXT_MS // 3, timeout=poll)
     timer.start()
