@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
             self.show_message(str(e))
             return
         self.session.apply(settings)
+        self.history.set_naming(panel.flats.isChecked(), panel.transpose_semitones)
         self.needle.damping_s = panel.damping_s
         panel.save(self.qs)
 
