@@ -1,8 +1,9 @@
 """Instrument presets: the strings a tuner aims at, and transposing displays.
 
 A preset's strings are MIDI notes at the reference A4. `nearest_string` picks the
-string a measured pitch is closest to and says how far off it is in cents; the
-chromatic preset has no strings and follows the nearest note.
+string a measured pitch is closest to, within a semitone, and says how far off it
+is in cents; the chromatic preset has no strings and follows the nearest note, as
+every preset does for a pitch near none of its strings.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ import dataclasses
 from app.notes import midi_from_name
 
 
+STRING_REACH_CENTS = 100.0  # a string is named for pitches within a semitone of it
+
+
 @dataclasses.dataclass(frozen=True)
 class Preset:
     name: str
     strings: tuple[int, ...]  # MIDI, lowest first; empty: chromatic
 
     def nearest_string(self, midi_exact: float) -> tuple[int, float] | None:
-        """(string MIDI, cents from it) for a fractional MIDI pitch; None for chromatic."""
+        """(string MIDI, cents from it) for a fractional MIDI pitch; None for chromatic, and for a pitch more than
+        STRING_REACH_CENTS from every string (a B0 on a ukulele is no string of it: the nearest note is shown)."""
         if not self.strings:
             return None
         target = min(self.strings, key=lambda s: abs(midi_exact - s))
-        return target, 100.0 * (midi_exact - target)
+        cents = 100.0 * (midi_exact - target)
+        return (target, cents) if abs(cents) <= STRING_REACH_CENTS else None
 
 
 def _strings(names: str) -> tuple[int, ...]:

@@ -6,6 +6,8 @@ writing itself is app.clips.ClipWriter on its own thread.
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -99,22 +102,31 @@ class ClipsPanel(QWidget):
         return None if item is None else item.data(Qt.UserRole)
 
     def _play(self) -> None:
+        """Playback on a thread of its own: PortAudio is never called on the GUI thread."""
         clip = self._selected()
         if clip is None:
             return
-        try:
-            import sounddevice as sd
 
-            audio, rate = clips.read_clip(clip)
-            sd.play(audio, rate)
-        except Exception as e:  # noqa: BLE001  no output device, unreadable clip
-            self.message.emit(f"cannot play {clip.wav.name}: {e}")
+        def play():
+            try:
+                import sounddevice as sd
+
+                audio, rate = clips.read_clip(clip)
+                sd.play(audio, rate)
+            except Exception as e:  # noqa: BLE001  no output device, unreadable clip
+                self.message.emit(f"cannot play {clip.wav.name}: {e}")  # a queued signal: safe from any thread
+
+        threading.Thread(target=play, name="clip-playback", daemon=True).start()
 
     def _relabel(self) -> None:
         clip = self._selected()
         if clip is None:
             return
-        text, ok = QInputDialog.getItem(self, "Relabel clip", "Label:", label_choices(), 0, True)
+        choices = label_choices()
+        current = str(clip.meta.get("label") or DETECTED)
+        if current not in choices:
+            choices.insert(0, current)
+        text, ok = QInputDialog.getItem(self, "Relabel clip", "Label:", choices, choices.index(current), True)
         if ok:
             label, midi = parse_label(text)
             try:
@@ -123,9 +135,14 @@ class ClipsPanel(QWidget):
                 self.message.emit(f"cannot relabel {clip.wav.name}: {e}")
             self.refresh()
 
+    def confirm_delete(self, clip) -> bool:
+        answer = QMessageBox.question(self, "Delete clip", f"Delete {clip.wav.name} ({clip.meta.get('label', '?')})? "
+                                      "It cannot be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
     def _delete(self) -> None:
         clip = self._selected()
-        if clip is None:
+        if clip is None or not self.confirm_delete(clip):
             return
         try:
             clips.delete(clip)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -43,6 +45,16 @@ from app.presets import preset
 
 DRAW_MS = 33
 TEXT_MS = 150
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """A tab's page that scrolls rather than hold the window above 640 pixels high."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    return area
 
 
 def user_models_dir() -> Path:
@@ -90,6 +102,8 @@ class MainWindow(QMainWindow):
         self.level.setFormat("%v dBFS")
         self.input_status = QLabel("")
         self.input_status.setObjectName("input_status")
+        self.input_status.setWordWrap(True)  # a long message wraps; it never widens the panel
+        self.input_status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.spectrogram = SpectrogramView(session.model.params)
         self.history = PitchHistory()
         self.settings_panel = SettingsPanel()
@@ -119,12 +133,12 @@ class MainWindow(QMainWindow):
         sl.addWidget(QLabel("Model"))
         sl.addWidget(self.model_select)
         sl.addStretch(1)
-        tabs.addTab(settings_page, "Settings")
+        tabs.addTab(_scrolled(settings_page), "Settings")
         clips_page = QWidget()
         cl = QVBoxLayout(clips_page)
         cl.addWidget(self.clips_panel)
         cl.addWidget(self.retrain)
-        tabs.addTab(clips_page, "Clips")
+        tabs.addTab(_scrolled(clips_page), "Clips")
         left = QSplitter(Qt.Vertical)
         left.addWidget(tuner)
         left.addWidget(tabs)
@@ -161,6 +175,7 @@ class MainWindow(QMainWindow):
         if repaired:
             self.show_message(f"{len(repaired)} clip(s) were cut short when Pitchrec last stopped; kept and marked "
                               f"'interrupted' in the clip list: " + ", ".join(c.wav.name for c in repaired))
+        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.close)
         self.draw_timer = QTimer(self, interval=DRAW_MS, timeout=self._draw)
         self.text_timer = QTimer(self, interval=TEXT_MS, timeout=self._text)
         self.draw_timer.start()

@@ -43,7 +43,7 @@ class CentsNeedle(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         w, h = self.width(), self.height()
-        r = min(w / 2.0 - 10, h - 30)
+        r = min(w / 2.0 - 30, h - 40)  # room above and beside the arc for the labels, outside it
         c = QPointF(w / 2.0, h - 12)
         arc = QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
         p.setPen(QPen(QColor(90, 90, 90), 6))
@@ -58,9 +58,9 @@ class CentsNeedle(QWidget):
             outer = QPointF(c.x() + r * math.cos(a), c.y() - r * math.sin(a))
             inner = QPointF(c.x() + (r - 12) * math.cos(a), c.y() - (r - 12) * math.sin(a))
             p.drawLine(inner, outer)
-            if cents % 25 == 0 or cents in (-50, 50):
-                label = QPointF(c.x() + (r - 28) * math.cos(a) - 10, c.y() - (r - 28) * math.sin(a) + 4)
-                p.drawText(label, f"{cents:+d}" if cents else "0")
+            if cents % 25 == 0 or cents in (-50, 50):  # outside the arc: the needle never covers them
+                label = QRectF(c.x() + (r + 16) * math.cos(a) - 16, c.y() - (r + 16) * math.sin(a) - 8, 32, 16)
+                p.drawText(label, Qt.AlignCenter, f"{cents:+d}" if cents else "0")
         if self.shown is not None:
             a = self._angle(self.shown)
             colour = QColor(40, 220, 90) if self.in_tune else QColor(255, 170, 40)

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
+    QLabel,
     QPushButton,
     QSlider,
     QWidget,
@@ -31,6 +33,8 @@ class SettingsPanel(QWidget):
         form = QFormLayout(self)
         self.device = QComboBox()
         self.device.setObjectName("device")
+        self.device.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)  # long names are elided
+        self.device.setMinimumContentsLength(14)
         self.refresh = QPushButton("Rescan")
         self.channel = QComboBox()
         self.channel.addItem("Mix to mono", None)
@@ -58,16 +62,30 @@ class SettingsPanel(QWidget):
         form.addRow("", self.refresh)
         form.addRow("Channel", self.channel)
         form.addRow("Reference A4", self.a4)
-        form.addRow("Noise gate", self.gate)
+        form.addRow("Noise gate", self._with_value(self.gate, lambda v: f"{v} dBFS"))
         form.addRow("Instrument", self.preset)
         form.addRow("Display", self.transpose)
         form.addRow("", self.flats)
-        form.addRow("Needle damping", self.damping)
+        form.addRow("Needle damping", self._with_value(self.damping, lambda v: f"{v / 100:.2f} s"))
         self.device.activated.connect(lambda _: self.deviceRequested.emit(self.device.currentData()))
         for signal in (self.channel.currentIndexChanged, self.a4.valueChanged, self.gate.valueChanged,
                        self.preset.currentIndexChanged, self.transpose.currentIndexChanged, self.flats.toggled,
                        self.damping.valueChanged):
             signal.connect(lambda *_: self.changed.emit())
+
+    @staticmethod
+    def _with_value(slider: QSlider, text) -> QWidget:
+        """The slider with its value beside it, as text(value)."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        label = QLabel(text(slider.value()))
+        label.setMinimumWidth(label.fontMetrics().horizontalAdvance("-90 dBFS") + 4)
+        slider.valueChanged.connect(lambda v: label.setText(text(v)))
+        slider.value_label = label
+        layout.addWidget(slider, 1)
+        layout.addWidget(label)
+        return row
 
     def set_devices(self, devices, current_spec, extra: list[tuple[str, object]] = ()) -> None:
         """Fill the device list (app.audio.InputDevice, default first) and select current_spec."""

@@ -17,6 +17,8 @@ def test_nearest_string_and_its_cents():
     string, cents = guitar.nearest_string(midi_from_name("E2") - 0.6)
     assert string == midi_from_name("E2") and round(cents) == -60  # out of tune by more than half a semitone
     assert preset("Chromatic").nearest_string(60.2) is None
+    assert preset("Ukulele").nearest_string(midi_from_name("B0")) is None  # no string of it: the nearest note
+    assert preset("Ukulele").nearest_string(midi_from_name("C4") - 0.99)[0] == midi_from_name("C4")
 
 
 def test_transposing_display_names():
