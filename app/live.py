@@ -94,8 +94,6 @@ class LiveSession:
         self.settings = settings
         self.timing = timing
         self.results = Latest()
-        # Every spectrogram column the worker computes, for a display that polls slower than it hops.
-        self.columns: collections.deque = collections.deque(maxlen=4000)
         self.source = None  # the open input; replaced only by the supervisor
         self.worker: AnalysisWorker | None = None
         self._lock = threading.Lock()  # source and worker change together
@@ -168,7 +166,7 @@ class LiveSession:
     # -- analysis (any thread; no PortAudio) -------------------------------------------------------
     def _start_worker(self) -> AnalysisWorker:
         worker = AnalysisWorker(Analyzer(self.model, self.source.rate_hz, self.settings), self.source.ring,
-                                self.results, on_result=self._keep_columns)
+                                self.results)
         worker.start()
         return worker
 
@@ -188,17 +186,6 @@ class LiveSession:
     def set_model(self, model: NoteModel) -> None:
         self.model = model
         self._restart_worker()
-
-    def _keep_columns(self, result) -> None:
-        if result.columns is not None and len(result.columns):
-            self.columns.extend(result.columns)  # deque.extend is atomic under the GIL
-
-    def take_columns(self):
-        """The spectrogram columns computed since the last call, oldest first."""
-        out = []
-        while self.columns:
-            out.append(self.columns.popleft())
-        return out
 
     def close(self, wait_s: float | None = None) -> None:
         """Stop the analysis, then the supervisor, which closes the input (bounded: a stuck close is abandoned)."""

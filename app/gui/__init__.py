@@ -5,7 +5,7 @@ app.engine.AnalysisWorker (log-mel patch, model, fine pitch, fusion) -> Latest
 channel -> MainWindow's 30 fps timer -> the views here:
 
   main_window.py   composes everything; timers; QSettings; device switching
-  spectrogram.py   scrolling log-mel spectrogram with note markers and the pitch
+  spectrogram.py   scrolling log-frequency spectrogram from 25 Hz with note names and the pitch
   needle.py        cents needle, -50..+50, ±2 cent in-tune zone, damping
   history.py       pitch trace of the last ~10 s
   settings_panel.py  device, channel, A4, gate, preset, transposition, sharps/flats

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import clips
+from app import clips, features
 from app.engine import Settings, SettingsError
 from app.gui.clips_panel import DETECTED, ClipsPanel
 from app.gui.history import PitchHistory
@@ -104,7 +104,9 @@ class MainWindow(QMainWindow):
         self.input_status.setObjectName("input_status")
         self.input_status.setWordWrap(True)  # a long message wraps; it never widens the panel
         self.input_status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.spectrogram = SpectrogramView(session.model.params)
+        self.spectrogram = SpectrogramView()
+        self._spectrum_source = None  # the input the spectrogram's cursor reads
+        self._spectrum_reader = None
         self.history = PitchHistory()
         self.settings_panel = SettingsPanel()
         try:
@@ -309,7 +311,7 @@ class MainWindow(QMainWindow):
     def _draw(self) -> None:
         now = time.monotonic()
         dt, self._last_draw = now - self._last_draw, now
-        self.spectrogram.add_columns(self.session.take_columns())
+        self._feed_spectrogram()
         version, result = self.session.results.get(self._version, timeout=0)
         if version != self._version and result is not None:
             self._version, self._last = version, result
@@ -325,6 +327,21 @@ class MainWindow(QMainWindow):
         self.spectrogram.redraw()
         self.history.redraw()
         self.frames_drawn += 1
+
+    def _feed_spectrogram(self) -> None:
+        """The display's own cursor into the input's ring: the audio since the last frame, at most a second of it
+        (after a stall the display jumps to now), mixed as the analysis mixes it."""
+        source = self.session.source
+        if source is not self._spectrum_source:
+            self._spectrum_source = source
+            self._spectrum_reader = None if source is None else source.ring.reader()
+        if self._spectrum_reader is None or not self._spectrum_reader.available():
+            return
+        behind = self._spectrum_reader.available() - int(source.rate_hz)
+        if behind > 0:
+            self._spectrum_reader.read(behind)
+        audio = features.to_mono(self._spectrum_reader.read().audio, self.session.settings.channel)
+        self.spectrogram.feed(audio, source.rate_hz)
 
     def _shown_cents(self, r) -> float | None:
         """Cents on the needle: from the preset's nearest string, or from the nearest note (chromatic)."""

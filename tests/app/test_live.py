@@ -72,7 +72,6 @@ def test_results_flow_and_settings_restart_the_worker(sessions):
     assert result is not None
     _, result = session.results.get(version + 8, timeout=3.0)
     assert result.note == "A4"
-    assert session.take_columns()  # spectrogram columns were kept for the display
     source, worker = session.source, session.worker
     session.apply(Settings(a4_hz=442.0))
     assert session.source is source and session.worker is not worker and not worker.is_alive()
