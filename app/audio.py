@@ -9,6 +9,7 @@ its own cursor. The stream stops with `close()`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 
@@ -30,8 +31,60 @@ class InputDevice:
     is_default: bool
     hostapi: str
 
+    @property
+    def key(self) -> str:
+        """How the device is remembered: its host API and name ("ALSA: pulse"), not its index, which points
+        elsewhere once the list changes. `find_device` takes it back."""
+        return f"{self.hostapi}: {self.name}"
+
+
+log = logging.getLogger("pitchrec.audio")
+_C_HANDLERS: list = []  # the C callbacks below, kept alive as long as the libraries may call them
+
+
+def _messages_to_the_log() -> None:
+    """ALSA and JACK, which PortAudio loads, write their complaints straight to the terminal ("Expression 'r'
+    failed", "jack server is not running"). Hand them to the log instead, at debug level (pitchrec -v shows
+    them). Done once, before PortAudio starts; where a library is missing, nothing happens."""
+    import ctypes
+    import ctypes.util
+
+    if _C_HANDLERS:
+        return
+    asound = ctypes.util.find_library("asound")
+    if asound:
+        # snd_lib_error_handler_t(file, line, function, err, fmt, ...): the format alone is logged (its arguments
+        # are C varargs, out of reach here).
+        handler_t = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                     ctypes.c_char_p)
+
+        def alsa(file, line, function, err, fmt):
+            log.debug("ALSA %s: %s", (function or b"").decode(errors="replace"), (fmt or b"").decode(errors="replace"))
+
+        _C_HANDLERS.append(handler_t(alsa))
+        try:
+            ctypes.CDLL(asound).snd_lib_error_set_handler(_C_HANDLERS[-1])
+        except (OSError, AttributeError):
+            pass
+    jack = ctypes.util.find_library("jack")
+    if jack:
+        message_t = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+
+        def jack_message(text):
+            log.debug("JACK: %s", (text or b"").decode(errors="replace"))
+
+        _C_HANDLERS.append(message_t(jack_message))
+        try:
+            library = ctypes.CDLL(jack)
+            library.jack_set_error_function(_C_HANDLERS[-1])
+            library.jack_set_info_function(_C_HANDLERS[-1])
+        except (OSError, AttributeError):
+            pass
+    _C_HANDLERS.append(None)  # tried: once is enough
+
 
 def _sd():
+    _messages_to_the_log()
     import sounddevice  # PortAudio is loaded on first use, not when app is imported
 
     return sounddevice
@@ -69,6 +122,29 @@ def input_devices() -> list[InputDevice]:
     return sorted(found, key=lambda d: (not d.is_default, d.index))
 
 
+def devices_fingerprint() -> str:
+    """What input hardware and sound-server sources there are, read without PortAudio (which lists devices only
+    when it starts): the ALSA cards, and PulseAudio's source names where pactl answers within a second. It changes
+    when a device comes or goes, not when a stream starts or stops."""
+    import shutil
+    import subprocess
+
+    parts = []
+    try:
+        with open("/proc/asound/cards", encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+    except OSError:
+        pass
+    if shutil.which("pactl"):
+        try:
+            out = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True, timeout=1.0)
+            if out.returncode == 0:
+                parts.append(" ".join(sorted(line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line)))
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return "\n".join(parts)
+
+
 def describe_devices(devices: list[InputDevice] | None = None) -> str:
     devices = input_devices() if devices is None else devices
     if not devices:
@@ -77,13 +153,17 @@ def describe_devices(devices: list[InputDevice] | None = None) -> str:
 
 
 def find_device(spec: str | int | None) -> InputDevice:
-    """An input device by index, by a case-insensitive part of its name, or the default for None."""
+    """An input device by its key ("ALSA: pulse"), by index, by a case-insensitive part of its name, or the default
+    for None."""
     devices = input_devices()
     if not devices:
         raise DeviceError("no input devices found (is a microphone connected, or PulseAudio running?)")
     if spec is None or spec == "":
         return devices[0]
     text = str(spec).strip()
+    for d in devices:
+        if d.key == text:
+            return d
     if text.lstrip("-").isdigit():
         for d in devices:
             if d.index == int(text):

@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 
-from app.audio import DeviceError, InputDevice, input_devices, reset_portaudio
+from app.audio import DeviceError, InputDevice, devices_fingerprint, input_devices, reset_portaudio
 from app.audio import open_input as _open_input
 from app.engine import AnalysisWorker, Analyzer, Latest, Settings
 from app.model import NoteModel
@@ -46,6 +46,7 @@ class InputTiming:
     retry_s: float = 2.0  # then it is reopened this often
     open_grace_s: float = 2.0  # a just-opened input may take this long to deliver its first block (PulseAudio can)
     watch_s: float = 0.1  # the supervisor looks at the input this often
+    devices_s: float = 2.0  # and for devices come or gone this often (app.audio.devices_fingerprint)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +88,9 @@ class _Reply:
 
 class LiveSession:
     def __init__(self, model: NoteModel, settings: Settings = Settings(), opener=None,
-                 timing: InputTiming = InputTiming(), lister=None, resetter=None):
-        """opener(spec) -> an input, lister() -> input devices, resetter(): re-initialise PortAudio; by default
-        app.audio's."""
+                 timing: InputTiming = InputTiming(), lister=None, resetter=None, watcher=None):
+        """opener(spec) -> an input, lister() -> input devices, resetter(): re-initialise PortAudio, watcher() -> a
+        string that changes when devices come or go; by default app.audio's."""
         self.model = model
         self.settings = settings
         self.timing = timing
@@ -100,7 +101,7 @@ class LiveSession:
         self._state = InputState()
         self._events: collections.deque = collections.deque(maxlen=50)  # InputEvents, oldest first
         self._supervisor = _Supervisor(self, opener or _open_input, lister or input_devices,
-                                       resetter or reset_portaudio)
+                                       resetter or reset_portaudio, watcher or devices_fingerprint)
         self._supervisor.start()
 
     # -- asking (any thread; none of these waits on PortAudio) -------------------------------------
@@ -201,11 +202,14 @@ class LiveSession:
 class _Supervisor(threading.Thread):
     """The one owner of PortAudio calls for a session (see the module's docstring)."""
 
-    def __init__(self, session: LiveSession, opener, lister, resetter):
+    def __init__(self, session: LiveSession, opener, lister, resetter, watcher):
         super().__init__(name="input-supervisor", daemon=True)
         self.s = session
         self.timing = session.timing
-        self._opener, self._lister, self._resetter = opener, lister, resetter
+        self._opener, self._lister, self._resetter, self._watcher = opener, lister, resetter, watcher
+        self._fingerprint: str | None = None  # the devices at the last look
+        self._devices_looked = time.monotonic()
+        self._preferred = None  # the input asked for, while the default stands in for it
         self._requests: queue.Queue = queue.Queue()
         self._stuck: list[threading.Thread] = []  # abandoned calls, possibly still running
         self._progress = (0, 0.0)  # (samples written, when that count was first seen)
@@ -264,6 +268,7 @@ class _Supervisor(threading.Thread):
                 request = self._requests.get(timeout=self.timing.watch_s)
             except queue.Empty:
                 self._watch()
+                self._watch_devices()
                 continue
             if request[0] == "stop":
                 self._drop_source()
@@ -273,7 +278,16 @@ class _Supervisor(threading.Thread):
             elif request[0] == "rescan":
                 self._rescan()
 
+    def _look(self) -> str | None:
+        """The devices' fingerprint now, or None if it cannot be had."""
+        try:
+            return self._call("look for devices", self._watcher)
+        except Exception:  # noqa: BLE001  stuck or failing: look again later
+            return None
+
     def _scan(self) -> None:
+        """List the devices (as PortAudio last started), and remember what there was to list."""
+        self._fingerprint = self._look()
         try:
             devices = tuple(self._call("list devices", self._lister))
         except Stuck as e:
@@ -293,6 +307,7 @@ class _Supervisor(threading.Thread):
 
     def _open(self, spec, fall_back_to_default: bool, reply: _Reply | None) -> None:
         candidates = [spec] + ([None] if fall_back_to_default and spec not in (None, "") else [])
+        self._preferred = None
         if self.s._state.status == "none":
             self._publish(status="opening", spec=spec)
         errors = []
@@ -303,8 +318,10 @@ class _Supervisor(threading.Thread):
                 errors.append(str(e))
                 continue
             self._install(new, candidate)
+            if errors:  # the default stands in: the one asked for is taken back when it returns
+                self._preferred = spec
             self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz"
-                      + (f" (the default: {errors[0]})" if errors else ""), candidate)
+                      + (f" (the default, until {spec} returns: {errors[0]})" if errors else ""), candidate)
             if reply is not None:
                 reply.done.set()
             return
@@ -370,6 +387,27 @@ class _Supervisor(threading.Thread):
                 self._retry, self._last_retry = [spec], time.monotonic()
                 self._publish(status="lost", error=str(e))
                 self._say("lost", f"input lost: {e}")
+
+    def _watch_devices(self) -> None:
+        """Devices came or went: list them anew (PortAudio re-initialised around the input), and take back the
+        input asked for if it is there again."""
+        now = time.monotonic()
+        if now - self._devices_looked < self.timing.devices_s or self.wedged:
+            return
+        self._devices_looked = now
+        fingerprint = self._look()
+        if fingerprint is None or fingerprint == self._fingerprint:
+            return
+        self._rescan()  # and _scan remembers the new fingerprint
+        preferred = self._preferred
+        if preferred is not None and self.s.source is not None:
+            try:
+                new = self._try_open(preferred)
+            except DeviceError:
+                return  # still gone
+            self._install(new, preferred)
+            self._preferred = None
+            self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz (it is back)", preferred)
 
     def _watch(self) -> None:
         now = time.monotonic()

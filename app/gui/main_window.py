@@ -43,6 +43,7 @@ from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
 
+_NOT_ASKED = object()
 DRAW_MS = 33
 TEXT_MS = 150
 
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
         self._recorded_notes: collections.Counter = collections.Counter()  # MIDI shown while recording -> hops
         self._version = 0
         self._last = None  # the newest result, while it is fresh
-        self._asked_device = None  # the input the user chose last, saved once it opens
+        self._asked_device = _NOT_ASKED  # the input the user chose last, saved once it opens
         self._scans_shown = -1  # the device scan the list shows
         self._channel_restored = False
         self._last_draw = time.monotonic()
@@ -214,8 +215,10 @@ class MainWindow(QMainWindow):
                     self.settings_panel.restore_channel()
                     self._channel_restored = True
                 self._fill_devices()
-            if event.kind == "opened" and event.spec == self._asked_device and event.spec is not None:
-                self.qs.setValue("input/device", event.spec)
+            device = self.session.input_state.device
+            if event.kind == "opened" and event.spec == self._asked_device and device is not None:
+                # A sound card by host API and name, which stay; its index moves when the list changes.
+                self.qs.setValue("input/device", device.key if device.index >= 0 else event.spec)
             if event.kind == "failed":
                 self._fill_devices()  # the list goes back to the running input
         if self.session.input_state.scans != self._scans_shown:

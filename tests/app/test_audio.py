@@ -34,6 +34,11 @@ def test_exact_name_wins_over_parts(devices):
     assert find_device("default").index == 1
 
 
+def test_a_device_is_remembered_by_host_api_and_name_not_index(devices):
+    mic = DEVICES[3]
+    assert mic.key == "ALSA: USB Audio Interface: Mic" and find_device(mic.key) == mic
+
+
 def test_unknown_device_lists_the_inputs(devices):
     with pytest.raises(DeviceError) as err:
         find_device("scarlett")
@@ -71,3 +76,19 @@ def test_callback_copies_into_the_ring_and_counts_overflows():
     block[:] = 0  # PortAudio reuses its buffer: the ring must hold a copy
     assert source.overflows == 1 and source.blocks == 1
     assert source.ring.latest(10).audio.sum() == 20.0
+
+
+def test_alsa_complaints_go_to_the_log_not_the_terminal(capfd, caplog):
+    import ctypes
+    import ctypes.util
+    import logging
+
+    library = ctypes.util.find_library("asound")
+    if not library:
+        pytest.skip("no ALSA library")
+    audio._messages_to_the_log()
+    pcm = ctypes.c_void_p()
+    with caplog.at_level(logging.DEBUG, logger="pitchrec.audio"):
+        assert ctypes.CDLL(library).snd_pcm_open(ctypes.byref(pcm), b"no-such-pcm", 1, 0) < 0
+    assert "ALSA lib" not in capfd.readouterr().err
+    assert any("Unknown PCM" in r.getMessage() for r in caplog.records)

@@ -3,6 +3,7 @@ input; a lost input is reported and reopened; a PortAudio call that hangs is aba
 caller. Inputs are synthesized tones; the supervisor's timings are shortened, and every wait is for a state, with
 a generous bound, never for a duration."""
 
+import dataclasses
 import threading
 import time
 
@@ -191,3 +192,24 @@ def test_a_close_that_hangs_is_abandoned_and_portaudio_is_not_reinitialised_whil
     hang.release.set()
     session.close()  # and closing the session is bounded too
     assert not session._supervisor.is_alive()
+
+
+def test_the_input_asked_for_is_taken_back_when_it_returns_and_the_default_stands_in_meanwhile(sessions):
+    present = {"my mic": False}
+    looks = {"devices": "a"}
+
+    def mics(spec):
+        if spec is not None and not present.get(spec, False):
+            raise DeviceError(f"no input device matches {spec!r}")
+        return ToneInput(220.0 if spec is None else 440.0)
+
+    session = sessions(mics, watcher=lambda: looks["devices"], timing=dataclasses.replace(FAST, devices_s=0.05))
+    session.request_input("my mic", fall_back_to_default=True)
+    until(lambda: session.input_state.status == "ok")
+    assert session.input_state.spec is None  # the default stands in, and says so
+    assert "until my mic returns" in session.take_events()[0].message
+    scans = session.input_state.scans
+    present["my mic"], looks["devices"] = True, "a b"  # plugged in: the device list changes
+    until(lambda: session.input_state.spec == "my mic")
+    assert session.input_state.scans > scans and session.source.frequency_hz == 440.0
+    assert [e.kind for e in session.take_events()] == ["opened"]
