@@ -410,7 +410,23 @@ class MainWindow(QMainWindow):
                 "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.device_spec,
                 "level_dbfs": None if self._last is None else round(self._last.level_dbfs, 1)}
 
+    def keep_retraining(self) -> bool:
+        """Asked when the window is closed during a retraining: True keeps the window open and the retraining
+        running; False cancels the retraining and closes."""
+        box = QMessageBox(QMessageBox.Question, "Retraining is running",
+                          "A retraining is running. Closing the window cancels it.", parent=self)
+        keep = box.addButton("Keep retraining", QMessageBox.RejectRole)
+        box.addButton("Cancel it and close", QMessageBox.AcceptRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is keep
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.retrain.running:
+            if self.keep_retraining():
+                event.ignore()
+                return
+            self.retrain.stop()
         self.stop_recording()
         self.settings_panel.save(self.qs)
         self.qs.sync()

@@ -159,14 +159,23 @@ def test_retrain_runs_finetune_in_a_subprocess_and_reports(qtbot, make_window, m
 
     window = make_window("tone:440")
     # A stand-in for `pitchrec-build finetune`: prints the log lines the real one prints, then succeeds.
-    script = ("import sys\nfor i in range(1, 7): print(f'x model_build.train: epoch {i} (head): ...', flush=True)\n"
+    script = ("import sys, time\n"
+              "print('model_build.finetune: 5 clips: 4 for training (40 patches), 1 held out (10 patches); 0 skipped',"
+              " flush=True)\ntime.sleep(0.3)\n"
+              "print('model_build.finetune: before: held-out clips 0.5, base validation 0.9773333333333334', flush=True)\n"
+              "for i in range(1, 7): print(f'x model_build.train: epoch {i} (head): ...', flush=True)\n"
+              "print('model_build.finetune: after: held-out clips 0.75, base validation 0.9726666666666667')\n"
               "print('wrote /tmp/x.tflite')")
     monkeypatch.setattr(retrain, "training_available", lambda: True)
     monkeypatch.setattr(retrain, "finetune_command", lambda clips, extra=None: [sys.executable, "-c", script])
     with qtbot.waitSignal(window.retrain.finished, timeout=10000) as done:
         window.retrain.start.click()
+        assert window.retrain.progress.maximum() == 0  # busy from the first second, before any epoch
+        qtbot.waitUntil(lambda: "reading your clips" in window.retrain.status.text(), timeout=5000)
     assert done.args[0] is True and window.retrain.progress.value() == window.retrain.total_epochs
-    assert "retrained" in window.statusBar().currentMessage()
+    message = window.statusBar().currentMessage()
+    assert "retrained" in message and "your held-out clips: 50.00% → 75.00%" in message
+    assert "other instruments: 97.73% → 97.27%" in message and "⚠" in message and "0.47 points" in message
 
 
 def test_retrain_can_be_cancelled_and_explains_a_missing_extra(qtbot, make_window, monkeypatch):
@@ -181,7 +190,7 @@ def test_retrain_can_be_cancelled_and_explains_a_missing_extra(qtbot, make_windo
         window.retrain.start.click()
         qtbot.waitUntil(lambda: window.retrain.cancel.isEnabled(), timeout=3000)
         window.retrain.cancel.click()
-    assert done.args[0] is False
+    assert done.args[0] is False and done.args[1] == "retraining cancelled: the current model stays"
     monkeypatch.setattr(retrain, "training_available", lambda: False)
     with qtbot.waitSignal(window.retrain.finished, timeout=3000) as done:
         window.retrain.start.click()
@@ -296,3 +305,22 @@ def test_the_window_answers_while_the_sound_server_hangs(qtbot, make_window, mon
     window.switch_device("tone:220")  # the supervisor went on without the stuck call
     wait_for_note(qtbot, window, "A3")
     release.set()
+
+
+def test_closing_the_window_during_a_retraining_asks_first(qtbot, make_window, monkeypatch):
+    import sys
+
+    from app.gui import retrain
+
+    window = make_window("tone:440")
+    monkeypatch.setattr(retrain, "training_available", lambda: True)
+    monkeypatch.setattr(retrain, "finetune_command", lambda clips, extra=None: [sys.executable, "-c", "import time; time.sleep(30)"])
+    window.retrain.start.click()
+    qtbot.waitUntil(lambda: window.retrain.running, timeout=3000)
+    monkeypatch.setattr(window, "keep_retraining", lambda: True)
+    window.close()
+    assert window.isVisible() and window.retrain.running  # kept: the window stays open
+    monkeypatch.setattr(window, "keep_retraining", lambda: False)
+    with qtbot.waitSignal(window.retrain.finished, timeout=10000) as done:
+        window.close()
+    assert not window.isVisible() and "cancelled" in done.args[1]
