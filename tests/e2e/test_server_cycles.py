@@ -151,3 +151,28 @@ def test_listen_survives_the_sound_server_dying_twenty_times_under_load(pulse, t
     lost, back = np.array(timings).T
     print(f"noticed a death in {lost.max():.2f} s at most, note back in {back[1:].max():.2f} s at most")
     assert lost.max() <= LOST_S and back[1:].max() <= BACK_S
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="xvfb not installed")
+def test_a_window_started_before_the_sound_server_connects_once_it_starts(tmp_path):
+    pulse = DyingPulse(tmp_path / "xdg")  # not started yet
+    wav = tone_wav(tmp_path / "a4.wav")
+    log = tmp_path / "state.jsonl"
+    app = start_window(pulse, log, 120)
+
+    def states():
+        return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
+
+    try:
+        wait_until(lambda: True if any("no input" in s["input"] for s in states()) else None, 10.0,
+                   "the window saying it has no input")
+        pulse.start()
+        started = time.monotonic()
+        player = pulse.play(wav)
+        wait_until(lambda: next((s["t"] for s in states() if s["t"] > started and s["note"] == "A4"), None), 10.0,
+                   "the note once the server started")
+        player.wait(15)
+    finally:
+        subprocess.run(["pkill", "-TERM", "-f", str(log)])
+        app.communicate(timeout=30)
+        pulse.stop()

@@ -324,3 +324,25 @@ def test_closing_the_window_during_a_retraining_asks_first(qtbot, make_window, m
     with qtbot.waitSignal(window.retrain.finished, timeout=10000) as done:
         window.close()
     assert not window.isVisible() and "cancelled" in done.args[1]
+
+
+def test_at_1024x640_nothing_overlaps(qtbot, make_window):
+    from PySide6.QtCore import QRect
+
+    window = make_window("tone:440")
+    window.resize(1024, 640)
+    wait_for_note(qtbot, window, "A4")
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 640, timeout=3000)
+    parts = {name: getattr(window, name) for name in ("note_label", "target_label", "needle", "cents_label", "f0_label",
+                                                        "confidence_label", "level", "input_status", "spectrogram",
+                                                        "history")}
+
+    def rect(widget):
+        return QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size())
+
+    boxes = {name: rect(w) for name, w in parts.items() if w.isVisible()}
+    assert len(boxes) == len(parts)
+    for a in boxes:
+        assert window.rect().contains(boxes[a]), (a, boxes[a])
+        for b in boxes:
+            assert a >= b or not boxes[a].intersects(boxes[b]), (a, b, boxes[a], boxes[b])
