@@ -153,6 +153,9 @@ class BuildConfig:
     distill: float = 0.0  # from --init: the init model's probabilities make up this share of each training target
     finetune_patches_per_epoch: int = 2000  # fine-tuning on a user's clips: short epochs (~1.5 min each here)
     finetune_validation_patches: int = 1500
+    # ... and the head, then the top two trunk blocks (conv4, conv3) only: with AVX2 float kernels, conv2's and
+    # conv1's epochs took half of a 10 min run (docs/live-input.md), and a few clips are no reason to move them
+    finetune_blocks: int = 2
 
     @property
     def low_params(self):

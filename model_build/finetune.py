@@ -254,7 +254,8 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     # The replay sample is drawn as training draws it (rooms, microphones, noise, no-note noise up to the corpus
     # version's level), so fine-tuning keeps showing the model what made it robust, not only clean patches.
     maker = MixedMaker(x_user, y_user, training_maker(config, bank, low))
-    phases = schedule(config.learning_rate * 0.1, config.transfer_head_epochs, config.transfer_block_epochs)
+    phases = schedule(config.learning_rate * 0.1, config.transfer_head_epochs, config.transfer_block_epochs,
+                      blocks=config.finetune_blocks)
     state = train_transfer(config, data_dir, run_dir, init, phases=phases, bank=bank, validation=(x_val, y_val), maker=maker)
     import keras
 

@@ -40,7 +40,7 @@ def finetune_command(clips_dir, extra: list[str] | None = None) -> list[str]:
 
 class RetrainPanel(QWidget):
     finished = Signal(bool, str)  # ok, message
-    total_epochs = 6  # head 2 + one per trunk block (model_build.config defaults)
+    total_epochs = 4  # the head's 2, then one per trunk block unfrozen (model_build.config: finetune_blocks 2)
 
     def __init__(self, clips_dir, parent=None, extra_args: list[str] | None = None):
         super().__init__(parent)

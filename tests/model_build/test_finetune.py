@@ -95,7 +95,7 @@ def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path, two_inp
     assert model.predict_audio(np.zeros(16000, np.float32)).probs.shape == (len(class_labels()),)
     report = json.loads((out / "mine.json").read_text())["metrics"]["finetune"]
     assert report["clips_used"] == 6 and report["clips_held_out"] == 2 and len(report["skipped"]) == 6
-    assert [p["phase"] for p in report["phases"]][0] == "head" and len(report["phases"]) == 5
+    assert [p["phase"] for p in report["phases"]] == ["head", "+conv4_1+conv4_2", "+conv3_1+conv3_2"]
     for when in ("before", "after"):
         assert 0.0 <= report[when]["user_held_out"] <= 1.0 and 0.0 <= report[when]["base_validation"] <= 1.0
     assert (out / "mine.md").read_text().startswith("# mine")
@@ -104,3 +104,12 @@ def test_quick_finetune_writes_a_model_the_app_loads(clip_dir, tmp_path, two_inp
     (replay,) = makers
     assert replay.augmenter is not None and replay.no_note_loudest_db == BuildConfig().no_note_loudest_db
     assert replay.noise_onsets and (replay.low is not None) == two_inputs
+
+
+def test_the_window_counts_the_epochs_fine_tuning_runs():
+    pytest.importorskip("PySide6")
+    from app.gui.retrain import RetrainPanel
+    from model_build.config import BuildConfig
+
+    c = BuildConfig()
+    assert RetrainPanel.total_epochs == c.transfer_head_epochs + c.finetune_blocks * c.transfer_block_epochs

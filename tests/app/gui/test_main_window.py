@@ -163,7 +163,7 @@ def test_retrain_runs_finetune_in_a_subprocess_and_reports(qtbot, make_window, m
               "print('model_build.finetune: 5 clips: 4 for training (40 patches), 1 held out (10 patches); 0 skipped',"
               " flush=True)\ntime.sleep(0.3)\n"
               "print('model_build.finetune: before: held-out clips 0.5, base validation 0.9773333333333334', flush=True)\n"
-              "for i in range(1, 7): print(f'x model_build.train: epoch {i} (head): ...', flush=True)\n"
+              "for i in range(1, 5): print(f'x model_build.train: epoch {i} (head): ...', flush=True)\n"
               "print('model_build.finetune: after: held-out clips 0.75, base validation 0.9726666666666667')\n"
               "print('wrote /tmp/x.tflite')")
     monkeypatch.setattr(retrain, "training_available", lambda: True)
