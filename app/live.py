@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import queue
 import threading
 import time
@@ -34,6 +35,8 @@ from app.audio import DeviceError, InputDevice, devices_fingerprint, input_devic
 from app.audio import open_input as _open_input
 from app.engine import AnalysisWorker, Analyzer, Latest, Settings
 from app.model import NoteModel
+
+log = logging.getLogger("pitchrec.live")
 
 
 STALE_S = 0.5  # no fresh result for this long (analysis stalled, input lost): the views blank the reading
@@ -224,7 +227,7 @@ class _Supervisor(threading.Thread):
         """fn(*args) on a thread of its own: its result or its exception; Stuck if it is not back in time (the thread
         is left running, and dropped)."""
         box: dict = {}
-        done = threading.Event()
+        done, abandoned = threading.Event(), threading.Event()
 
         def run():
             try:
@@ -233,10 +236,13 @@ class _Supervisor(threading.Thread):
                 box["error"] = e
             finally:
                 done.set()
+            if abandoned.is_set() and hasattr(box.get("value"), "close"):
+                box["value"].close()  # an input opened too late for anyone to use: not left running
 
         thread = threading.Thread(target=run, name=f"portaudio-{what}", daemon=True)
         thread.start()
         if not done.wait(self.timing.call_s):
+            abandoned.set()
             self._stuck.append(thread)
             raise Stuck(f"{what} did not return within {self.timing.call_s:g} s: the sound server does not answer")
         if "error" in box:
@@ -267,16 +273,24 @@ class _Supervisor(threading.Thread):
             try:
                 request = self._requests.get(timeout=self.timing.watch_s)
             except queue.Empty:
-                self._watch()
-                self._watch_devices()
-                continue
-            if request[0] == "stop":
-                self._drop_source()
-                return
-            if request[0] == "open":
-                self._open(*request[1:])
-            elif request[0] == "rescan":
-                self._rescan()
+                request = None
+            try:
+                if request is None:
+                    self._watch()
+                    self._watch_devices()
+                elif request[0] == "stop":
+                    self._drop_source()
+                    return
+                elif request[0] == "open":
+                    self._open(*request[1:])
+                elif request[0] == "rescan":
+                    self._rescan()
+            except Exception as e:  # noqa: BLE001  a fault must not end the one thread that owns the input
+                log.exception("input supervisor")
+                self._say("warning", f"input supervisor: {e}")
+                if request is not None and request[0] == "open" and request[3] is not None:
+                    request[3].error = str(e)
+                    request[3].done.set()
 
     def _look(self) -> str | None:
         """The devices' fingerprint now, or None if it cannot be had."""
@@ -304,6 +318,10 @@ class _Supervisor(threading.Thread):
             return self._call("open", self._opener, spec)
         except Stuck as e:
             raise DeviceError(str(e)) from None
+        except DeviceError:
+            raise
+        except Exception as e:  # noqa: BLE001  PortAudio missing, an odd driver error: a reason, not a dead thread
+            raise DeviceError(f"cannot open input {spec!r}: {e}") from None
 
     def _open(self, spec, fall_back_to_default: bool, reply: _Reply | None) -> None:
         candidates = [spec] + ([None] if fall_back_to_default and spec not in (None, "") else [])

@@ -213,3 +213,26 @@ def test_the_input_asked_for_is_taken_back_when_it_returns_and_the_default_stand
     until(lambda: session.input_state.spec == "my mic")
     assert session.input_state.scans > scans and session.source.frequency_hz == 440.0
     assert [e.kind for e in session.take_events()] == ["opened"]
+
+
+def test_an_input_that_opens_after_it_was_abandoned_is_closed_and_an_odd_fault_is_a_reason(sessions):
+    hang, late = Hang(), []
+
+    def slow(spec):
+        if spec == "slow":
+            hang()
+            late.append(ToneInput(440.0))
+            return late[-1]
+        if spec == "odd":
+            raise OSError("PortAudio library not found")
+        return ToneInput(220.0)
+
+    session = sessions(slow)
+    with pytest.raises(DeviceError, match="does not answer"):
+        session.open_input("slow")
+    hang.release.set()  # the open comes back after all: nobody holds that input, so it is closed
+    until(lambda: late and not late[0].active)
+    with pytest.raises(DeviceError, match="PortAudio library not found"):
+        session.open_input("odd")
+    session.open_input("220")  # the supervisor is still there
+    assert session.input_state.status == "ok"
