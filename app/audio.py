@@ -84,9 +84,14 @@ def _messages_to_the_log() -> None:
 
 
 def _sd():
+    import atexit
+
     _messages_to_the_log()
     import sounddevice  # PortAudio is loaded on first use, not when app is imported
 
+    # sounddevice terminates PortAudio at exit, unbounded: with a stream stuck on a dead sound server (one the input
+    # supervisor abandoned) that would keep the process from ever exiting. The process's end closes it all anyway.
+    atexit.unregister(getattr(sounddevice, "_exit_handler", lambda: None))
     return sounddevice
 
 
@@ -122,7 +127,7 @@ def input_devices() -> list[InputDevice]:
     return sorted(found, key=lambda d: (not d.is_default, d.index))
 
 
-def devices_fingerprint() -> str:
+def devices_fingerprint() -> str | None:
     """What input hardware and sound-server sources there are, read without PortAudio (which lists devices only
     when it starts): the ALSA cards, and PulseAudio's source names where pactl answers within a second. It changes
     when a device comes or goes, not when a stream starts or stops."""
@@ -138,10 +143,12 @@ def devices_fingerprint() -> str:
     if shutil.which("pactl"):
         try:
             out = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True, timeout=1.0)
-            if out.returncode == 0:
-                parts.append(" ".join(sorted(line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line)))
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+        except subprocess.TimeoutExpired:
+            return None  # a slow or hung server: unknown, not a change
+        except OSError:
+            out = None
+        if out is not None and out.returncode == 0:
+            parts.append(" ".join(sorted(line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line)))
     return "\n".join(parts)
 
 

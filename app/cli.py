@@ -187,7 +187,7 @@ def cmd_listen(args) -> int:
             if state.status == "lost":
                 line = "  input lost: the device stopped sending audio; retrying" + (
                     f" ({state.error})" if state.error else "")
-            elif time.monotonic() - session.results.put_at > STALE_S:
+            elif version and time.monotonic() - session.results.put_at > STALE_S:  # results came, then stopped
                 line = "  --  no reading: the analysis has fallen silent"
             elif result is None or version == previous:  # nothing new (a timeout): print nothing stale
                 continue

@@ -169,8 +169,10 @@ class LiveSession:
 
     # -- analysis (any thread; no PortAudio) -------------------------------------------------------
     def _start_worker(self) -> AnalysisWorker:
-        worker = AnalysisWorker(Analyzer(self.model, self.source.rate_hz, self.settings), self.source.ring,
-                                self.results)
+        settings = self.settings
+        if settings.channel is not None and settings.channel >= self.source.channels:
+            settings = dataclasses.replace(settings, channel=None)  # a channel this input lacks: mixed to mono
+        worker = AnalysisWorker(Analyzer(self.model, self.source.rate_hz, settings), self.source.ring, self.results)
         worker.start()
         return worker
 
@@ -227,24 +229,29 @@ class _Supervisor(threading.Thread):
         """fn(*args) on a thread of its own: its result or its exception; Stuck if it is not back in time (the thread
         is left running, and dropped)."""
         box: dict = {}
-        done, abandoned = threading.Event(), threading.Event()
+        done, lock = threading.Event(), threading.Lock()  # lock: the call's end and its abandonment, one at a time
 
         def run():
             try:
-                box["value"] = fn(*args)
+                value = fn(*args)
             except BaseException as e:  # noqa: BLE001  handed to the caller below
                 box["error"] = e
-            finally:
+                value = None
+            with lock:
+                box["value"] = value
                 done.set()
-            if abandoned.is_set() and hasattr(box.get("value"), "close"):
-                box["value"].close()  # an input opened too late for anyone to use: not left running
+                late = box.get("abandoned", False)
+            if late and hasattr(value, "close"):
+                value.close()  # an input opened too late for anyone to use: not left running
 
         thread = threading.Thread(target=run, name=f"portaudio-{what}", daemon=True)
         thread.start()
-        if not done.wait(self.timing.call_s):
-            abandoned.set()
-            self._stuck.append(thread)
-            raise Stuck(f"{what} did not return within {self.timing.call_s:g} s: the sound server does not answer")
+        done.wait(self.timing.call_s)
+        with lock:
+            if not done.is_set():
+                box["abandoned"] = True
+                self._stuck.append(thread)
+                raise Stuck(f"{what} did not return within {self.timing.call_s:g} s: the sound server does not answer")
         if "error" in box:
             raise box["error"]
         return box["value"]
@@ -263,6 +270,8 @@ class _Supervisor(threading.Thread):
         self.s._events.append(InputEvent(kind, message, spec))
 
     def _publish_source(self, source, spec) -> None:
+        if spec is not None and source.device.index >= 0:
+            spec = source.device.key  # reopened by host API and name: an index points elsewhere after a rescan
         self._publish(status="ok", device=source.device, rate_hz=source.rate_hz, channels=source.channels, spec=spec,
                       error="")
 
@@ -301,7 +310,7 @@ class _Supervisor(threading.Thread):
 
     def _scan(self) -> None:
         """List the devices (as PortAudio last started), and remember what there was to list."""
-        self._fingerprint = self._look()
+        self._fingerprint = self._look() or self._fingerprint
         try:
             devices = tuple(self._call("list devices", self._lister))
         except Stuck as e:
@@ -393,6 +402,7 @@ class _Supervisor(threading.Thread):
         spec, reopen = self.s._state.spec, self.s.source is not None
         if not self.wedged:
             self._drop_source()
+        if not self.wedged:  # the close may just have got stuck: then re-initialising would wait on it
             try:
                 self._call("re-initialise", self._resetter)
             except Exception as e:  # noqa: BLE001  stuck, or no host API: reported by the next open
@@ -415,6 +425,9 @@ class _Supervisor(threading.Thread):
         self._devices_looked = now
         fingerprint = self._look()
         if fingerprint is None or fingerprint == self._fingerprint:
+            return
+        if self._fingerprint is None:  # the first we could read: what there is, not a change
+            self._fingerprint = fingerprint
             return
         self._rescan()  # and _scan remembers the new fingerprint
         preferred = self._preferred
@@ -463,7 +476,9 @@ class _Supervisor(threading.Thread):
                 errors.append(str(e))
                 continue
             kind = "back" if self.s._state.status == "lost" else "opened"
+            preferred = self._retry[0] if spec != self._retry[0] else None  # the default stands in for it
             self._install(new, spec)
+            self._preferred = preferred
             self._say(kind, f"input {'back' if kind == 'back' else 'open'}: {new.device.name} at {new.rate_hz:g} Hz",
                       spec)
             return

@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
                 if not self._channel_restored:  # the saved channel, once the first input says how many it has
                     self.settings_panel.restore_channel()
                     self._channel_restored = True
+                self._apply_settings()  # a channel the new input lacks is mixed to mono, in the list as in analysis
                 self._fill_devices()
             device = self.session.input_state.device
             if event.kind == "opened" and event.spec == self._asked_device and device is not None:
@@ -343,7 +344,9 @@ class MainWindow(QMainWindow):
         behind = self._spectrum_reader.available() - int(source.rate_hz)
         if behind > 0:
             self._spectrum_reader.read(behind)
-        audio = features.to_mono(self._spectrum_reader.read().audio, self.session.settings.channel)
+        channel = self.session.settings.channel
+        audio = features.to_mono(self._spectrum_reader.read().audio,
+                                 channel if channel is not None and channel < source.channels else None)
         self.spectrogram.feed(audio, source.rate_hz)
 
     def _shown_cents(self, r) -> float | None:

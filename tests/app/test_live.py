@@ -236,3 +236,23 @@ def test_an_input_that_opens_after_it_was_abandoned_is_closed_and_an_odd_fault_i
         session.open_input("odd")
     session.open_input("220")  # the supervisor is still there
     assert session.input_state.status == "ok"
+
+
+def test_a_sound_card_is_reopened_by_its_key_and_a_channel_it_lacks_is_mixed(sessions, model):
+    from app.audio import InputDevice
+
+    class Card(ToneInput):  # a mono sound card at index 3
+        def __init__(self):
+            super().__init__(440.0)
+            self.device = InputDevice(3, "USB Mic", 1, 48000.0, False, "ALSA")
+
+    asked = []
+    session = sessions(lambda spec: asked.append(spec) or Card())
+    session.apply(Settings(channel=1))  # the second channel of the last input: this one has only one
+    session.open_input("3")
+    assert session.input_state.spec == "ALSA: USB Mic"  # the index would point elsewhere after a rescan
+    _, result = session.results.get(session.results.get(timeout=0)[0] + 5, timeout=5.0)
+    assert result is not None and session.worker.is_alive()  # analysed, mixed to mono
+    session.rescan()
+    until(lambda: len(asked) == 2)
+    assert asked == ["3", "ALSA: USB Mic"]
