@@ -43,9 +43,10 @@ _C_HANDLERS: list = []  # the C callbacks below, kept alive as long as the libra
 
 
 def _messages_to_the_log() -> None:
-    """ALSA and JACK, which PortAudio loads, write their complaints straight to the terminal ("Expression 'r'
-    failed", "jack server is not running"). Hand them to the log instead, at debug level (pitchrec -v shows
-    them). Done once, before PortAudio starts; where a library is missing, nothing happens."""
+    """ALSA and JACK, which PortAudio loads, write their complaints straight to the terminal ("Unknown PCM dmix",
+    "jack server is not running"). Hand them to the log instead, at debug level (pitchrec -v shows them).
+    PortAudio's own lines ("Expression ... failed") have no such hook. Done once, before PortAudio starts; where a
+    library is missing, nothing happens."""
     import ctypes
     import ctypes.util
 

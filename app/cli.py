@@ -168,7 +168,7 @@ def status_line(r) -> str:
 def cmd_listen(args) -> int:
     import time
 
-    from app.live import STALE_S, LiveSession
+    from app.live import LiveSession
     from app.model import NoteModel
 
     settings = _settings(args, channel=args.channel)
@@ -187,7 +187,7 @@ def cmd_listen(args) -> int:
             if state.status == "lost":
                 line = "  input lost: the device stopped sending audio; retrying" + (
                     f" ({state.error})" if state.error else "")
-            elif version and time.monotonic() - session.results.put_at > STALE_S:  # results came, then stopped
+            elif version and not session.fresh:  # results came, then stopped
                 line = "  --  no reading: the analysis has fallen silent"
             elif result is None or version == previous:  # nothing new (a timeout): print nothing stale
                 continue

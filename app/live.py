@@ -42,6 +42,12 @@ log = logging.getLogger("pitchrec.live")
 STALE_S = 0.5  # no fresh result for this long (analysis stalled, input lost): the views blank the reading
 
 
+def usable_channel(channel: int | None, channels: int) -> int | None:
+    """The channel to take from an input with `channels` channels: the one asked for, or None (all mixed to mono)
+    when the input lacks it."""
+    return channel if channel is not None and channel < channels else None
+
+
 @dataclasses.dataclass(frozen=True)
 class InputTiming:
     call_s: float = 2.0  # a PortAudio call not back by then is abandoned
@@ -141,16 +147,9 @@ class LiveSession:
         return out
 
     @property
-    def device_spec(self):
-        return self._state.spec
-
-    @property
-    def last_error(self) -> str:
-        return self._state.error
-
-    @property
-    def input_ok(self) -> bool:
-        return self._state.status == "ok"
+    def fresh(self) -> bool:
+        """Whether the newest result is recent enough to show (the analysis may have stalled, the input gone)."""
+        return time.monotonic() - self.results.put_at <= STALE_S
 
     @property
     def overflows(self) -> int:
@@ -169,9 +168,8 @@ class LiveSession:
 
     # -- analysis (any thread; no PortAudio) -------------------------------------------------------
     def _start_worker(self) -> AnalysisWorker:
-        settings = self.settings
-        if settings.channel is not None and settings.channel >= self.source.channels:
-            settings = dataclasses.replace(settings, channel=None)  # a channel this input lacks: mixed to mono
+        channel = usable_channel(self.settings.channel, self.source.channels)
+        settings = dataclasses.replace(self.settings, channel=channel)
         worker = AnalysisWorker(Analyzer(self.model, self.source.rate_hz, settings), self.source.ring, self.results)
         worker.start()
         return worker

@@ -38,7 +38,7 @@ from app.gui.needle import CentsNeedle
 from app.gui.retrain import RetrainPanel
 from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
-from app.live import STALE_S, LiveSession
+from app.live import LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
@@ -344,9 +344,8 @@ class MainWindow(QMainWindow):
         behind = self._spectrum_reader.available() - int(source.rate_hz)
         if behind > 0:
             self._spectrum_reader.read(behind)
-        channel = self.session.settings.channel
         audio = features.to_mono(self._spectrum_reader.read().audio,
-                                 channel if channel is not None and channel < source.channels else None)
+                                 usable_channel(self.session.settings.channel, source.channels))
         self.spectrogram.feed(audio, source.rate_hz)
 
     def _shown_cents(self, r) -> float | None:
@@ -356,14 +355,10 @@ class MainWindow(QMainWindow):
         target = preset(self.settings_panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
         return r.cents if target is None else target[1]
 
-    def _fresh(self) -> bool:
-        """Whether the newest result is recent enough to show (the worker may have stalled, the input gone)."""
-        return time.monotonic() - self.session.results.put_at <= STALE_S
-
     def _text(self) -> None:
         self._input_events()
         panel, state = self.settings_panel, self.session.input_state
-        if not self._fresh():
+        if not self.session.fresh:
             self._last = None
             self.needle.set_cents(None)
             self.level.setValue(self.level.minimum())
@@ -410,7 +405,7 @@ class MainWindow(QMainWindow):
         """What the window shows, for tests and the end-to-end check (not read from pixels)."""
         return {"note": self.note_label.text(), "stable": self.note_label.isEnabled(), "cents": self.cents_label.text(),
                 "f0": self.f0_label.text(),
-                "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.device_spec,
+                "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.input_state.spec,
                 "level_dbfs": None if self._last is None else round(self._last.level_dbfs, 1)}
 
     def keep_retraining(self) -> bool:

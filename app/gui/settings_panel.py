@@ -82,7 +82,6 @@ class SettingsPanel(QWidget):
         label = QLabel(text(slider.value()))
         label.setMinimumWidth(label.fontMetrics().horizontalAdvance("-90 dBFS") + 4)
         slider.valueChanged.connect(lambda v: label.setText(text(v)))
-        slider.value_label = label
         layout.addWidget(slider, 1)
         layout.addWidget(label)
         return row
