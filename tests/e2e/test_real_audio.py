@@ -7,7 +7,6 @@ xvfb, xauth); skipped where they are missing.
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import soundfile as sf
 
 from app.notes import midi_from_name, midi_to_hz
 
-from . import xvfb_run
+from . import Pulse, xvfb_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (shutil.which("pulseaudio") and shutil.which("paplay")),
                                                   reason="pulseaudio and paplay not installed")]
@@ -43,40 +42,6 @@ def sequence_wav(path: Path, rate: int = 44100) -> list[float]:
         at += NOTE_S + GAP_S
     sf.write(path, np.concatenate(parts).astype(np.float32), rate)
     return onsets
-
-
-class Pulse:
-    """A private PulseAudio daemon with a null sink whose monitor is the default source."""
-
-    def __init__(self, runtime: Path):
-        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_RUNTIME_PATH": str(runtime / "pulse")}
-        runtime.mkdir(parents=True, exist_ok=True)
-        runtime.chmod(0o700)
-
-    def start(self) -> None:
-        subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--load=module-native-protocol-unix",
-                        "--load=module-null-sink sink_name=vsink"], env=self.env, check=True, capture_output=True)
-        for _ in range(50):
-            if subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        subprocess.run(["pactl", "set-default-sink", "vsink"], env=self.env, check=True)
-        subprocess.run(["pactl", "set-default-source", "vsink.monitor"], env=self.env, check=True)
-
-    def stop(self) -> None:
-        subprocess.run(["pulseaudio", "-k"], env=self.env, capture_output=True)
-        time.sleep(0.3)
-
-    def play(self, wav: Path) -> subprocess.Popen:
-        return subprocess.Popen(["paplay", str(wav)], env=self.env)
-
-
-@pytest.fixture
-def pulse(tmp_path):
-    p = Pulse(tmp_path / "xdg")
-    p.start()
-    yield p
-    p.stop()
 
 
 class Lines:

@@ -8,7 +8,6 @@ line every 100 ms as a heartbeat of its GUI thread), never from pixels.
 """
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,44 +19,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .test_real_audio import Lines, Pulse, start_window
+from . import Pulse
+from .test_real_audio import Lines, start_window
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (shutil.which("pulseaudio") and shutil.which("paplay")),
                                                   reason="pulseaudio and paplay not installed")]
 CYCLES = 20
 LOST_S, BACK_S, HEARTBEAT_S = 2.0, 5.0, 0.2
-
-
-class DyingPulse(Pulse):
-    def die(self, hard: bool) -> None:
-        """The server goes: SIGKILL (a crash), or its own clean exit; returns once its process is gone."""
-        pid = int((Path(self.env["PULSE_RUNTIME_PATH"]) / "pid").read_text().split()[0])
-        if hard:
-            os.kill(pid, signal.SIGKILL)
-        else:
-            subprocess.run(["pulseaudio", "-k"], env=self.env, capture_output=True)
-        for _ in range(200):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.02)
-
-    def start(self) -> None:
-        for _ in range(20):  # a stale pid file or socket can fail the first try
-            try:
-                return super().start()
-            except subprocess.CalledProcessError:
-                time.sleep(0.2)
-        super().start()
-
-
-@pytest.fixture
-def pulse(tmp_path):
-    p = DyingPulse(tmp_path / "xdg")
-    p.start()
-    yield p
-    p.stop()
 
 
 @pytest.fixture
@@ -85,7 +53,18 @@ def wait_until(condition, timeout_s: float, what: str):
     raise AssertionError(f"{what}: not within {timeout_s} s")
 
 
-def cycles(pulse: DyingPulse, wav: Path, note_after, silent_after) -> list[tuple[float, float]]:
+def states(log: Path) -> list[dict]:
+    """What the window has logged so far (a line still being written is left for the next read)."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
+
+
+def stop_window(app: subprocess.Popen, log: Path) -> None:
+    """The window and xvfb-run around it: both have the log's path on their command line."""
+    subprocess.run(["pkill", "-TERM", "-f", str(log)])
+    app.communicate(timeout=30)
+
+
+def cycles(pulse: Pulse, wav: Path, note_after, silent_after) -> list[tuple[float, float]]:
     """Play, wait for the note, kill the server, wait for the app to notice, restart it; CYCLES times. note_after(t)
     and silent_after(t): the time the app first showed the note / showed it lost (or no note) after t, or None.
     Returns (seconds to notice each death, seconds to the note after each restart)."""
@@ -110,21 +89,18 @@ def test_the_window_survives_the_sound_server_dying_twenty_times_under_load(puls
     log = tmp_path / "state.jsonl"
     app = start_window(pulse, log, 600)
 
-    def states():
-        return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
-
     def note_after(t):
-        return next((s["t"] for s in states() if s["t"] > t and s["note"] == "A4"), None)
+        return next((s["t"] for s in states(log) if s["t"] > t and s["note"] == "A4"), None)
 
     def silent_after(t):
-        return next((s["t"] for s in states() if s["t"] > t and ("input lost" in s["input"] or s["note"] == "–")), None)
+        return next((s["t"] for s in states(log) if s["t"] > t and ("input lost" in s["input"] or s["note"] == "–")),
+                    None)
 
     try:
         timings = cycles(pulse, wav, note_after, silent_after)
-        beats = np.diff([s["t"] for s in states()])
-    finally:  # the window and xvfb-run around it: both have the log's path on their command line
-        subprocess.run(["pkill", "-TERM", "-f", str(log)])
-        app.communicate(timeout=30)
+        beats = np.diff([s["t"] for s in states(log)])
+    finally:
+        stop_window(app, log)
     lost, back = np.array(timings).T
     print(f"noticed a death in {lost.max():.2f} s at most, note back in {back[1:].max():.2f} s at most, "
           f"longest GUI heartbeat gap {beats.max():.3f} s")
@@ -155,24 +131,20 @@ def test_listen_survives_the_sound_server_dying_twenty_times_under_load(pulse, t
 
 @pytest.mark.skipif(not shutil.which("xvfb-run"), reason="xvfb not installed")
 def test_a_window_started_before_the_sound_server_connects_once_it_starts(tmp_path):
-    pulse = DyingPulse(tmp_path / "xdg")  # not started yet
+    pulse = Pulse(tmp_path / "xdg")  # not started yet
     wav = tone_wav(tmp_path / "a4.wav")
     log = tmp_path / "state.jsonl"
     app = start_window(pulse, log, 120)
 
-    def states():
-        return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
-
     try:
-        wait_until(lambda: True if any("no input" in s["input"] for s in states()) else None, 10.0,
+        wait_until(lambda: True if any("no input" in s["input"] for s in states(log)) else None, 10.0,
                    "the window saying it has no input")
         pulse.start()
         started = time.monotonic()
         player = pulse.play(wav)
-        wait_until(lambda: next((s["t"] for s in states() if s["t"] > started and s["note"] == "A4"), None), 10.0,
+        wait_until(lambda: next((s["t"] for s in states(log) if s["t"] > started and s["note"] == "A4"), None), 10.0,
                    "the note once the server started")
         player.wait(15)
     finally:
-        subprocess.run(["pkill", "-TERM", "-f", str(log)])
-        app.communicate(timeout=30)
+        stop_window(app, log)
         pulse.stop()
