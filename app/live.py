@@ -342,13 +342,14 @@ class _Supervisor(threading.Thread):
             except DeviceError as e:
                 errors.append(str(e))
                 continue
-            self._install(new, candidate)
+            old = self._install(new, candidate)
             if errors:  # the default stands in: the one asked for is taken back when it returns
                 self._preferred = spec
             self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz"
                       + (f" (the default, until {spec} returns: {errors[0]})" if errors else ""), candidate)
             if reply is not None:
                 reply.done.set()
+            self._close(old)
             return
         error = "; ".join(errors)
         if self.s.source is None and fall_back_to_default:  # the window's first input: keep trying
@@ -361,8 +362,9 @@ class _Supervisor(threading.Thread):
             reply.error = error
             reply.done.set()
 
-    def _install(self, new, spec) -> None:
-        """Analysis moves to the new input; the old one is closed."""
+    def _install(self, new, spec):
+        """Analysis moves to the new input. Returns the old input, for the caller to close once it has said what
+        happened (a close can take up to a PortAudio call's bound)."""
         s = self.s
         with s._lock:
             old_worker, old_source = s.worker, s.source
@@ -373,10 +375,11 @@ class _Supervisor(threading.Thread):
         self._publish_source(new, spec)
         if old_worker is not None:
             old_worker.stop()
-        if old_source is not None:
-            self._close(old_source)
+        return old_source
 
     def _close(self, source) -> None:
+        if source is None:
+            return
         try:
             self._call("close", source.close)
         except Exception:  # noqa: BLE001  stuck or already gone with its device: dropped either way
@@ -408,7 +411,7 @@ class _Supervisor(threading.Thread):
         self._scan()
         if reopen and self.s.source is None:
             try:
-                self._install(self._try_open(spec), spec)
+                self._install(self._try_open(spec), spec)  # nothing was open: nothing to close
             except DeviceError as e:
                 self._retry, self._last_retry = [spec], time.monotonic()
                 self._publish(status="lost", error=str(e))
@@ -434,9 +437,10 @@ class _Supervisor(threading.Thread):
                 new = self._try_open(preferred)
             except DeviceError:
                 return  # still gone
-            self._install(new, preferred)
+            old = self._install(new, preferred)
             self._preferred = None
             self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz (it is back)", preferred)
+            self._close(old)
 
     def _watch(self) -> None:
         now = time.monotonic()
@@ -475,7 +479,7 @@ class _Supervisor(threading.Thread):
                 continue
             kind = "back" if self.s._state.status == "lost" else "opened"
             preferred = self._retry[0] if spec != self._retry[0] else None  # the default stands in for it
-            self._install(new, spec)
+            self._install(new, spec)  # retried because none was open: nothing to close
             self._preferred = preferred
             self._say(kind, f"input {'back' if kind == 'back' else 'open'}: {new.device.name} at {new.rate_hz:g} Hz",
                       spec)
