@@ -8,8 +8,10 @@ its own cursor. The stream stops with `close()`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import os
 
 import numpy as np
 
@@ -30,12 +32,13 @@ class InputDevice:
     default_rate_hz: float
     is_default: bool
     hostapi: str
+    source: str = ""  # a PulseAudio source ("vsink.monitor"), opened through ALSA's "pulse" device at `index`
 
     @property
     def key(self) -> str:
-        """How the device is remembered: its host API and name ("ALSA: pulse"), not its index, which points
-        elsewhere once the list changes. `find_device` takes it back."""
-        return f"{self.hostapi}: {self.name}"
+        """How the device is remembered: its host API and name ("ALSA: pulse", "PulseAudio: vsink.monitor"), not
+        its index, which points elsewhere once the list changes. `find_device` takes it back."""
+        return f"{self.hostapi}: {self.source or self.name}"
 
 
 log = logging.getLogger("pitchrec.audio")
@@ -111,8 +114,45 @@ def reset_portaudio() -> None:
         pass
 
 
+def _pactl(*args: str) -> str | None:
+    """pactl's output, or None where there is no pactl, no server, or no answer within a second."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("pactl"):
+        return None
+    try:
+        out = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=1.0)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def pulse_sources(pulse: InputDevice) -> list[InputDevice]:
+    """The sound server's sources (microphones, line inputs, the monitors of outputs), each a device opened
+    through ALSA's `pulse` device. Debian's PortAudio has no PulseAudio host API of its own, and "pulse" alone
+    only reaches the server's default source."""
+    import json
+    import re
+
+    text = _pactl("--format=json", "list", "sources")
+    try:
+        sources = json.loads(text) if text else []
+    except ValueError:
+        return []
+    found = []
+    for src in sources if isinstance(sources, list) else []:
+        spec = re.search(r"(\d+)ch (\d+)Hz", str(src.get("sample_specification", "")))
+        if not src.get("name") or spec is None:
+            continue
+        found.append(InputDevice(pulse.index, str(src.get("description") or src["name"]),
+                                 min(int(spec[1]), pulse.channels), float(spec[2]), False, "PulseAudio",
+                                 str(src["name"])))
+    return found
+
+
 def input_devices() -> list[InputDevice]:
-    """Input devices, the default first. An empty list if PortAudio finds none."""
+    """Input devices, the default first, then the sound server's sources. An empty list if PortAudio finds none."""
     sd = _sd()
     try:
         devices = sd.query_devices()
@@ -125,7 +165,10 @@ def input_devices() -> list[InputDevice]:
         for i, d in enumerate(devices)
         if d["max_input_channels"] > 0
     ]
-    return sorted(found, key=lambda d: (not d.is_default, d.index))
+    pulse = [d for d in found if d.hostapi == "ALSA" and d.name == "pulse"]
+    if pulse:
+        found += pulse_sources(pulse[0])
+    return sorted(found, key=lambda d: (not d.is_default, bool(d.source), d.index))
 
 
 def devices_fingerprint() -> str | None:
@@ -157,12 +200,12 @@ def describe_devices(devices: list[InputDevice] | None = None) -> str:
     devices = input_devices() if devices is None else devices
     if not devices:
         return "no input devices found"
-    return "; ".join(f"{d.index}: {d.name}{' (default)' if d.is_default else ''}" for d in devices)
+    return "; ".join(f"{d.key if d.source else d.index}: {d.name}{' (default)' if d.is_default else ''}" for d in devices)
 
 
 def find_device(spec: str | int | None) -> InputDevice:
-    """An input device by its key ("ALSA: pulse"), by index, by a case-insensitive part of its name, or the default
-    for None."""
+    """An input device by its key ("ALSA: pulse", "PulseAudio: vsink.monitor"), by index, by a case-insensitive part
+    of its name or source name, or the default for None."""
     devices = input_devices()
     if not devices:
         raise DeviceError("no input devices found (is a microphone connected, or PulseAudio running?)")
@@ -177,13 +220,31 @@ def find_device(spec: str | int | None) -> InputDevice:
             if d.index == int(text):
                 return d
         raise DeviceError(f"no input device with index {text}; input devices: {describe_devices(devices)}")
-    matches = [d for d in devices if text.lower() in d.name.lower()]
-    exact = [d for d in matches if d.name.lower() == text.lower()]
+    matches = [d for d in devices if text.lower() in d.name.lower() or text.lower() in d.source.lower()]
+    exact = [d for d in matches if text.lower() in (d.name.lower(), d.source.lower())]
     if len(exact) == 1 or len(matches) == 1:
         return (exact or matches)[0]
     if not matches:
         raise DeviceError(f"no input device matches {text!r}; input devices: {describe_devices(devices)}")
     raise DeviceError(f"{text!r} matches {len(matches)} input devices; be more precise: {describe_devices(matches)}")
+
+
+@contextlib.contextmanager
+def _pulse_source(source: str):
+    """While a stream opens through ALSA's "pulse" device, PULSE_SOURCE names the source it connects to (libpulse
+    reads it when the connection is made, at the open). Only the input supervisor opens, one stream at a time."""
+    if not source:
+        yield
+        return
+    before = os.environ.get("PULSE_SOURCE")
+    os.environ["PULSE_SOURCE"] = source
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PULSE_SOURCE", None)
+        else:
+            os.environ["PULSE_SOURCE"] = before
 
 
 class AudioInput:
@@ -198,17 +259,18 @@ class AudioInput:
         self.overflows = 0  # NB: written by the audio thread, read by others
         self.blocks = 0
         try:
-            self._stream = sd.InputStream(
-                device=self.device.index,
-                channels=self.channels,
-                samplerate=self.rate_hz,
-                dtype="float32",
-                blocksize=blocksize,
-                callback=self._callback,
-            )
+            with _pulse_source(self.device.source):
+                self._stream = sd.InputStream(
+                    device=self.device.index,
+                    channels=self.channels,
+                    samplerate=self.rate_hz,
+                    dtype="float32",
+                    blocksize=blocksize,
+                    callback=self._callback,
+                )
             self._stream.start()
         except (sd.PortAudioError, ValueError) as e:
-            raise DeviceError(f"cannot open input device {self.device.index} ({self.device.name}) at {self.rate_hz:g} Hz: {e}") from None
+            raise DeviceError(f"cannot open input {self.device.key} at {self.rate_hz:g} Hz: {e}") from None
 
     def _callback(self, indata: np.ndarray, frames: int, time_info, status) -> None:
         """Runs on PortAudio's audio thread: copy into the ring, count overflows, nothing else."""

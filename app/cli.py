@@ -141,7 +141,9 @@ def cmd_devices(args) -> int:
         print("no input devices found (is a microphone connected, or PulseAudio running?)")
         return 1
     for d in devices:
-        print(f"{d.index:3d}  {d.name}  ({d.channels} ch, {d.default_rate_hz:g} Hz, {d.hostapi}){'  default' if d.is_default else ''}")
+        where = f'--device "{d.key}"' if d.source else d.hostapi  # a sound-server source shares "pulse"'s index
+        print(f"{'' if d.source else d.index:>3}  {d.name}  ({d.channels} ch, {d.default_rate_hz:g} Hz, {where})"
+              f"{'  default' if d.is_default else ''}")
     return 0
 
 
@@ -176,7 +178,7 @@ def cmd_listen(args) -> int:
     try:
         session.open_input(args.device)
         state = session.input_state
-        print(f"listening on {state.device.index}: {state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz "
+        print(f"listening on {state.device.key if state.device.index >= 0 else state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz "
               "(Ctrl-C stops)")
         version, started, said = 0, time.monotonic(), ""
         while args.seconds is None or time.monotonic() - started < args.seconds:

@@ -190,8 +190,8 @@ class MainWindow(QMainWindow):
         self._scans_shown = state.scans
         extra, current = [], None
         if state.device is not None:
-            current = state.device.index
-            if current < 0:  # not a sound card: a synthesized tone
+            current = state.device.key
+            if state.device.index < 0:  # not a sound card: a synthesized tone
                 current = state.spec
                 extra.append((state.device.name, current))
         self.settings_panel.set_devices(list(state.devices), current, extra)

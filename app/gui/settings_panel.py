@@ -91,7 +91,7 @@ class SettingsPanel(QWidget):
         self.device.blockSignals(True)
         self.device.clear()
         for d in devices:
-            self.device.addItem(f"{d.name}{'  (default)' if d.is_default else ''}", d.index)
+            self.device.addItem(f"{d.name}{'  (default)' if d.is_default else ''}", d.key)
         for text, spec in extra:
             self.device.addItem(text, spec)
         i = self.device.findData(current_spec)

@@ -1,5 +1,7 @@
 """Device lookup by index or name part, with errors that list the input devices; the callback only copies."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,62 @@ def test_alsa_complaints_go_to_the_log_not_the_terminal(capfd, caplog):
         assert ctypes.CDLL(library).snd_pcm_open(ctypes.byref(pcm), b"no-such-pcm", 1, 0) < 0
     assert "ALSA lib" not in capfd.readouterr().err
     assert any("Unknown PCM" in r.getMessage() for r in caplog.records)
+
+
+PACTL_SOURCES = """[{"index": 0, "name": "vsink.monitor", "description": "Monitor of Null Output",
+  "sample_specification": "s16le 2ch 44100Hz"},
+ {"index": 1, "name": "alsa_input.usb-mic.mono", "description": "USB Mic", "sample_specification": "s16le 1ch 48000Hz"},
+ {"index": 2, "name": "broken"}]"""
+
+
+def test_sound_server_sources_are_devices_of_their_own_after_the_others(monkeypatch):
+    pulse = DEVICES[1]
+    monkeypatch.setattr(audio, "_pactl", lambda *args: PACTL_SOURCES if "sources" in args else None)
+    sources = audio.pulse_sources(pulse)
+    assert [(d.name, d.source, d.channels, d.default_rate_hz, d.index) for d in sources] == [
+        ("Monitor of Null Output", "vsink.monitor", 2, 44100.0, 0),
+        ("USB Mic", "alsa_input.usb-mic.mono", 1, 48000.0, 0),
+    ]  # one without a sample format is left out
+    assert sources[0].key == "PulseAudio: vsink.monitor"
+
+    class PortAudio:  # what sounddevice reports: "pulse" at 0, "default" at 1 (the default), and an output
+        PortAudioError = RuntimeError
+        default = type("default", (), {"device": (1, 2)})
+
+        @staticmethod
+        def query_devices():
+            return [dict(name=n, max_input_channels=c, default_samplerate=44100.0, hostapi=0)
+                    for n, c in (("pulse", 32), ("default", 32), ("hdmi", 0))]
+
+        @staticmethod
+        def query_hostapis():
+            return [dict(name="ALSA")]
+
+    monkeypatch.setattr(audio, "_sd", lambda: PortAudio)
+    listed = audio.input_devices()
+    assert [d.key for d in listed] == ["ALSA: default", "ALSA: pulse", "PulseAudio: vsink.monitor",
+                                       "PulseAudio: alsa_input.usb-mic.mono"]
+    monkeypatch.setattr(audio, "input_devices", lambda: listed)
+    assert find_device(0) == pulse  # an index names PortAudio's device, not a source sharing it
+    assert find_device("PulseAudio: vsink.monitor") == sources[0]
+    assert find_device("usb-mic") == sources[1]  # a part of the source's name
+    with pytest.raises(DeviceError, match="PulseAudio: vsink.monitor: Monitor of Null Output"):
+        find_device("nothing like it")
+
+
+def test_no_sources_without_a_sound_server(monkeypatch):
+    monkeypatch.setattr(audio, "_pactl", lambda *args: None)
+    assert audio.pulse_sources(DEVICES[1]) == []
+    monkeypatch.setattr(audio, "_pactl", lambda *args: "not json")
+    assert audio.pulse_sources(DEVICES[1]) == []
+
+
+def test_a_source_is_named_to_the_sound_server_only_while_its_stream_opens(monkeypatch):
+    monkeypatch.setenv("PULSE_SOURCE", "the user's own")
+    with audio._pulse_source("second.monitor"):
+        assert os.environ["PULSE_SOURCE"] == "second.monitor"
+    assert os.environ["PULSE_SOURCE"] == "the user's own"
+    monkeypatch.delenv("PULSE_SOURCE")
+    with audio._pulse_source("second.monitor"):
+        pass
+    assert "PULSE_SOURCE" not in os.environ
