@@ -52,12 +52,15 @@ class PitchHistory(pg.PlotWidget):
         while self.points and self.points[0][0] < t - SECONDS:
             self.points.popleft()
 
-    def redraw(self) -> None:
+    def redraw(self, now: float | None = None) -> None:
+        """The right edge is now: with no new results (the input lost, the analysis stalled) the trace scrolls on
+        to the left and the time without them stays empty."""
         if not self.points:
             return
+        now = time.monotonic() if now is None else now
         t = np.array([p[0] for p in self.points])
         m = np.array([p[1] for p in self.points])
-        self.curve.setData(t - t[-1], m)
+        self.curve.setData(t - (t[-1] + max(0.0, now - self._last[1])), m)
         finite = m[np.isfinite(m)]
         if len(finite):
             lo, hi = math.floor(finite.min()) - 3, math.ceil(finite.max()) + 3

@@ -4,7 +4,8 @@ Two timers, apart from the engine's thread: drawing at ~30 fps (spectrogram,
 needle, history, level) and text at ~7 Hz (note name, cents, f0, confidence,
 status). Both only read the session's latest result and input state; the GUI
 never waits on audio or on PortAudio (the session's input supervisor opens,
-closes and lists devices: app.live). A result older than STALE_S is not shown.
+closes and lists devices: app.live). A result older than STALE_S is not shown; with no audio, the spectrogram
+and history scroll on, empty.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from app.gui.needle import CentsNeedle
 from app.gui.retrain import RetrainPanel
 from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
-from app.live import LiveSession, usable_channel
+from app.live import STALE_S, LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
@@ -79,7 +80,7 @@ class MainWindow(QMainWindow):
         self._asked_device = _NOT_ASKED  # the input the user chose last, saved once it opens
         self._scans_shown = -1  # the device scan the list shows
         self._channel_restored = False
-        self._last_draw = time.monotonic()
+        self._last_draw = self._heard_at = time.monotonic()  # the last frame drawn; the last audio the spectrogram had
         self.frames_drawn = 0
 
         # Views.
@@ -315,7 +316,10 @@ class MainWindow(QMainWindow):
     def _draw(self) -> None:
         now = time.monotonic()
         dt, self._last_draw = now - self._last_draw, now
-        self._feed_spectrogram()
+        if self._feed_spectrogram():
+            self._heard_at = now
+        elif now - self._heard_at > STALE_S:  # no audio (the input lost): the spectrogram runs on, empty
+            self.spectrogram.pass_time(dt)
         version, result = self.session.results.get(self._version, timeout=0)
         if version != self._version and result is not None:
             self._version, self._last = version, result
@@ -327,26 +331,29 @@ class MainWindow(QMainWindow):
                 self._recorded_notes[result.midi] += 1
             if self.writer is not None and self.writer.error:
                 self.stop_recording()
+        if not self.session.fresh:
+            self.spectrogram.set_pitch(None)
         self.needle.tick(dt)
         self.spectrogram.redraw()
-        self.history.redraw()
+        self.history.redraw(now)
         self.frames_drawn += 1
 
-    def _feed_spectrogram(self) -> None:
+    def _feed_spectrogram(self) -> bool:
         """The display's own cursor into the input's ring: the audio since the last frame, at most a second of it
-        (after a stall the display jumps to now), mixed as the analysis mixes it."""
+        (after a stall the display jumps to now), mixed as the analysis mixes it. Whether any came."""
         source = self.session.source
         if source is not self._spectrum_source:
             self._spectrum_source = source
             self._spectrum_reader = None if source is None else source.ring.reader()
         if self._spectrum_reader is None or not self._spectrum_reader.available():
-            return
+            return False
         behind = self._spectrum_reader.available() - int(source.rate_hz)
         if behind > 0:
             self._spectrum_reader.read(behind)
         audio = features.to_mono(self._spectrum_reader.read().audio,
                                  usable_channel(self.session.settings.channel, source.channels))
         self.spectrogram.feed(audio, source.rate_hz)
+        return True
 
     def _shown_cents(self, r) -> float | None:
         """Cents on the needle: from the preset's nearest string, or from the nearest note (chromatic)."""

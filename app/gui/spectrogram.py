@@ -114,6 +114,7 @@ class SpectrogramView(pg.PlotWidget):
         ticks = [(row_of_hz(440.0 * 2 ** ((m - 69) / 12)), f"A{m // 12 - 1}") for m in range(21, 120, 12)]
         self.getAxis("left").setTicks([[(r, name) for r, name in ticks if 0 <= r < ROWS]])
         self._spectrum: DisplaySpectrum | None = None
+        self._idle_s = 0.0  # time without audio not yet shown as empty columns
         self._dirty = True
 
     def feed(self, audio: np.ndarray, rate_hz: float) -> None:
@@ -131,6 +132,14 @@ class SpectrogramView(pg.PlotWidget):
         self.image[:-n] = self.image[n:]
         self.image[-n:] = cols
         self._dirty = True
+
+    def pass_time(self, seconds: float) -> None:
+        """No audio for `seconds` (the input lost): empty columns scroll in, as many as that time holds."""
+        self._idle_s += seconds
+        n = int(self._idle_s / COLUMN_S)
+        if n:
+            self._idle_s -= n * COLUMN_S
+            self.add_columns(np.full((min(n, self.frames), ROWS), FLOOR_DB, np.float32))
 
     def set_pitch(self, f0_hz: float | None) -> None:
         if f0_hz is None or not LOW_HZ <= f0_hz <= HIGH_HZ:

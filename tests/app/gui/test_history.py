@@ -25,7 +25,7 @@ def test_a_new_input_goes_on_after_the_old_one_and_never_overlays_it(qtbot):
     assert np.all(np.diff(t) > 0)  # one time base: no point before the last one
     gap = t[150] - t[149]  # where the new input begins
     assert gap == pytest.approx(0.52, abs=1e-6)  # the half second that passed on the clock, and one hop
-    history.redraw()
+    history.redraw(now=1005.48)  # drawn as the newest result arrives
     x, y = history.curve.getData()
     assert x[-1] == 0.0 and x[0] >= -SECONDS and np.all(y[-100:] == 64) and np.all(y[:150] == 57)
 
@@ -37,6 +37,17 @@ def test_a_settings_change_keeps_the_trace_continuous(qtbot):
     feed(history, 6.04, 1.0, 57, now0=11.04)  # the analysis restarted on the same ring: stream time runs on
     t = np.array([p[0] for p in history.points])
     assert t[-1] - t[0] == pytest.approx(2.02)
+
+
+def test_with_no_new_results_the_trace_scrolls_on_and_leaves_the_time_empty(qtbot):
+    history = PitchHistory()
+    qtbot.addWidget(history)
+    feed(history, 0.0, 2.0, 57, now0=100.0)  # the last result arrives at 101.98
+    history.redraw(now=101.98)
+    assert history.curve.getData()[0][-1] == 0.0
+    history.redraw(now=104.98)  # three seconds on, nothing new (the input lost)
+    x, _ = history.curve.getData()
+    assert x[-1] == pytest.approx(-3.0) and x[0] == pytest.approx(-4.98)
 
 
 def test_the_axis_names_notes_with_flats_and_transposition(qtbot):

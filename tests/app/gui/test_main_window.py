@@ -282,6 +282,33 @@ def test_a_stalled_analysis_blanks_the_reading(qtbot, make_window):
     assert not window.level.isEnabled() and window.confidence_label.text() == "confidence –"
 
 
+def test_a_lost_input_blanks_the_reading_and_scrolls_the_plots_on_empty(qtbot, model, tmp_path, monkeypatch):
+    from app.audio import ToneInput
+    from app.gui.spectrogram import FLOOR_DB
+
+    opened = []
+
+    def once(spec):  # the tone opens, then never again: lost for good
+        if opened:
+            raise DeviceError("gone")
+        opened.append(ToneInput(440.0))
+        return opened[-1]
+
+    monkeypatch.setattr("app.live._open_input", once)
+    window = MainWindow(LiveSession(model), qsettings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                        clip_dir=tmp_path / "clips", device="tone:440")
+    qtbot.addWidget(window)
+    window.show()
+    wait_for_note(qtbot, window, "A4")
+    opened[0].close()  # the device stops sending audio
+    qtbot.waitUntil(lambda: "input lost" in window.state()["input"], timeout=5000)
+    qtbot.waitUntil(lambda: window.history.curve.getData()[0][-1] < -0.5, timeout=3000)  # no new point at the edge
+    assert window.state()["note"] == "–" and window.state()["needle"] is None
+    assert np.all(window.spectrogram.image[-10:] == FLOOR_DB)  # the newest columns: nothing heard
+    assert window.spectrogram.marker.data.size == 0  # and no pitch marker on them
+    window.close()
+
+
 def test_the_window_answers_while_the_sound_server_hangs(qtbot, make_window, monkeypatch):
     import threading
 

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app.gui.spectrogram import COLUMN_S, LOW_HZ, ROWS, DisplaySpectrum, SpectrogramView, row_of_hz  # noqa: E402
+from app.gui.spectrogram import COLUMN_S, FLOOR_DB, LOW_HZ, ROWS, DisplaySpectrum, SpectrogramView, row_of_hz  # noqa: E402
 
 
 @pytest.mark.parametrize("rate", [44100, 48000])
@@ -40,3 +40,15 @@ def test_the_view_scrolls_and_marks_the_pitch(qtbot):
     view.set_pitch(55.0)
     view.redraw()
     assert view.marker.data["y"][0] == pytest.approx(row_of_hz(55.0))
+
+
+def test_time_without_audio_scrolls_in_empty(qtbot):
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    rate = 48000
+    t = np.arange(rate) / rate
+    view.feed((0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32), rate)
+    assert view.image[-1].max() > -20
+    for _ in range(10):
+        view.pass_time(0.033)  # ten frames of the window with no audio: 0.33 s, 16 columns
+    assert np.all(view.image[-16:] == FLOOR_DB) and view.image[-17].max() > -20
