@@ -9,7 +9,8 @@ Threads:
     closing, re-initialising. Each call runs on a thread of its own and is waited for at most
     `InputTiming.call_s`. A call that has not returned by then (PortAudio waiting on a sound server that died)
     is abandoned: its stream is dropped, never joined, and the supervisor goes on. While such a call is still
-    stuck, PortAudio is not re-initialised (that would wait on the same stream), but opening is still tried.
+    stuck, PortAudio is not re-initialised (that would wait on the same stream), but opening is still tried; only
+    the automatic retries wait while an earlier open is the call stuck (else each would leave one more behind).
   - The supervisor also watches the input. With no new audio for `stall_s` the input is lost: the analysis stops,
     the state says "lost", and the same device is reopened every `retry_s` until it comes back.
   - The analysis worker (app.engine.AnalysisWorker) reads the input's ring and publishes results.
@@ -81,6 +82,7 @@ class InputEvent:
     kind: str
     message: str
     spec: object = None  # the input asked for ("opened", "failed")
+    device: InputDevice | None = None  # the input opened ("opened", "back") or lost ("lost")
 
 
 class Stuck(Exception):
@@ -214,7 +216,7 @@ class _Supervisor(threading.Thread):
         self._devices_looked = time.monotonic()
         self._preferred = None  # the input asked for, while the default stands in for it
         self._requests: queue.Queue = queue.Queue()
-        self._stuck: list[threading.Thread] = []  # abandoned calls, possibly still running
+        self._stuck: list[tuple[str, threading.Thread]] = []  # abandoned calls (what, thread), possibly still running
         self._progress = (0, 0.0)  # (samples written, when that count was first seen)
         self._retry: list = []  # the inputs to try, in order, every retry_s while none is open (lost, or never opened)
         self._last_retry = -float("inf")
@@ -248,7 +250,7 @@ class _Supervisor(threading.Thread):
         with lock:
             if not done.is_set():
                 box["abandoned"] = True
-                self._stuck.append(thread)
+                self._stuck.append((what, thread))
                 raise Stuck(f"{what} did not return within {self.timing.call_s:g} s: the sound server does not answer")
         if "error" in box:
             raise box["error"]
@@ -257,15 +259,20 @@ class _Supervisor(threading.Thread):
     @property
     def wedged(self) -> bool:
         """A call abandoned earlier is still stuck inside PortAudio."""
-        self._stuck = [t for t in self._stuck if t.is_alive()]
+        self._stuck = [(what, t) for what, t in self._stuck if t.is_alive()]
         return bool(self._stuck)
+
+    @property
+    def open_stuck(self) -> bool:
+        """An open abandoned earlier is still stuck: the sound server still hangs."""
+        return self.wedged and any(what == "open" for what, _ in self._stuck)
 
     # -- state -------------------------------------------------------------------------------------
     def _publish(self, **changes) -> None:
         self.s._state = dataclasses.replace(self.s._state, **changes)
 
-    def _say(self, kind: str, message: str, spec=None) -> None:
-        self.s._events.append(InputEvent(kind, message, spec))
+    def _say(self, kind: str, message: str, spec=None, device: InputDevice | None = None) -> None:
+        self.s._events.append(InputEvent(kind, message, spec, device))
 
     def _publish_source(self, source, spec) -> None:
         if spec is not None and source.device.index >= 0:
@@ -346,7 +353,7 @@ class _Supervisor(threading.Thread):
             if errors:  # the default stands in: the one asked for is taken back when it returns
                 self._preferred = spec
             self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz"
-                      + (f" (the default, until {spec} returns: {errors[0]})" if errors else ""), candidate)
+                      + (f" (the default, until {spec} returns: {errors[0]})" if errors else ""), candidate, new.device)
             if reply is not None:
                 reply.done.set()
             self._close(old)
@@ -415,7 +422,7 @@ class _Supervisor(threading.Thread):
             except DeviceError as e:
                 self._retry, self._last_retry = [spec], time.monotonic()
                 self._publish(status="lost", error=str(e))
-                self._say("lost", f"input lost: {e}")
+                self._say("lost", f"input lost: {e}", spec, self.s._state.device)
 
     def _watch_devices(self) -> None:
         """Devices came or went: list them anew (PortAudio re-initialised around the input), and take back the
@@ -439,7 +446,7 @@ class _Supervisor(threading.Thread):
                 return  # still gone
             old = self._install(new, preferred)
             self._preferred = None
-            self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz (it is back)", preferred)
+            self._say("opened", f"input: {new.device.name} at {new.rate_hz:g} Hz (it is back)", preferred, new.device)
             self._close(old)
 
     def _watch(self) -> None:
@@ -455,7 +462,8 @@ class _Supervisor(threading.Thread):
             self._retry = [self.s._state.spec]
             self._drop_source()
             self._publish(status="lost", error="")
-            self._say("lost", f"input lost: {source.device.name} stopped sending audio; retrying")
+            self._say("lost", f"input lost: {source.device.name} stopped sending audio; retrying",
+                      self.s._state.spec, source.device)
             self._last_retry = -float("inf")
         if self._retry and now - self._last_retry >= self.timing.retry_s:
             self._last_retry = now
@@ -463,7 +471,10 @@ class _Supervisor(threading.Thread):
 
     def _reopen(self) -> None:
         """The input to retry: PortAudio re-initialised first (a returning device or sound server needs it), then
-        each candidate opened in turn."""
+        each candidate opened in turn. Not while an earlier open is still stuck: the server has not answered it yet."""
+        if self.open_stuck:
+            self._publish(error="the sound server has not answered an earlier open yet")
+            return
         if not self.wedged:
             try:
                 self._call("re-initialise", self._resetter)
@@ -482,6 +493,6 @@ class _Supervisor(threading.Thread):
             self._install(new, spec)  # retried because none was open: nothing to close
             self._preferred = preferred
             self._say(kind, f"input {'back' if kind == 'back' else 'open'}: {new.device.name} at {new.rate_hz:g} Hz",
-                      spec)
+                      spec, new.device)
             return
         self._publish(error="; ".join(errors))

@@ -217,10 +217,9 @@ class MainWindow(QMainWindow):
                     self._channel_restored = True
                 self._apply_settings()  # a channel the new input lacks is mixed to mono, in the list as in analysis
                 self._fill_devices()
-            device = self.session.input_state.device
-            if event.kind == "opened" and event.spec == self._asked_device and device is not None:
+            if event.kind == "opened" and event.spec == self._asked_device and event.device is not None:
                 # A sound card by host API and name, which stay; its index moves when the list changes.
-                self.qs.setValue("input/device", device.key if device.index >= 0 else event.spec)
+                self.qs.setValue("input/device", event.device.key if event.device.index >= 0 else event.spec)
             if event.kind == "failed":
                 self._fill_devices()  # the list goes back to the running input
         if self.session.input_state.scans != self._scans_shown:

@@ -195,6 +195,33 @@ def test_a_close_that_hangs_is_abandoned_and_portaudio_is_not_reinitialised_whil
     assert not session._supervisor.is_alive()
 
 
+def test_retries_do_not_pile_up_opens_on_a_server_that_hangs(sessions):
+    hang, calls = Hang(), []
+
+    def opener(spec):
+        calls.append(spec)
+        if len(calls) > 1:  # the server hangs from now on, until released
+            hang()
+            return ToneInput(220.0)  # too late for the retry that asked
+        return DyingTone(440.0)
+
+    session = sessions(opener)
+    session.open_input("mic")
+    first = session.source
+    until(lambda: first.ring.written > 0)
+    first.die()
+    until(lambda: session.input_state.error == "the sound server has not answered an earlier open yet")
+    retries = set()  # when the supervisor last retried
+    until(lambda: retries.add(session._supervisor._last_retry) or len(retries) >= 5)  # five retries on
+    assert len(calls) == 2  # still the one stuck open
+    lost = [e for e in session.take_events() if e.kind == "lost"]
+    assert lost[0].device == first.device and lost[0].spec == "mic"
+    hang.release.set()  # the server answers again: the stuck open returns (and is closed), retries go on
+    until(lambda: session.input_state.status == "ok")
+    back = [e for e in session.take_events() if e.kind == "back"]
+    assert back and back[0].device == session.source.device
+
+
 def test_the_input_asked_for_is_taken_back_when_it_returns_and_the_default_stands_in_meanwhile(sessions):
     present = {"my mic": False}
     looks = {"devices": "a"}
