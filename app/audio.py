@@ -93,10 +93,23 @@ def _sd():
     _messages_to_the_log()
     import sounddevice  # PortAudio is loaded on first use, not when app is imported
 
-    # sounddevice terminates PortAudio at exit, unbounded: with a stream stuck on a dead sound server (one the input
-    # supervisor abandoned) that would keep the process from ever exiting. The process's end closes it all anyway.
-    atexit.unregister(getattr(sounddevice, "_exit_handler", lambda: None))
+    # sounddevice stops its playback and terminates PortAudio at exit, which must happen (a clip still playing would
+    # call into a Python being torn down: a segfault), but unbounded: with a stream stuck on a dead sound server
+    # (one the input supervisor abandoned) the process would never exit. So it gets a second, then the exit goes on.
+    handler = getattr(sounddevice, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
+        atexit.register(_bounded, handler, 1.0)
+        sounddevice._exit_handler = None  # registered once
     return sounddevice
+
+
+def _bounded(fn, seconds: float) -> None:
+    import threading
+
+    thread = threading.Thread(target=fn, name="portaudio-exit", daemon=True)
+    thread.start()
+    thread.join(seconds)
 
 
 def reset_portaudio() -> None:
@@ -149,6 +162,14 @@ def pulse_sources(pulse: InputDevice) -> list[InputDevice]:
                                  min(int(spec[1]), pulse.channels), float(spec[2]), False, "PulseAudio",
                                  str(src["name"])))
     return found
+
+
+def play_file(path) -> None:
+    """Start playing a sound file on the default output; returns at once (PortAudio's thread plays it)."""
+    import soundfile
+
+    audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    _sd().play(audio, rate)
 
 
 def input_devices() -> list[InputDevice]:

@@ -20,8 +20,6 @@ import threading
 import unicodedata
 from pathlib import Path
 
-import numpy as np
-
 MAX_NAME = 60
 _UNSAFE = re.compile(r"[^\w\-+#♯♭]+")
 _SFC_SET_UPDATE_HEADER_AUTO = 0x1061  # libsndfile: rewrite the header's sizes after every write
@@ -179,10 +177,3 @@ class ClipWriter(threading.Thread):
             _write_json(self.wav.with_suffix(".json"), self.meta)
         except OSError as e:
             self.error = self.error or f"could not update the clip's sidecar: {e}"
-
-
-def read_clip(clip: ClipInfo) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    audio, rate = sf.read(clip.wav, dtype="float32", always_2d=True)
-    return audio, rate

@@ -6,7 +6,8 @@ channel.
 
 Threads:
   - The input supervisor, one per session, makes every call that can reach PortAudio: listing devices, opening,
-    closing, re-initialising. Each call runs on a thread of its own and is waited for at most
+    closing, re-initialising, and playing a clip back (PortAudio must not be re-initialised while another thread
+    opens a stream). Each call runs on a thread of its own and is waited for at most
     `InputTiming.call_s`. A call that has not returned by then (PortAudio waiting on a sound server that died)
     is abandoned: its stream is dropped, never joined, and the supervisor goes on. While such a call is still
     stuck, PortAudio is not re-initialised (that would wait on the same stream), but opening is still tried; only
@@ -32,7 +33,7 @@ import queue
 import threading
 import time
 
-from app.audio import DeviceError, InputDevice, devices_fingerprint, input_devices, reset_portaudio
+from app.audio import DeviceError, InputDevice, devices_fingerprint, input_devices, play_file, reset_portaudio
 from app.audio import open_input as _open_input
 from app.engine import AnalysisWorker, Analyzer, Latest, Settings
 from app.model import NoteModel
@@ -99,9 +100,9 @@ class _Reply:
 
 class LiveSession:
     def __init__(self, model: NoteModel, settings: Settings = Settings(), opener=None,
-                 timing: InputTiming = InputTiming(), lister=None, resetter=None, watcher=None):
+                 timing: InputTiming = InputTiming(), lister=None, resetter=None, watcher=None, player=None):
         """opener(spec) -> an input, lister() -> input devices, resetter(): re-initialise PortAudio, watcher() -> a
-        string that changes when devices come or go; by default app.audio's."""
+        string that changes when devices come or go, player(path): start playing a file; by default app.audio's."""
         self.model = model
         self.settings = settings
         self.timing = timing
@@ -112,7 +113,8 @@ class LiveSession:
         self._state = InputState()
         self._events: collections.deque = collections.deque(maxlen=50)  # InputEvents, oldest first
         self._supervisor = _Supervisor(self, opener or _open_input, lister or input_devices,
-                                       resetter or reset_portaudio, watcher or devices_fingerprint)
+                                       resetter or reset_portaudio, watcher or devices_fingerprint,
+                                       player or play_file)
         self._supervisor.start()
 
     # -- asking (any thread; none of these waits on PortAudio) -------------------------------------
@@ -125,6 +127,10 @@ class LiveSession:
         """List the devices anew. PortAudio lists them only when it starts, so it is re-initialised: the input is
         closed and reopened around that (a short gap in the audio)."""
         self._supervisor.ask(("rescan",))
+
+    def play(self, path) -> None:
+        """Play a sound file (a recorded clip) on the default output; a failure arrives as a "warning" event."""
+        self._supervisor.ask(("play", path))
 
     def open_input(self, spec, wait_s: float | None = None) -> None:
         """Switch to `spec` and wait for the outcome (at most about two PortAudio calls); raises DeviceError and
@@ -207,11 +213,12 @@ class LiveSession:
 class _Supervisor(threading.Thread):
     """The one owner of PortAudio calls for a session (see the module's docstring)."""
 
-    def __init__(self, session: LiveSession, opener, lister, resetter, watcher):
+    def __init__(self, session: LiveSession, opener, lister, resetter, watcher, player):
         super().__init__(name="input-supervisor", daemon=True)
         self.s = session
         self.timing = session.timing
         self._opener, self._lister, self._resetter, self._watcher = opener, lister, resetter, watcher
+        self._player = player
         self._fingerprint: str | None = None  # the devices at the last look
         self._devices_looked = time.monotonic()
         self._preferred = None  # the input asked for, while the default stands in for it
@@ -299,12 +306,20 @@ class _Supervisor(threading.Thread):
                     self._open(*request[1:])
                 elif request[0] == "rescan":
                     self._rescan()
+                elif request[0] == "play":
+                    self._play(request[1])
             except Exception as e:  # noqa: BLE001  a fault must not end the one thread that owns the input
                 log.exception("input supervisor")
                 self._say("warning", f"input supervisor: {e}")
                 if request is not None and request[0] == "open" and request[3] is not None:
                     request[3].error = str(e)
                     request[3].done.set()
+
+    def _play(self, path) -> None:
+        try:
+            self._call("play", self._player, path)
+        except Exception as e:  # noqa: BLE001  no output device, an unreadable file, a server that hangs
+            self._say("warning", f"cannot play {getattr(path, 'name', path)}: {e}")
 
     def _look(self) -> str | None:
         """The devices' fingerprint now, or None if it cannot be had."""

@@ -6,7 +6,6 @@ writing itself is app.clips.ClipWriter on its own thread.
 
 from __future__ import annotations
 
-import threading
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -44,6 +43,7 @@ def parse_label(text: str) -> tuple[str, int | None]:
 class ClipsPanel(QWidget):
     recordToggled = Signal(bool)
     message = Signal(str)
+    playRequested = Signal(object)  # the clip's WAV path
 
     def __init__(self, directory, parent=None):
         super().__init__(parent)
@@ -102,21 +102,11 @@ class ClipsPanel(QWidget):
         return None if item is None else item.data(Qt.UserRole)
 
     def _play(self) -> None:
-        """Playback on a thread of its own: PortAudio is never called on the GUI thread."""
+        """Asks for playback: the window hands it to the live session, whose input supervisor makes every
+        PortAudio call."""
         clip = self._selected()
-        if clip is None:
-            return
-
-        def play():
-            try:
-                import sounddevice as sd
-
-                audio, rate = clips.read_clip(clip)
-                sd.play(audio, rate)
-            except Exception as e:  # noqa: BLE001  no output device, unreadable clip
-                self.message.emit(f"cannot play {clip.wav.name}: {e}")  # a queued signal: safe from any thread
-
-        threading.Thread(target=play, name="clip-playback", daemon=True).start()
+        if clip is not None:
+            self.playRequested.emit(clip.wav)
 
     def _relabel(self) -> None:
         clip = self._selected()

@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.refresh.clicked.connect(self._rescan)
         self.clips_panel.recordToggled.connect(self._record)
         self.clips_panel.message.connect(self.show_message)
+        self.clips_panel.playRequested.connect(self.session.play)
         self.model_select.activated.connect(lambda _: self._switch_model(self.model_select.currentData()))
         self.retrain.finished.connect(self._retrained)
         self._apply_settings()

@@ -222,6 +222,25 @@ def test_retries_do_not_pile_up_opens_on_a_server_that_hangs(sessions):
     assert back and back[0].device == session.source.device
 
 
+def test_playback_goes_through_the_supervisor_and_a_failure_is_a_warning(sessions, tmp_path):
+    played = []
+
+    def player(path):
+        played.append((path, threading.current_thread().name))
+        if path.name == "bad.wav":
+            raise RuntimeError("Error opening 'bad.wav': Format not recognised.")
+
+    session = sessions(opener, player=player)
+    session.play(tmp_path / "good.wav")
+    session.play(tmp_path / "bad.wav")
+    until(lambda: len(played) == 2 and session.input_state.scans > 0)
+    assert all(name == "portaudio-play" for _, name in played)  # a bounded call of the supervisor's
+    events = []
+    until(lambda: events.extend(session.take_events()) or any(e.kind == "warning" for e in events))
+    assert [e.message for e in events if e.kind == "warning"] == [
+        "cannot play bad.wav: Error opening 'bad.wav': Format not recognised."]
+
+
 def test_the_input_asked_for_is_taken_back_when_it_returns_and_the_default_stands_in_meanwhile(sessions):
     present = {"my mic": False}
     looks = {"devices": "a"}

@@ -1,10 +1,13 @@
 """The window on a real PulseAudio server (issue 25). Changing a setting mid-note (A4 here; every setting restarts
 the analysis the same way) leaves one continuous history trace, not a second one drawn over the first. A sink
 loaded after launch appears in the device list by itself, and the window listens to it when chosen. The window runs
-in this process, offscreen, so its history and lists can be read directly."""
+in this process, offscreen, so its history and lists can be read directly. And a process that ends while a clip
+plays back ends cleanly."""
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from app.notes import hz_to_midi  # noqa: E402
 
 from .test_server_cycles import tone_wav  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (shutil.which("pulseaudio") and shutil.which("paplay")),
                                                   reason="pulseaudio and paplay not installed")]
 
@@ -99,3 +103,11 @@ def test_a_settings_change_mid_note_leaves_one_continuous_trace(qtbot, on_pulse,
     # against A4 = 442 Hz
     held = midi[around]
     assert np.isnan(held).mean() < 0.1, "the note dropped out around the change"
+
+
+def test_a_process_that_exits_while_a_clip_plays_exits_cleanly(on_pulse, tmp_path):
+    wav = tone_wav(tmp_path / "clip.wav", seconds=5.0)
+    script = f"from app.audio import play_file; import time; play_file({str(wav)!r}); time.sleep(0.5)"
+    done = subprocess.run([sys.executable, "-c", script], env={**on_pulse.env, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr  # not a segfault from the playback calling into a Python torn down
