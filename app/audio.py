@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 
 import numpy as np
 
@@ -85,6 +86,43 @@ def _messages_to_the_log() -> None:
         except (OSError, AttributeError):
             pass
     _C_HANDLERS.append(None)  # tried: once is enough
+
+
+# PortAudio's own complaints ("Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3887"), and the
+# ALSA and JACK ones that come before their handlers are set.
+_PORTAUDIO_LINE = re.compile(r"^(Expression '.*' failed in '|PaAlsa|PaUnixThread|ALSA lib |Cannot connect to server|"
+                             r"jack server is not running|JackShmReadWritePtr)")
+
+
+def portaudio_output_to_the_log() -> None:
+    """PortAudio writes its complaints with fprintf(stderr), and Debian's library exports no hook to take them. So
+    for a process that is the app (not a test run, not a library's user), the file descriptor 2 that C code writes
+    to becomes a pipe read by a thread of its own: PortAudio's lines go to the log at debug level (pitchrec -v
+    shows them), every other line goes on to the terminal as it came. Python's sys.stderr writes to the terminal
+    directly. Call it before logging is set up."""
+    import io
+    import sys
+    import threading
+
+    if os.name != "posix":
+        return
+    terminal = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w", closefd=False), line_buffering=True,
+                                  errors="backslashreplace")
+
+    def forward():
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:
+                text = line.decode(errors="replace").rstrip("\n")
+                if _PORTAUDIO_LINE.match(text):
+                    log.debug("PortAudio: %s", text)
+                else:
+                    os.write(terminal, line)
+
+    threading.Thread(target=forward, name="portaudio-output", daemon=True).start()
 
 
 def _sd():

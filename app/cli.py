@@ -273,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     from app.model import ModelError
 
     args = build_parser().parse_args(argv)
+    if argv is None and args.func in (cmd_devices, cmd_listen, cmd_gui):  # the app itself, not a test calling main
+        from app.audio import portaudio_output_to_the_log
+
+        portaudio_output_to_the_log()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     try:
         return args.func(args)

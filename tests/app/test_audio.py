@@ -153,3 +153,29 @@ def test_a_source_is_named_to_the_sound_server_only_while_its_stream_opens(monke
     with audio._pulse_source("second.monitor"):
         pass
     assert "PULSE_SOURCE" not in os.environ
+
+
+def test_portaudio_lines_printed_by_c_code_go_to_the_log_and_others_to_the_terminal():
+    import subprocess
+    import sys
+
+    script = """
+import logging, os, threading
+from app.audio import portaudio_output_to_the_log
+portaudio_output_to_the_log()
+logged = threading.Event()
+class Seen(logging.Handler):
+    def emit(self, record):
+        print("logged:", record.getMessage(), flush=True)
+        logged.set()
+logging.getLogger("pitchrec.audio").addHandler(Seen())
+logging.getLogger("pitchrec.audio").setLevel(logging.DEBUG)
+os.write(2, b"a line of some other library\\n")  # as C code writes, past Python's sys.stderr
+os.write(2, b"Expression 'r' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3665\\n")
+assert logged.wait(30)
+import sys; print("python's own", file=sys.stderr)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "logged: PortAudio: Expression 'r' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3665\n"
+    assert done.stderr == "a line of some other library\npython's own\n"
