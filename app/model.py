@@ -24,7 +24,7 @@ import numpy as np
 
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"  # package data: the shipped model, its metadata and card
 DEFAULT_MODEL = ASSETS_DIR / "pitchrec.tflite"
 
 

@@ -1,7 +1,7 @@
 """Benchmark of the live recognition path: the fast path beside the engine that runs the model every hop, and
 librosa.pyin, on the same generated corpus in the same run.
 
-    python benchmarks/bench_live.py [--model assets/pitchrec.tflite] [--baseline old.tflite] [--stride 5]
+    python benchmarks/bench_live.py [--model app/assets/pitchrec.tflite] [--baseline old.tflite] [--stride 5]
                                     [--sequences 48] [--no-pyin]
     benchmarks/avx2_only.sh .venv/bin/python benchmarks/bench_live.py    # as on an AVX2-only CPU
 

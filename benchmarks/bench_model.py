@@ -3,7 +3,7 @@ precision, the same in a room at 10 dB SNR, LiteRT inference time per patch over
 threads, and model size; optionally beside an earlier model, scored in the same run, with a
 paired test of each difference (which patches one model names right and the other not).
 
-    python benchmarks/bench_model.py [--model assets/pitchrec.tflite] [--baseline old.tflite] [--work-dir build]
+    python benchmarks/bench_model.py [--model app/assets/pitchrec.tflite] [--baseline old.tflite] [--work-dir build]
 
 The validation patches come from `pitchrec-build data` (programs held out of every
 soundfont, held-out synthesizer families, fixed seeds); they are built into --work-dir

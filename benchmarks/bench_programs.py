@@ -1,6 +1,6 @@
 """The live path on every General MIDI program of both soundfonts: which programs it names wrong, and how.
 
-    python benchmarks/bench_programs.py [--model assets/pitchrec.tflite] [--stride 2] [--json out.json]
+    python benchmarks/bench_programs.py [--model app/assets/pitchrec.tflite] [--stride 2] [--json out.json]
 
 bench_live.py scores generalisation on held-out sources only. This benchmark runs the
 same causal path (app.engine.Analyzer at 48 kHz, as shipped, or with --every-hop as before the fast path) over every program in

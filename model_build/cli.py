@@ -2,7 +2,7 @@
 
 Every step reads and writes under --work-dir (default ./build), so steps can be
 run one at a time, and `train` resumes where it stopped. `convert` writes the
-int8 model and its metadata to --out (default: assets/pitchrec.tflite).
+int8 model and its metadata to --out (default: app/assets/pitchrec.tflite).
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import os
 import sys
 from pathlib import Path
 
+from app.model import DEFAULT_MODEL
 from model_build.config import NO_NOTE_LOUDEST_DB_V5, NO_NOTE_QUIETEST_DB_V10, BuildConfig
 from model_build.synth import FAMILIES_V2, FAMILIES_V3, FAMILIES_V5
 
 log = logging.getLogger("pitchrec-build")
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "pitchrec.tflite"
+DEFAULT_OUT = DEFAULT_MODEL  # app/assets/pitchrec.tflite, inside the package
 DEFAULT_WEIGHTS = DEFAULT_OUT.with_suffix(".weights.npz")  # the shipped model's float weights, to fine-tune from
 
 

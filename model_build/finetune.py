@@ -4,7 +4,7 @@
    short, silent), never failing on them.
 2. Hold out part of the clips (whole clips) for evaluation.
 3. Start from the current model's float weights (the shipped model's are in
-   assets/pitchrec.weights.npz) and fine-tune with the freeze-then-unfreeze
+   app/assets/pitchrec.weights.npz) and fine-tune with the freeze-then-unfreeze
    schedule on patches from the user's clips, mixed with a replay sample of the
    base corpus so the model does not forget other instruments.
 4. Report accuracy before and after on the held-out clips and on base validation,

@@ -1,6 +1,7 @@
 """A whole model build on tiny data: its int8 .tflite loads and runs in LiteRT through the app's wrapper."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from app.notes import class_labels  # noqa: E402
 from app.params import LOW_SPECTRUM  # noqa: E402
 from model_build.cli import main  # noqa: E402
 from model_build.config import FLUIDR3_SF2  # noqa: E402
+
+PRETRAINED = Path(__file__).resolve().parents[2] / "assets" / "pretrained"  # what `make model` starts from
 
 
 @pytest.mark.slow
@@ -46,7 +49,7 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
     from app.model import DEFAULT_MODEL
 
     out = tmp_path / "low.tflite"
-    init = DEFAULT_MODEL.parent / "pretrained" / "pitchrec-v1.weights.npz"
+    init = PRETRAINED / "pitchrec-v1.weights.npz"
     assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2", "--mix-init", "0.5",
                  "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
@@ -97,7 +100,7 @@ def test_quick_head_only_run_factorises_a_full_model(tmp_path):
     from model_build.vggish import bottleneck_of, low_params
 
     out = tmp_path / "small.tflite"
-    init = DEFAULT_MODEL.parent / "pretrained" / "pitchrec-v8.weights.npz"
+    init = PRETRAINED / "pitchrec-v8.weights.npz"
     assert main(["all", "--quick", "--low-spectrum", "--periodicity", "--init", str(init), "--bottleneck", "8",
                  "--trunk-blocks", "0", "--distill", "1", "--average-epochs", "2", "--head-epochs", "2",
                  "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
