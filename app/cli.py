@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger("pitchrec")
-
 
 def cmd_info(args) -> int:
     from app.model import NoteModel

@@ -11,10 +11,11 @@ and history scroll on, empty.
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -462,12 +463,26 @@ def _log_state(window: MainWindow, path: Path) -> None:
     window.destroyed.connect(f.close)
 
 
+log = logging.getLogger("pitchrec.gui")
+
+# Qt's own messages, in the app's log. Its warnings are mostly about the platform ("This plugin does not support
+# propagateSizeHints()"), not about anything a musician can act on: they show with pitchrec -v.
+_QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.DEBUG,
+              QtMsgType.QtWarningMsg: logging.INFO, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+
+def _qt_message(kind, context, message) -> None:
+    logging.getLogger("pitchrec.qt").log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
 def run(args) -> int:
     """`pitchrec gui`: the window; with --screenshot, save one after --seconds and quit."""
     import sys
 
     from PySide6.QtWidgets import QApplication
 
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Pitchrec")
     try:
@@ -484,7 +499,7 @@ def run(args) -> int:
         def finish():
             if args.screenshot:
                 window.grab().save(str(args.screenshot))
-            print(window.state(), flush=True)
+            log.info("after %g s the window shows %s", args.seconds, window.state())
             window.close()
 
         QTimer.singleShot(int(args.seconds * 1000), finish)

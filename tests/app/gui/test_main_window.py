@@ -237,6 +237,24 @@ def test_gui_with_a_corrupt_model_exits_with_one_line(tmp_path, content):
     assert len(lines) == 1 and lines[0].startswith("pitchrec: ") and "Traceback" not in proc.stderr
 
 
+def test_qt_and_the_window_speak_through_the_log_and_only_with_verbose(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def gui(*flags):
+        return subprocess.run([sys.executable, "-m", "app.cli", *flags, "gui", "--device", "tone:440", "--seconds", "1"],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+
+    quiet = gui()
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    verbose = gui("-v")
+    assert verbose.returncode == 0 and verbose.stdout == ""
+    assert "pitchrec.gui: after 1 s the window shows {'note': 'A4'" in verbose.stderr
+    assert all(line.startswith("pitchrec") for line in verbose.stderr.splitlines() if line.strip()), verbose.stderr
+
+
 def test_recording_into_an_unwritable_folder_says_so_and_keeps_running(qtbot, tmp_path, model):
     from pathlib import Path
 
