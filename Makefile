@@ -50,18 +50,12 @@ test-fast: system-deps $(VENV)/.dev
 benchmark: system-deps $(VENV)/.dev
 	$(PY) benchmarks/bench_model.py
 
-# Rebuild the shipped model, version 9: corpus v10, both inputs, by transfer from version 8's float weights, training
-# draws seeded 6, then the mean of the last three epochs mixed half and half with version 8's weights (~60 min on 2 cores);
-# resumes if interrupted. The chain before it, each step from the previous one's weights:
-# version 8: pitchrec-build all --corpus v8 --low-spectrum --init assets/pretrained/pitchrec-v7.weights.npz --draw-seed 5 --version 8 (~57 min);
-# version 7: pitchrec-build all --corpus v6 --low-spectrum --init assets/pretrained/pitchrec-v6.weights.npz --draw-seed 3 --version 7 (~55 min);
-# version 6: pitchrec-build all --corpus v6 --low-spectrum --init assets/pretrained/pitchrec-v5.weights.npz --draw-seed 2 --version 6 (~52 min);
-# version 5: pitchrec-build all --corpus v5 --low-spectrum --init assets/pretrained/pitchrec-v4.weights.npz --version 5 (~53 min);
-# version 4: pitchrec-build all --corpus v3 --low-spectrum --init assets/pretrained/pitchrec-v3.weights.npz --version 4 (~52 min);
-# version 3: pitchrec-build all --corpus v3 --init assets/pretrained/pitchrec-v1.weights.npz --version 3 (~48 min);
-# version 1: pitchrec-build all --corpus v1 --version 1 (~90 min).
+# Rebuild the shipped model, version 9: the corpus of model_build.config.BuildConfig, both inputs, by transfer from
+# version 8's float weights, training draws seeded 6, then the mean of the last three epochs mixed half and half with
+# version 8's weights (~60 min on 2 cores); resumes if interrupted. Earlier versions are rebuilt at the commits
+# docs/model-history.md names.
 model: system-deps $(VENV)/.dev
-	$(VENV)/bin/pitchrec-build all --corpus v10 --low-spectrum --init assets/pretrained/pitchrec-v8.weights.npz --draw-seed 6 \
+	$(VENV)/bin/pitchrec-build all --low-spectrum --init assets/pretrained/pitchrec-v8.weights.npz --draw-seed 6 \
 		--average-epochs 3 --mix-init 0.5 --version 9
 
 clean:

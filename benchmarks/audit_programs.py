@@ -7,7 +7,7 @@ notes would teach the model to name a tone one or two octaves above its period. 
 renders every program of model_build.config.PROGRAMS at every note, measures the
 strongest partial at f0/2 or f0/4 against the strongest harmonic of the key's f0
 (model_build.corpus.sub_octave_db), and prints per program and soundfont the worst level
-and the notes over SUB_OCTAVE_LIMIT_DB: the ones corpus v3 leaves out of training.
+and the notes over SUB_OCTAVE_LIMIT_DB: the ones training leaves out.
 
     python benchmarks/audit_programs.py [--soundfont fluidr3 musescore] [--velocity 90]
 

@@ -106,8 +106,8 @@ def seed_globals(rng: np.random.Generator) -> None:
 class Probabilities:
     pitch_shift: float = 0.35
     semitone_shift: float = 0.3  # of pitch shifts, the share that move by a semitone (label moves too)
-    shift_cents: float = 20.0  # ... and every pitch shift moves by up to this many cents more (corpus v9: 30)
-    synth_cents: bool = True  # False (corpus v9): synthesized notes, already detuned up to ±49 cents, move by semitones only
+    shift_cents: float = 20.0  # ... and every pitch shift moves by up to this many cents more (training: BuildConfig's)
+    synth_cents: bool = True  # False (training): synthesized notes, already detuned up to ±49 cents, move by semitones only
     second_note: float = 0.15
     room: float = 0.4
     microphone: float = 0.5
@@ -143,7 +143,7 @@ class Augmenter:
     def pitch_shift(self, rng: np.random.Generator, midi: int, midi_lo: int, midi_hi: int) -> tuple[int, float]:
         """(source MIDI note, resampling ratio) that give a note labelled `midi`.
 
-        A shift of a semitone plus up to ±shift_cents (20; corpus v9: 30) takes the neighbour's
+        A shift of a semitone plus up to ±shift_cents takes the neighbour's
         recording; a shift of up to ±shift_cents keeps the note. Either way the new pitch stays
         within the label's half-semitone, given soundfont samples within ±15 cents (measured:
         10th-90th percentile -5 to +9). Synthesized notes are detuned up to ±49 cents already, so

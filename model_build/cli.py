@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 from app.model import DEFAULT_MODEL
-from model_build.config import NO_NOTE_LOUDEST_DB_V5, NO_NOTE_QUIETEST_DB_V10, BuildConfig
-from model_build.synth import FAMILIES_V2, FAMILIES_V3, FAMILIES_V5
+from model_build.config import BuildConfig
 
 log = logging.getLogger("pitchrec-build")
 
@@ -30,79 +29,23 @@ def _paths(args) -> tuple[Path, Path, Path]:
     return work / "data", work / "train", work / "eval"
 
 
-# Corpus versions, oldest first: each is the one before it with a change (see --corpus); `_config` builds them.
-CORPORA = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")
-DEFAULT_CORPUS = "v10"
+# Arguments -> BuildConfig fields (only those given).
+_SETTINGS = {"epochs": "epochs", "learning_rate": "learning_rate", "average_epochs": "average_epochs",
+             "mix_init": "init_mix", "draw_seed": "draw_seed", "bottleneck": "bottleneck", "distill": "distill",
+             "head_epochs": "transfer_head_epochs", "trunk_blocks": "transfer_blocks"}
+_SWITCHES = ("embedding_stack", "low_spectrum", "periodicity")  # flags that turn a field on
+_FROM_INIT = ("mix_init", "distill", "head_epochs", "trunk_blocks")  # settings of training from --init
 
 
 def _config(args) -> BuildConfig:
-    config = BuildConfig.quick() if args.quick else BuildConfig()
-    corpus = getattr(args, "corpus", DEFAULT_CORPUS)
-    since = lambda first: CORPORA.index(corpus) >= CORPORA.index(first)  # noqa: E731
-    if since("v7"):  # v6's validation and no-note patches; more training patches in rooms and noise
-        config = dataclasses.replace(config, room_p=0.6, noise_p=0.6)
-    if since("v9"):  # v8's notes; pitch shifts up to 30 cents, synthesized notes by whole semitones only
-        config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False)
-    if since("v10"):  # v9 with training no-note levels from -70 dBFS, not -90
-        config = dataclasses.replace(config, no_note_quietest_db=NO_NOTE_QUIETEST_DB_V10)
-    if since("v11"):  # v10 with noise on more training patches (70%, not 60%), at 0-30 dB SNR, not 0-40
-        config = dataclasses.replace(config, noise_p=0.7, snr_db=(0.0, 30.0))
-    if since("v5") and not since("v8"):  # before corpus v8: no "pipes" synth family
-        config = dataclasses.replace(config, synth_families=FAMILIES_V5)
-    if not since("v6"):  # before corpus v6: quieter no-note noise
-        config = dataclasses.replace(config, no_note_loudest_db=NO_NOTE_LOUDEST_DB_V5)
-    if not since("v5"):  # before corpus v5: no noise onsets among the no-note patches
-        config = dataclasses.replace(config, noise_onsets=False)
-    if since("v3") and not since("v5"):  # before corpus v5: no "ranks" or "sparse" synth family
-        config = dataclasses.replace(config, synth_families=FAMILIES_V3)
-    if not since("v3"):  # before corpus v3: renders that sound below their key kept, no "hollow" synth family,
-        # classes drawn evenly, the first transfer schedule
-        config = dataclasses.replace(config, drop_sub_octave_notes=False, synth_families=FAMILIES_V2, low_register_boost=1.0,
-                                     transfer_final_epochs=1, transfer_decay=0.5)
-    if corpus == "v1":  # version 1's corpus: FluidR3 and the synthesizer, no augmentation
-        config = dataclasses.replace(config, soundfonts=("fluidr3",), augment=False)
-    if corpus == "v4":  # v3's notes and validation; a third of the note-onset training patches end 30-150 ms after it
-        config = dataclasses.replace(config, short_tail_p=0.3, min_tail_s=0.03)
-    if getattr(args, "epochs", None):
-        config = dataclasses.replace(config, epochs=args.epochs)
-    if getattr(args, "learning_rate", None) is not None:
-        if not 0.0 < args.learning_rate < 1.0:
-            raise SystemExit(f"pitchrec-build: --learning-rate takes a rate between 0 and 1 (got {args.learning_rate})")
-        config = dataclasses.replace(config, learning_rate=args.learning_rate)
-    if getattr(args, "average_epochs", None):
-        config = dataclasses.replace(config, average_epochs=args.average_epochs)
-    if getattr(args, "mix_init", None):
-        if not 0.0 < args.mix_init < 1.0 or not getattr(args, "init", None):
-            raise SystemExit(f"pitchrec-build: --mix-init takes a share between 0 and 1 (got {args.mix_init}) and needs --init")
-        config = dataclasses.replace(config, init_mix=args.mix_init)
-    if getattr(args, "draw_seed", None) is not None:
-        config = dataclasses.replace(config, draw_seed=args.draw_seed)
-    if getattr(args, "embedding_stack", False):
-        config = dataclasses.replace(config, embedding_stack=True)
-    if getattr(args, "low_spectrum", False):
-        config = dataclasses.replace(config, low_spectrum=True)
-    if getattr(args, "periodicity", False):
-        if not config.low_spectrum:
-            raise SystemExit("pitchrec-build: --periodicity is a channel of the low spectrum and needs --low-spectrum")
-        config = dataclasses.replace(config, periodicity=True)
-    if getattr(args, "bottleneck", None) is not None:
-        if args.bottleneck < 1:
-            raise SystemExit(f"pitchrec-build: --bottleneck takes a width of at least 1 (got {args.bottleneck})")
-        config = dataclasses.replace(config, bottleneck=args.bottleneck)
-    for flag in ("distill", "head_epochs", "trunk_blocks"):  # settings of training from --init
-        if getattr(args, flag, None) is not None and not getattr(args, "init", None):
-            raise SystemExit(f"pitchrec-build: --{flag.replace('_', '-')} is a transfer setting and needs --init")
-    if getattr(args, "distill", None) is not None:
-        if not 0.0 < args.distill <= 1.0:
-            raise SystemExit(f"pitchrec-build: --distill takes a share above 0, up to 1 (got {args.distill})")
-        config = dataclasses.replace(config, distill=args.distill)
-    if getattr(args, "head_epochs", None) is not None:
-        if args.head_epochs < 1:
-            raise SystemExit(f"pitchrec-build: --head-epochs takes at least 1 (got {args.head_epochs})")
-        config = dataclasses.replace(config, transfer_head_epochs=args.head_epochs)
-    if getattr(args, "trunk_blocks", None) is not None:
-        config = dataclasses.replace(config, transfer_blocks=args.trunk_blocks)
-    return config
+    """The build's config: the corpus the shipped model is made from (--quick: its tiny variant), with the
+    arguments given; BuildConfig checks the values (ValueError)."""
+    for name in _FROM_INIT:
+        if getattr(args, name, None) is not None and not getattr(args, "init", None):
+            raise ValueError(f"--{name.replace('_', '-')} is a setting of training from --init, and needs --init")
+    changes = {field: getattr(args, name) for name, field in _SETTINGS.items() if getattr(args, name, None) is not None}
+    changes |= {name: True for name in _SWITCHES if getattr(args, name, False)}
+    return dataclasses.replace(BuildConfig.quick() if args.quick else BuildConfig(), **changes)
 
 
 def cmd_data(args) -> None:
@@ -159,7 +102,7 @@ def cmd_import_vggish(args) -> None:
     for line in report.lines():
         log.info("%s", line)
     if not report.mapped:
-        raise SystemExit(f"pitchrec-build: no VGGish variables found in {args.checkpoint}")
+        raise ValueError(f"no VGGish variables found in {args.checkpoint}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -247,7 +190,7 @@ def cmd_all(args) -> None:
 
 def _require(path: Path, producer: str) -> None:
     if not path.exists():
-        raise SystemExit(f"pitchrec-build: {path} not found; run `{producer}` first (same --work-dir)")
+        raise FileNotFoundError(f"{path} not found; run `{producer}` first (same --work-dir)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,24 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--work-dir", default="build", help="where data, checkpoints and reports go (default: ./build)")
     common.add_argument("--quick", action="store_true", help="tiny data and one short epoch: a smoke test, not a model")
-    common.add_argument("--corpus", choices=CORPORA, default=DEFAULT_CORPUS,
-                        help="v11: v10 with noise on more training patches (70%%, not 60%%) and at 0-30 dB SNR, not 0-40, "
-                        "so a third of the noise is at 10 dB or worse (v10: a quarter); v10 (default, how model version 9 is made): v9 with the training no-note noise drawn from -70 dBFS, not -90 (the app runs no model "
-                        "below its -60 dBFS gate), so the noise it does hear is drawn more often; v9: v8's notes with "
-                        "training pitch shifts of up to 30 cents, not 20, and synthesized notes "
-                        "(detuned up to 49 cents already) shifted by whole semitones only, so no shift carries a note "
-                        "past its label's half-semitone; v8 (how model version 8 is made): v7 plus the 'pipes' synth family (organ ranks "
-                        "whose high harmonics speak first, the fundamental last, as a large pipe's do); v7: v6 with more "
-                        "training patches in a room (60%%, not 40%%) and with noise (60%%, not 50%%); v6: v5 with "
-                        "no-note noise in training up to -6 dBFS, not -15, so loud noise is not named a note; v5: v3 "
-                        "plus two synth families, organ-like 'ranks' and 'sparse' random harmonic spectra (any subset "
-                        "of the harmonics at any level), and no-note patches where noise starts after silence; "
-                        "v4: v3's notes, with a third of the training patches that hold a note's onset ending "
-                        "30-150 ms after it, so the model names a new note sooner; "
-                        "v3: v2 without the renders that sound an octave or two below their key, "
-                        "plus the 'hollow' synth family, low notes drawn twice as often, a longer last transfer phase; "
-                        "v2: FluidR3 and MuseScore General, augmented; v1: FluidR3 only, no augmentation "
-                        "(how model version 1 was made)")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument("--epochs", type=int, help="total epochs to train to (default from the build config)")

@@ -80,23 +80,17 @@ PROGRAMS: tuple[Program, ...] = (
     Program(81, "sawtooth lead", 23, 96),
 )
 
-# Corpus v3 drops every training note whose render has a partial at f0/2 or f0/4 (f0: the key's) within this
+# Training leaves out every note whose render has a partial at f0/2 or f0/4 (f0: the key's) within this
 # many dB of its strongest harmonic of f0, or above it: such a sound repeats an octave or two below its key, so
 # the key's label would teach the model to name tones above their period. benchmarks/audit_programs.py lists
 # them: drawbar organ (16) at every note in both soundfonts (16' and 32'-like ranks, +3 to +13 dB), FluidR3's
 # harp above MIDI 88 and MuseScore's piano at its top notes. Validation notes are never dropped.
 SUB_OCTAVE_LIMIT_DB = -6.0
 
-# No-note noise (white, pink, brown; alone or after silence) reaches this RMS level in validation and in training
-# up to corpus v5. Corpus v6 trains on louder (BuildConfig.no_note_loudest_db): a candidate that never heard more
-# than this named pink noise at -10 dBFS a note.
-NO_NOTE_LOUDEST_DB_V5 = -15.0
-
-# Corpus v10 draws training no-note levels from here, not from -90 dBFS: the app runs no model below its -60 dBFS
-# gate (app.engine.Settings.gate_dbfs), so a third of the no-note noise went where the model is never asked. Each
-# dB above the gate is drawn 84/64 times as often. (Candidate 11's false notes on the validation no-note patches,
-# B0, C1 and G#1, were steady white and pink noise at about -60 to -45 dBFS; its golden-test one, pink at -10.)
-NO_NOTE_QUIETEST_DB_V10 = -70.0
+# No-note noise (white, pink, brown, hum, clicks) in the validation splits: RMS levels from -90 dBFS up to this.
+# Training goes louder (BuildConfig.no_note_loudest_db): a model that never heard more named pink noise at -10 dBFS
+# a note.
+VALIDATION_NO_NOTE_LOUDEST_DB = -15.0
 
 # One program held out from most families, chosen so that every register is covered.
 VALIDATION_PROGRAMS = frozenset({1, 19, 26, 34, 41, 53, 57, 65, 73})
@@ -105,7 +99,9 @@ VALIDATION_FAMILIES = frozenset({"formant", "organ"})
 
 @dataclasses.dataclass(frozen=True)
 class BuildConfig:
-    """Sizes and seeds of one build. `quick()` is the tiny variant used by the tests."""
+    """Sizes, seeds and settings of one build: the corpus the shipped model is made from (its history, and the
+    commits that rebuild earlier models, are in docs/model-history.md). `quick()` is the tiny variant the tests use.
+    A setting out of its range raises ValueError."""
 
     seed: int = 1234
     soundfonts: tuple[str, ...] = ("fluidr3", "musescore")  # keys of SOUNDFONTS
@@ -115,11 +111,12 @@ class BuildConfig:
     synth_notes_per_midi: int = 10  # per family, validation families included
     synth_families: tuple[str, ...] | None = None  # None: every family in model_build.synth.FAMILIES
     low_register_boost: float = 2.0  # training draws the classes B0..D#2 this many times as often as the rest
-    short_tail_p: float = 0.0  # training: the share of patches holding a note's onset where that note has sounded
-    noise_onsets: bool = True  # training no-note patches: also noise starting inside the patch after silence (corpus v5)
-    no_note_loudest_db: float = -6.0  # training no-note noise up to this RMS level, dBFS (corpus v6; v5: -15) ...
-    no_note_quietest_db: float = -90.0  # ... from this one (corpus v10: -70, NO_NOTE_QUIETEST_DB_V10)
-    min_tail_s: float = 0.10  # only min_tail_s to 0.15 s at the patch's end (validation: always at least 0.10 s)
+    # Training no-note noise (white, pink, brown, hum, clicks, also starting after silence) at RMS levels from
+    # no_note_quietest_db up to no_note_loudest_db. Loud, so that a fan or a hot preamp is not a note; from 10 dB
+    # under the app's -60 dBFS gate (app.engine.Settings.gate_dbfs), not from -90, since the app runs no model
+    # below the gate: the noise it does hear is drawn more often.
+    no_note_loudest_db: float = -6.0
+    no_note_quietest_db: float = -70.0
     validation_patches: int = 6000  # clean; as many again with reverb and noise at 10 dB SNR
     train_patches_per_epoch: int = 16000
     draw_seed: int | None = None  # seeds the training patches' draws (None: `seed`); the bank and validation keep `seed`
@@ -136,11 +133,13 @@ class BuildConfig:
     periodicity: bool = False  # ... with its windows' periodicity beside it (app.params.LOW_PERIODICITY)
     bottleneck: int | None = None  # the hidden dense layers through this many linear units (vggish.factorize); None: none
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
-    room_p: float = 0.4  # training: the share of patches in a synthetic room (corpus v7 and v8: 0.6) ...
-    noise_p: float = 0.5  # ... and with noise (corpus v7 to v10: 0.6; v11: 0.7); model_build.augment.Probabilities ...
-    snr_db: tuple[float, float] = (0.0, 40.0)  # ... at an SNR drawn from this range (corpus v11: 0-30 dB)
-    shift_cents: float = 20.0  # training pitch shifts: up to this many cents (corpus v9: 30) ...
-    shift_synth_cents: bool = True  # ... synthesized notes too (corpus v9: semitones only; they are detuned ±49 already)
+    room_p: float = 0.6  # training: the share of patches in a synthetic room ...
+    noise_p: float = 0.6  # ... and with noise (model_build.augment.Probabilities) ...
+    snr_db: tuple[float, float] = (0.0, 40.0)  # ... at an SNR drawn from this range
+    shift_cents: float = 30.0  # training pitch shifts: up to this many cents ...
+    # ... but synthesized notes, detuned up to 49 cents already, by whole semitones only: no shift carries a note
+    # past its label's half-semitone
+    shift_synth_cents: bool = False
     room_impulse_responses: int = 200  # synthetic rooms per split (training and noisy validation differ)
     transfer_head_epochs: int = 2  # from pretrained weights: epochs of the head alone, trunk frozen ...
     transfer_block_epochs: int = 1  # ... then per trunk block unfrozen, top down (the top transfer_blocks of them) ...
@@ -156,6 +155,22 @@ class BuildConfig:
     # ... and the head, then the top two trunk blocks (conv4, conv3) only: with AVX2 float kernels, conv2's and
     # conv1's epochs took half of a 10 min run (docs/live-input.md), and a few clips are no reason to move them
     finetune_blocks: int = 2
+
+    def __post_init__(self):
+        checks = (
+            (0.0 < self.learning_rate < 1.0, f"the learning rate is a rate between 0 and 1 (got {self.learning_rate})"),
+            (0.0 <= self.init_mix < 1.0, f"the share mixed back to the starting weights is below 1 (got {self.init_mix})"),
+            (0.0 <= self.distill <= 1.0, f"the distillation share is between 0 and 1 (got {self.distill})"),
+            (self.bottleneck is None or self.bottleneck >= 1, f"a bottleneck is at least 1 wide (got {self.bottleneck})"),
+            (self.transfer_head_epochs >= 1, f"the head phase takes at least 1 epoch (got {self.transfer_head_epochs})"),
+            (0 <= self.transfer_blocks <= 4, f"the trunk has 4 blocks to unfreeze (got {self.transfer_blocks})"),
+            (self.average_epochs >= 1, f"an average is of at least 1 epoch (got {self.average_epochs})"),
+            (self.epochs >= 1, f"a build trains at least 1 epoch (got {self.epochs})"),
+            (not self.periodicity or self.low_spectrum, "the periodicity is a channel of the low spectrum, which is off"),
+        )
+        for ok, why in checks:
+            if not ok:
+                raise ValueError(why)
 
     @property
     def low_params(self):

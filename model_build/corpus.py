@@ -23,8 +23,8 @@ from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
 from app.params import LOW_PERIODICITY, LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
 from model_build.augment import Augmenter, _db, coloured_noise, hum, rms, training_probabilities
-from model_build.config import (NO_NOTE_LOUDEST_DB_V5, PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES,
-                                 VALIDATION_PROGRAMS, BuildConfig)
+from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES,
+                                 VALIDATION_NO_NOTE_LOUDEST_DB, VALIDATION_PROGRAMS, BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
            "load_validation_cents", "count_patches", "model_inputs", "periodicity_apart", "render_soundfont", "rms",
@@ -232,38 +232,28 @@ class PatchMaker:
     """
 
     NO_NOTE_SHARE = 0.12
-    MIN_TAIL_S = 0.10  # the newest note sounds for at least this long at the patch's end ...
-    SHORT_TAIL_MAX_S = 0.15  # ... but in a short-tail patch (training, short_tail_p) for min_tail_s to this long
+    MIN_TAIL_S = 0.10  # the newest note sounds for at least this long at the patch's end
     SOUNDFONT_SHARE = 0.6  # of note patches, the share drawn from soundfont renders rather than the synthesizer
 
     LOW_REGISTER_TOP = 39  # D#2: notes up to here are the hardest in a log-mel patch, whose bands start at 125 Hz
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
-                 low_register_boost: float = 1.0, short_tail_p: float = 0.0, min_tail_s: float | None = None,
-                 low: LowSpectrumParams | None = None, noise_onsets: bool = False,
-                 no_note_loudest_db: float = NO_NOTE_LOUDEST_DB_V5, no_note_quietest_db: float = -90.0):
+                 low_register_boost: float = 1.0, low: LowSpectrumParams | None = None, noise_onsets: bool = False,
+                 no_note_loudest_db: float = VALIDATION_NO_NOTE_LOUDEST_DB, no_note_quietest_db: float = -90.0):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
-
-        short_tail_p: of the patches whose note starts inside, the share where it has sounded only min_tail_s to
-        SHORT_TAIL_MAX_S at the patch's end (training: so the model names a new note sooner); 0 keeps the draws
-        of the validation splits as they were.
 
         noise_onsets: no-note patches may also be noise, hum or clicks that start inside the patch after silence
         (training; False keeps the validation splits' draws).
 
-        no_note_loudest_db: the loudest no-note noise, in dB of full scale RMS; no-note levels are drawn from -90
-        dB up to it (training from corpus v6: -6, so a loud fan or a hot preamp is not a note; -15, corpus v5's,
-        keeps the validation splits' patches as they were). no_note_quietest_db: the quietest (training from corpus
-        v10: -70, ten dB under the app's gate; -90 keeps the validation splits' patches). Either bound leaves the
-        random draws as they were: only the levels move."""
+        no_note_loudest_db, no_note_quietest_db: the loudest and quietest no-note noise, in dB of full scale RMS
+        (the defaults: the validation splits'; training's are BuildConfig's). Either bound leaves the random draws
+        as they were: only the levels move."""
         self.bank = bank
         self.noise_onsets = noise_onsets
         self.no_note_loudest_db = no_note_loudest_db
         self.no_note_quietest_db = no_note_quietest_db
         self.low = low
-        self.short_tail_p = short_tail_p
-        self.min_tail_s = self.MIN_TAIL_S if min_tail_s is None else min_tail_s
         self.augmenter = augmenter
         self.params = params
         self.n = params.patch_samples
@@ -332,22 +322,17 @@ class PatchMaker:
         i = self._pick_note(rng, source_midi)
         if aug is not None and not aug.p.synth_cents and self.bank.source[i].startswith("synth:"):
             ratio = aug.whole_semitones(ratio)
-        tail_s = self.MIN_TAIL_S
         if rng.random() < 0.5:
             signal = self._sustained(rng, i, ratio)
         else:
-            if self.short_tail_p and rng.random() < self.short_tail_p:
-                tail_s = rng.uniform(self.min_tail_s, self.SHORT_TAIL_MAX_S)
-                onset = n - int(tail_s * SR)
-            else:
-                onset = int(rng.integers(0, n - int(self.MIN_TAIL_S * SR)))
+            onset = int(rng.integers(0, n - int(self.MIN_TAIL_S * SR)))
             note, _ = self._note(i, ratio)
             signal = np.concatenate([self._background(rng, onset), note[: n - onset]])
         if aug is not None and rng.random() < aug.p.second_note:
             other = self._sustained(rng, self._pick_note(rng, int(rng.choice([m for m in self._midis if m != midi] or [midi]))))
             signal = signal + other * (rms(signal) / rms(other) * _db(-rng.uniform(12, 30)))
         signal = signal * _db(rng.uniform(-40, -1))
-        note_rms = rms(signal[-int(min(tail_s, self.MIN_TAIL_S) * SR) :])  # the newest note's level, for the SNR
+        note_rms = rms(signal[-int(self.MIN_TAIL_S * SR) :])  # the newest note's level, for the SNR
         if aug is not None:
             signal = aug.microphone(rng, aug.room(rng, signal))
         # A noise floor below the note: room, preamp, fan.

@@ -217,7 +217,7 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     for path, why in bad:
         log.warning("skipped %s: %s", path.name, why)
     if not good:
-        raise SystemExit(f"pitchrec-build: no usable clips in {clips_dir} ({len(bad)} skipped)")
+        raise ValueError(f"no usable clips in {clips_dir} ({len(bad)} skipped)")
     train_clips, held_clips = split(good, holdout, config.seed)
     x_user, y_user = stack(train_clips)
     x_held, y_held = stack(held_clips)

@@ -68,8 +68,8 @@ def distribute_strategy():
 
 
 def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams | None) -> PatchMaker:
-    """The patches training draws from the bank's training notes, augmented and mixed as the config says (its corpus
-    version's no-note noise and onsets, the low register's weight). Fine-tuning's replay draws the same.
+    """The patches training draws from the bank's training notes, augmented and mixed as the config says (its no-note
+    noise, also starting after silence; the low register's weight). Fine-tuning's replay draws the same.
 
     low: the model's low-spectrum settings (config.low_params, vggish.low_params), or None (or False) for none."""
     low = low or None
@@ -77,8 +77,7 @@ def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams |
     if config.augment:
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
-                      short_tail_p=config.short_tail_p, min_tail_s=config.min_tail_s, low=low,
-                      noise_onsets=config.noise_onsets, no_note_loudest_db=config.no_note_loudest_db,
+                      low=low, noise_onsets=True, no_note_loudest_db=config.no_note_loudest_db,
                       no_note_quietest_db=config.no_note_quietest_db)
 
 

@@ -111,7 +111,8 @@ def test_training_draws_rooms_and_noise_as_the_config_says():
 
     config = BuildConfig(room_p=0.6, noise_p=0.7, room_impulse_responses=2)
     p = training_maker(config, tiny_bank(), low=False).augmenter.p
-    assert (p.room, p.noise) == (0.6, 0.7) and dataclasses.replace(p, room=0.4, noise=0.5) == Probabilities()
+    assert (p.room, p.noise, p.shift_cents, p.synth_cents) == (0.6, 0.7, 30.0, False)
+    assert dataclasses.replace(p, room=0.4, noise=0.5, shift_cents=20.0, synth_cents=True) == Probabilities()
     config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False, snr_db=(0.0, 30.0))
     p = training_maker(config, tiny_bank(), low=False).augmenter.p
     assert (p.shift_cents, p.synth_cents, p.snr_db) == (30.0, False, (0.0, 30.0))
@@ -129,7 +130,7 @@ def test_noise_lands_at_the_drawn_snr_below_the_note():
 
 @pytest.mark.parametrize("synth_cents", [True, False])
 def test_synthesized_notes_shift_by_whole_semitones_unless_told(monkeypatch, synth_cents):
-    """Corpus v9: synthesized notes are detuned up to ±49 cents already, so a few cents more would carry some past
+    """Synthesized notes are detuned up to ±49 cents already, so a few cents more would carry some past
     their label's half-semitone; they shift by whole semitones only. Soundfont notes shift by up to shift_cents."""
     bank = tiny_bank()
     bank.source[::2] = "fluidr3:0"

@@ -44,12 +44,16 @@ def test_quick_build_makes_a_model_the_app_loads(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
 def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
-    """--low-spectrum from a one-input model's weights (version 1's): the branch is grown, trained through every
-    phase, the last two epochs averaged and mixed with the start, converted with both inputs, and the app feeds both."""
+    """--low-spectrum from a one-input model's weights (as from import-vggish): the branch is grown, trained through
+    every phase, the last two epochs averaged and mixed with the start, converted with both inputs, and the app feeds
+    both."""
     from app.model import DEFAULT_MODEL
+    from model_build.convert import save_float_weights
+    from model_build.vggish import build_model
 
     out = tmp_path / "low.tflite"
-    init = PRETRAINED / "pitchrec-v1.weights.npz"
+    init = tmp_path / "one-input.weights.npz"
+    save_float_weights(build_model(len(class_labels())), init)
     assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2", "--mix-init", "0.5",
                  "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
