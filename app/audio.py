@@ -8,11 +8,11 @@ its own cursor. The stream stops with `close()`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import re
+import threading
 
 import numpy as np
 
@@ -99,10 +99,11 @@ def portaudio_output_to_the_log() -> None:
     for a process that is the app (not a test run, not a library's user), the file descriptor 2 that C code writes
     to becomes a pipe read by a thread of its own: PortAudio's lines go to the log at debug level (pitchrec -v
     shows them), every other line goes on to the terminal as it came. Python's sys.stderr writes to the terminal
-    directly. Call it before logging is set up."""
+    directly, and so do faulthandler's dumps. What C code writes just before the process aborts can be lost with the
+    pipe; if the thread fails, C's stderr goes back to the terminal. Call it before logging is set up."""
+    import faulthandler
     import io
     import sys
-    import threading
 
     if os.name != "posix":
         return
@@ -112,15 +113,28 @@ def portaudio_output_to_the_log() -> None:
     os.close(write_end)
     sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w", closefd=False), line_buffering=True,
                                   errors="backslashreplace")
+    faulthandler.enable(sys.stderr)  # a crash's traceback straight to the terminal, not through the pipe
+
+    def to_terminal(data: bytes) -> None:
+        while data:
+            try:
+                data = data[os.write(terminal, data):]
+            except InterruptedError:
+                continue
+            except OSError:  # a closed or full terminal: the line is dropped, the pipe keeps draining
+                return
 
     def forward():
-        with os.fdopen(read_end, "rb") as pipe:
-            for line in pipe:
-                text = line.decode(errors="replace").rstrip("\n")
-                if _PORTAUDIO_LINE.match(text):
-                    log.debug("PortAudio: %s", text)
-                else:
-                    os.write(terminal, line)
+        try:
+            with os.fdopen(read_end, "rb") as pipe:
+                for line in pipe:
+                    text = line.decode(errors="replace").rstrip("\n")
+                    if _PORTAUDIO_LINE.match(text):
+                        log.debug("PortAudio: %s", text)
+                    else:
+                        to_terminal(line)
+        finally:
+            os.dup2(terminal, 2)  # nobody reads the pipe any more: C's stderr is the terminal again
 
     threading.Thread(target=forward, name="portaudio-output", daemon=True).start()
 
@@ -143,8 +157,6 @@ def _sd():
 
 
 def _bounded(fn, seconds: float) -> None:
-    import threading
-
     thread = threading.Thread(target=fn, name="portaudio-exit", daemon=True)
     thread.start()
     thread.join(seconds)
@@ -159,14 +171,20 @@ def reset_portaudio() -> None:
     if sd is None:
         return
     try:
+        sd.stop()  # a clip playing: sounddevice would later stop a stream that terminating PortAudio freed
         sd._terminate()
         sd._initialize()
     except Exception:  # noqa: BLE001  PortAudio without any host API: the next open reports it
         pass
 
 
+class ServerHangs(DeviceError):
+    """The sound server did not answer pactl within its bound."""
+
+
 def _pactl(*args: str) -> str | None:
-    """pactl's output, or None where there is no pactl, no server, or no answer within a second."""
+    """pactl's output, or None where there is no pactl or no server; ServerHangs if it does not answer in a
+    second."""
     import shutil
     import subprocess
 
@@ -174,7 +192,9 @@ def _pactl(*args: str) -> str | None:
         return None
     try:
         out = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=1.0)
-    except (subprocess.TimeoutExpired, OSError):
+    except subprocess.TimeoutExpired:
+        raise ServerHangs("the sound server does not answer (pactl timed out)") from None
+    except OSError:
         return None
     return out.stdout if out.returncode == 0 else None
 
@@ -182,7 +202,7 @@ def _pactl(*args: str) -> str | None:
 def pulse_sources(pulse: InputDevice) -> list[InputDevice]:
     """The sound server's sources (microphones, line inputs, the monitors of outputs), each a device opened
     through ALSA's `pulse` device. Debian's PortAudio has no PulseAudio host API of its own, and "pulse" alone
-    only reaches the server's default source."""
+    only reaches the server's default source. ServerHangs if the server does not answer."""
     import json
     import re
 
@@ -202,16 +222,21 @@ def pulse_sources(pulse: InputDevice) -> list[InputDevice]:
     return found
 
 
-def play_file(path) -> None:
-    """Start playing a sound file on the default output; returns at once (PortAudio's thread plays it)."""
+def read_sound(path) -> tuple[np.ndarray, int]:
+    """A sound file's samples (frames, channels) and rate."""
     import soundfile
 
-    audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return soundfile.read(str(path), dtype="float32", always_2d=True)
+
+
+def play_sound(audio: np.ndarray, rate: int) -> None:
+    """Start playing on the default output; returns at once (PortAudio's thread plays it)."""
     _sd().play(audio, rate)
 
 
-def input_devices() -> list[InputDevice]:
-    """Input devices, the default first, then the sound server's sources. An empty list if PortAudio finds none."""
+def input_devices(sources: bool = True) -> list[InputDevice]:
+    """Input devices, the default first, then (sources=True) the sound server's sources, none where it does not
+    answer. An empty list if PortAudio finds none."""
     sd = _sd()
     try:
         devices = sd.query_devices()
@@ -225,8 +250,11 @@ def input_devices() -> list[InputDevice]:
         if d["max_input_channels"] > 0
     ]
     pulse = [d for d in found if d.hostapi == "ALSA" and d.name == "pulse"]
-    if pulse:
-        found += pulse_sources(pulse[0])
+    if sources and pulse:
+        try:
+            found += pulse_sources(pulse[0])
+        except ServerHangs as e:
+            log.warning("PulseAudio's sources are not listed: %s", e)
     return sorted(found, key=lambda d: (not d.is_default, bool(d.source), d.index))
 
 
@@ -264,13 +292,17 @@ def describe_devices(devices: list[InputDevice] | None = None) -> str:
 
 def find_device(spec: str | int | None) -> InputDevice:
     """An input device by its key ("ALSA: pulse", "PulseAudio: vsink.monitor"), by index, by a case-insensitive part
-    of its name or source name, or the default for None."""
-    devices = input_devices()
+    of its name, or the default for None. The sound server's sources are looked at (pactl) only when PortAudio's
+    devices do not match: by key, by source name or by a part of their names."""
+    devices = input_devices(sources=False)
+    text = "" if spec is None else str(spec).strip()
+    if devices and text and (text.startswith("PulseAudio: ") or not _matching(devices, text)):
+        pulse = [d for d in devices if d.hostapi == "ALSA" and d.name == "pulse"]
+        devices = devices + (pulse_sources(pulse[0]) if pulse else [])  # ServerHangs says why it cannot be had
     if not devices:
         raise DeviceError("no input devices found (is a microphone connected, or PulseAudio running?)")
-    if spec is None or spec == "":
+    if not text:
         return devices[0]
-    text = str(spec).strip()
     for d in devices:
         if d.key == text:
             return d
@@ -279,7 +311,7 @@ def find_device(spec: str | int | None) -> InputDevice:
             if d.index == int(text):
                 return d
         raise DeviceError(f"no input device with index {text}; input devices: {describe_devices(devices)}")
-    matches = [d for d in devices if text.lower() in d.name.lower() or text.lower() in d.source.lower()]
+    matches = _matching([d for d in devices if not d.source], text) or _matching(devices, text)
     exact = [d for d in matches if text.lower() in (d.name.lower(), d.source.lower())]
     if len(exact) == 1 or len(matches) == 1:
         return (exact or matches)[0]
@@ -288,22 +320,29 @@ def find_device(spec: str | int | None) -> InputDevice:
     raise DeviceError(f"{text!r} matches {len(matches)} input devices; be more precise: {describe_devices(matches)}")
 
 
-@contextlib.contextmanager
-def _pulse_source(source: str):
-    """While a stream opens through ALSA's "pulse" device, PULSE_SOURCE names the source it connects to (libpulse
-    reads it when the connection is made, at the open). Only the input supervisor opens, one stream at a time."""
-    if not source:
-        yield
-        return
-    before = os.environ.get("PULSE_SOURCE")
-    os.environ["PULSE_SOURCE"] = source
-    try:
-        yield
-    finally:
-        if before is None:
+def _matching(devices: list[InputDevice], text: str) -> list[InputDevice]:
+    """The devices whose name or source name holds `text`, case aside."""
+    return [d for d in devices if text.lower() in d.name.lower() or text.lower() in d.source.lower()]
+
+
+_USERS_PULSE_SOURCE = os.environ.get("PULSE_SOURCE")  # the one set before Pitchrec started, if any
+_PULSE_SOURCE_LOCK = threading.Lock()
+
+
+def _name_pulse_source(source: str) -> None:
+    """Before any input opens: PULSE_SOURCE names the source a stream through ALSA's "pulse" (or "default") device
+    connects to, since libpulse reads it when it connects, at the open. Set to the device's source, or back to
+    what the user had, before every open, never restored after: an abandoned open that returns late cannot undo
+    a later one's. It is changed only when it must, since setting the environment while other threads read it is
+    not safe in C (a switch between sources is rare)."""
+    wanted = source or _USERS_PULSE_SOURCE
+    with _PULSE_SOURCE_LOCK:
+        if os.environ.get("PULSE_SOURCE") == wanted:
+            return
+        if wanted is None:
             os.environ.pop("PULSE_SOURCE", None)
         else:
-            os.environ["PULSE_SOURCE"] = before
+            os.environ["PULSE_SOURCE"] = wanted
 
 
 class AudioInput:
@@ -318,15 +357,15 @@ class AudioInput:
         self.overflows = 0  # NB: written by the audio thread, read by others
         self.blocks = 0
         try:
-            with _pulse_source(self.device.source):
-                self._stream = sd.InputStream(
-                    device=self.device.index,
-                    channels=self.channels,
-                    samplerate=self.rate_hz,
-                    dtype="float32",
-                    blocksize=blocksize,
-                    callback=self._callback,
-                )
+            _name_pulse_source(self.device.source)
+            self._stream = sd.InputStream(
+                device=self.device.index,
+                channels=self.channels,
+                samplerate=self.rate_hz,
+                dtype="float32",
+                blocksize=blocksize,
+                callback=self._callback,
+            )
             self._stream.start()
         except (sd.PortAudioError, ValueError) as e:
             raise DeviceError(f"cannot open input {self.device.key} at {self.rate_hz:g} Hz: {e}") from None
@@ -359,8 +398,6 @@ class ToneInput:
     """
 
     def __init__(self, frequency_hz: float | None = 440.0, rate_hz: float = 48000.0, block: int = 480, level: float = 0.3):
-        import threading
-
         self.device = InputDevice(-1, f"synthesized tone ({frequency_hz or 0:g} Hz)", 1, rate_hz, False, "pitchrec")
         self.rate_hz = float(rate_hz)
         self.channels = 1

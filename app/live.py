@@ -33,7 +33,8 @@ import queue
 import threading
 import time
 
-from app.audio import DeviceError, InputDevice, devices_fingerprint, input_devices, play_file, reset_portaudio
+from app.audio import (DeviceError, InputDevice, devices_fingerprint, input_devices, play_sound, read_sound,
+                       reset_portaudio)
 from app.audio import open_input as _open_input
 from app.engine import AnalysisWorker, Analyzer, Latest, Settings
 from app.model import NoteModel
@@ -82,7 +83,7 @@ class InputEvent:
 
     kind: str
     message: str
-    spec: object = None  # the input asked for ("opened", "failed")
+    spec: object = None  # the input asked for, or lost and being retried
     device: InputDevice | None = None  # the input opened ("opened", "back") or lost ("lost")
 
 
@@ -102,7 +103,7 @@ class LiveSession:
     def __init__(self, model: NoteModel, settings: Settings = Settings(), opener=None,
                  timing: InputTiming = InputTiming(), lister=None, resetter=None, watcher=None, player=None):
         """opener(spec) -> an input, lister() -> input devices, resetter(): re-initialise PortAudio, watcher() -> a
-        string that changes when devices come or go, player(path): start playing a file; by default app.audio's."""
+        string that changes when devices come or go, player(audio, rate): start playing; by default app.audio's."""
         self.model = model
         self.settings = settings
         self.timing = timing
@@ -114,7 +115,7 @@ class LiveSession:
         self._events: collections.deque = collections.deque(maxlen=50)  # InputEvents, oldest first
         self._supervisor = _Supervisor(self, opener or _open_input, lister or input_devices,
                                        resetter or reset_portaudio, watcher or devices_fingerprint,
-                                       player or play_file)
+                                       player or play_sound)
         self._supervisor.start()
 
     # -- asking (any thread; none of these waits on PortAudio) -------------------------------------
@@ -317,7 +318,8 @@ class _Supervisor(threading.Thread):
 
     def _play(self, path) -> None:
         try:
-            self._call("play", self._player, path)
+            audio, rate = read_sound(path)  # not PortAudio: read before the bounded call, which only starts playing
+            self._call("play", self._player, audio, rate)
         except Exception as e:  # noqa: BLE001  no output device, an unreadable file, a server that hangs
             self._say("warning", f"cannot play {getattr(path, 'name', path)}: {e}")
 
@@ -420,7 +422,7 @@ class _Supervisor(threading.Thread):
     def _rescan(self) -> None:
         if self._retry:  # reopening re-initialises and lists anyway
             self._last_retry = time.monotonic()
-            self._reopen()
+            self._reopen(asked=True)
             return
         spec, reopen = self.s._state.spec, self.s.source is not None
         if not self.wedged:
@@ -484,10 +486,11 @@ class _Supervisor(threading.Thread):
             self._last_retry = now
             self._reopen()
 
-    def _reopen(self) -> None:
+    def _reopen(self, asked: bool = False) -> None:
         """The input to retry: PortAudio re-initialised first (a returning device or sound server needs it), then
-        each candidate opened in turn. Not while an earlier open is still stuck: the server has not answered it yet."""
-        if self.open_stuck:
+        each candidate opened in turn. A retry of its own waits while an earlier open is still stuck (the server has
+        not answered it yet); one the user asked for (Rescan) goes ahead."""
+        if self.open_stuck and not asked:
             self._publish(error="the sound server has not answered an earlier open yet")
             return
         if not self.wedged:

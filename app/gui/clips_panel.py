@@ -6,7 +6,6 @@ writing itself is app.clips.ClipWriter on its own thread.
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,

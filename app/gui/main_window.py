@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._scans_shown = -1  # the device scan the list shows
         self._channel_restored = False
         self._last_draw = self._heard_at = time.monotonic()  # the last frame drawn; the last audio the spectrogram had
+        self._unheard = False  # the spectrogram is scrolling on without audio
         self.frames_drawn = 0
 
         # Views.
@@ -318,9 +319,10 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         dt, self._last_draw = now - self._last_draw, now
         if self._feed_spectrogram():
-            self._heard_at = now
-        elif now - self._heard_at > STALE_S:  # no audio (the input lost): the spectrogram runs on, empty
-            self.spectrogram.pass_time(dt)
+            self._heard_at, self._unheard = now, False
+        elif now - self._heard_at > STALE_S:  # no audio (the input lost): the spectrogram runs on, empty, from
+            self.spectrogram.pass_time(dt if self._unheard else now - self._heard_at)  # when the audio stopped
+            self._unheard = True
         version, result = self.session.results.get(self._version, timeout=0)
         if version != self._version and result is not None:
             self._version, self._last = version, result

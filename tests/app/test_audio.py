@@ -18,7 +18,8 @@ DEVICES = [
 
 @pytest.fixture()
 def devices(monkeypatch):
-    monkeypatch.setattr(audio, "input_devices", lambda: list(DEVICES))
+    monkeypatch.setattr(audio, "input_devices", lambda sources=True: list(DEVICES))
+    monkeypatch.setattr(audio, "_pactl", lambda *args: None)  # no sound server to ask
 
 
 def test_default_by_none(devices):
@@ -59,7 +60,7 @@ def test_ambiguous_name_asks_for_more(devices):
 
 
 def test_no_devices(monkeypatch):
-    monkeypatch.setattr(audio, "input_devices", lambda: [])
+    monkeypatch.setattr(audio, "input_devices", lambda sources=True: [])
     with pytest.raises(DeviceError, match="no input devices"):
         find_device(None)
 
@@ -102,39 +103,69 @@ PACTL_SOURCES = """[{"index": 0, "name": "vsink.monitor", "description": "Monito
  {"index": 2, "name": "broken"}]"""
 
 
-def test_sound_server_sources_are_devices_of_their_own_after_the_others(monkeypatch):
-    pulse = DEVICES[1]
-    monkeypatch.setattr(audio, "_pactl", lambda *args: PACTL_SOURCES if "sources" in args else None)
+class PortAudio:  # what sounddevice reports: "pulse" at 0, "default" at 1 (the default), a USB card, an output
+    PortAudioError = RuntimeError
+    default = type("default", (), {"device": (1, 2)})
+
+    @staticmethod
+    def query_devices():
+        return [dict(name=n, max_input_channels=c, default_samplerate=44100.0, hostapi=0)
+                for n, c in (("pulse", 32), ("default", 32), ("hdmi", 0), ("USB Mic: Audio (hw:2,0)", 1))]
+
+    @staticmethod
+    def query_hostapis():
+        return [dict(name="ALSA")]
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """PortAudio as above and a sound server with two sources; counts pactl's calls."""
+    calls = []
+
+    def pactl(*args):
+        calls.append(args)
+        return PACTL_SOURCES if "sources" in args else None
+
+    monkeypatch.setattr(audio, "_sd", lambda: PortAudio)
+    monkeypatch.setattr(audio, "_pactl", pactl)
+    return calls
+
+
+def test_sound_server_sources_are_devices_of_their_own_after_the_others(server):
+    pulse = InputDevice(0, "pulse", 32, 44100.0, False, "ALSA")
     sources = audio.pulse_sources(pulse)
     assert [(d.name, d.source, d.channels, d.default_rate_hz, d.index) for d in sources] == [
         ("Monitor of Null Output", "vsink.monitor", 2, 44100.0, 0),
         ("USB Mic", "alsa_input.usb-mic.mono", 1, 48000.0, 0),
     ]  # one without a sample format is left out
     assert sources[0].key == "PulseAudio: vsink.monitor"
-
-    class PortAudio:  # what sounddevice reports: "pulse" at 0, "default" at 1 (the default), and an output
-        PortAudioError = RuntimeError
-        default = type("default", (), {"device": (1, 2)})
-
-        @staticmethod
-        def query_devices():
-            return [dict(name=n, max_input_channels=c, default_samplerate=44100.0, hostapi=0)
-                    for n, c in (("pulse", 32), ("default", 32), ("hdmi", 0))]
-
-        @staticmethod
-        def query_hostapis():
-            return [dict(name="ALSA")]
-
-    monkeypatch.setattr(audio, "_sd", lambda: PortAudio)
     listed = audio.input_devices()
-    assert [d.key for d in listed] == ["ALSA: default", "ALSA: pulse", "PulseAudio: vsink.monitor",
-                                       "PulseAudio: alsa_input.usb-mic.mono"]
-    monkeypatch.setattr(audio, "input_devices", lambda: listed)
-    assert find_device(0) == pulse  # an index names PortAudio's device, not a source sharing it
-    assert find_device("PulseAudio: vsink.monitor") == sources[0]
-    assert find_device("usb-mic") == sources[1]  # a part of the source's name
+    assert [d.key for d in listed] == ["ALSA: default", "ALSA: pulse", "ALSA: USB Mic: Audio (hw:2,0)",
+                                       "PulseAudio: vsink.monitor", "PulseAudio: alsa_input.usb-mic.mono"]
+
+
+def test_sources_are_looked_for_only_when_portaudio_devices_do_not_match(server):
+    assert find_device(0).key == "ALSA: pulse"  # an index names PortAudio's device, not a source sharing it
+    assert find_device("usb mic").key == "ALSA: USB Mic: Audio (hw:2,0)"  # the card, not its source as well
+    assert find_device(None).key == "ALSA: default"
+    assert server == []  # none of these asked the sound server
+    assert find_device("PulseAudio: vsink.monitor").source == "vsink.monitor"
+    assert find_device("usb-mic.mono").source == "alsa_input.usb-mic.mono"  # a part of the source's name
+    assert find_device("null output").source == "vsink.monitor"  # or of its description
     with pytest.raises(DeviceError, match="PulseAudio: vsink.monitor: Monitor of Null Output"):
         find_device("nothing like it")
+
+
+def test_a_sound_server_that_does_not_answer_is_named_as_the_reason(monkeypatch, caplog):
+    def hangs(*args):
+        raise audio.ServerHangs("the sound server does not answer (pactl timed out)")
+
+    monkeypatch.setattr(audio, "_sd", lambda: PortAudio)
+    monkeypatch.setattr(audio, "_pactl", hangs)
+    with pytest.raises(DeviceError, match="does not answer"):
+        find_device("PulseAudio: vsink.monitor")
+    assert [d.key for d in audio.input_devices()][:2] == ["ALSA: default", "ALSA: pulse"]  # listed without them
+    assert "not listed: the sound server does not answer" in caplog.text
 
 
 def test_no_sources_without_a_sound_server(monkeypatch):
@@ -144,14 +175,16 @@ def test_no_sources_without_a_sound_server(monkeypatch):
     assert audio.pulse_sources(DEVICES[1]) == []
 
 
-def test_a_source_is_named_to_the_sound_server_only_while_its_stream_opens(monkeypatch):
+def test_every_open_names_its_source_and_a_late_one_cannot_undo_a_later_one(monkeypatch):
+    monkeypatch.setattr(audio, "_USERS_PULSE_SOURCE", "the user's own")
     monkeypatch.setenv("PULSE_SOURCE", "the user's own")
-    with audio._pulse_source("second.monitor"):
-        assert os.environ["PULSE_SOURCE"] == "second.monitor"
+    audio._name_pulse_source("second.monitor")  # a source: named for its open, and left so
+    assert os.environ["PULSE_SOURCE"] == "second.monitor"
+    audio._name_pulse_source("")  # any other device: back to the user's
     assert os.environ["PULSE_SOURCE"] == "the user's own"
-    monkeypatch.delenv("PULSE_SOURCE")
-    with audio._pulse_source("second.monitor"):
-        pass
+    monkeypatch.setattr(audio, "_USERS_PULSE_SOURCE", None)
+    audio._name_pulse_source("a.monitor")
+    audio._name_pulse_source("")  # the user had none
     assert "PULSE_SOURCE" not in os.environ
 
 

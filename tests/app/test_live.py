@@ -223,22 +223,50 @@ def test_retries_do_not_pile_up_opens_on_a_server_that_hangs(sessions):
 
 
 def test_playback_goes_through_the_supervisor_and_a_failure_is_a_warning(sessions, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
     played = []
 
-    def player(path):
-        played.append((path, threading.current_thread().name))
-        if path.name == "bad.wav":
-            raise RuntimeError("Error opening 'bad.wav': Format not recognised.")
+    def player(audio, rate):
+        played.append((audio.shape, rate, threading.current_thread().name))
+        if rate == 8000:
+            raise RuntimeError("Error opening output: Invalid sample rate")
 
+    sf.write(tmp_path / "good.wav", np.zeros(4800, np.float32), 48000)
+    sf.write(tmp_path / "slow.wav", np.zeros(800, np.float32), 8000)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF, but not a WAV")
     session = sessions(opener, player=player)
-    session.play(tmp_path / "good.wav")
-    session.play(tmp_path / "bad.wav")
-    until(lambda: len(played) == 2 and session.input_state.scans > 0)
-    assert all(name == "portaudio-play" for _, name in played)  # a bounded call of the supervisor's
+    for name in ("good.wav", "slow.wav", "bad.wav"):
+        session.play(tmp_path / name)
     events = []
-    until(lambda: events.extend(session.take_events()) or any(e.kind == "warning" for e in events))
-    assert [e.message for e in events if e.kind == "warning"] == [
-        "cannot play bad.wav: Error opening 'bad.wav': Format not recognised."]
+    until(lambda: events.extend(session.take_events()) or len([e for e in events if e.kind == "warning"]) == 2)
+    assert played == [((4800, 1), 48000, "portaudio-play"), ((800, 1), 8000, "portaudio-play")]  # bounded calls
+    warnings = [e.message for e in events if e.kind == "warning"]
+    assert warnings[0] == "cannot play slow.wav: Error opening output: Invalid sample rate"
+    assert warnings[1].startswith("cannot play bad.wav: ")  # unreadable: never reaches the player
+
+
+def test_rescan_retries_at_once_even_while_an_open_is_stuck(sessions):
+    hang, calls = Hang(), []
+
+    def opener(spec):
+        calls.append(spec)
+        if len(calls) > 1:
+            hang()
+            raise DeviceError("gone")
+        return DyingTone(440.0)
+
+    session = sessions(opener)
+    session.open_input("mic")
+    first = session.source
+    until(lambda: first.ring.written > 0)
+    first.die()
+    until(lambda: session.input_state.error == "the sound server has not answered an earlier open yet")
+    stuck = len(calls)
+    session.rescan()  # the user asks: tried although the retries wait
+    until(lambda: len(calls) == stuck + 1)
+    hang.release.set()
 
 
 def test_the_input_asked_for_is_taken_back_when_it_returns_and_the_default_stands_in_meanwhile(sessions):

@@ -83,11 +83,11 @@ def test_a_settings_change_mid_note_leaves_one_continuous_trace(qtbot, on_pulse,
     window = make_window(qtbot, tmp_path)
     try:
         qtbot.waitUntil(lambda: window.state()["note"] == "A4", timeout=15000)
-        qtbot.wait(1500)
+        qtbot.waitUntil(lambda: len(window.history.points) >= 60, timeout=15000)  # a second and more of the note
         changed_at = window.history.points[-1][0]
         window.settings_panel.a4.setValue(442)  # as the user would, in the panel
         qtbot.waitUntil(lambda: window.session.settings.a4_hz == 442, timeout=2000)
-        qtbot.wait(1500)
+        qtbot.waitUntil(lambda: window.history.points[-1][0] > changed_at + 1.5, timeout=15000)
         points = np.array(window.history.points)
     finally:
         window.close()
@@ -107,7 +107,10 @@ def test_a_settings_change_mid_note_leaves_one_continuous_trace(qtbot, on_pulse,
 
 def test_a_process_that_exits_while_a_clip_plays_exits_cleanly(on_pulse, tmp_path):
     wav = tone_wav(tmp_path / "clip.wav", seconds=5.0)
-    script = f"from app.audio import play_file; import time; play_file({str(wav)!r}); time.sleep(0.5)"
+    script = ("import sounddevice as sd, time\n"
+              "from app.audio import play_sound, read_sound\n"
+              f"play_sound(*read_sound({str(wav)!r}))\n"
+              "while sd.get_stream().time == 0 or not sd.get_stream().active: time.sleep(0.01)\n")  # playing: exit
     done = subprocess.run([sys.executable, "-c", script], env={**on_pulse.env, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr  # not a segfault from the playback calling into a Python torn down
