@@ -15,7 +15,6 @@ import soxr
 
 from app.notes import midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
-from app.pitch import nsdf
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_Q = 1127.0
@@ -134,20 +133,10 @@ def _low_spectrum_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarra
     return below, (position - below).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=4)
-def _periodicity_taps(params: LowSpectrumParams) -> tuple[np.ndarray, np.ndarray]:
-    """The lag (in samples) below each log-frequency point's period, and the linear-interpolation weight of the next."""
-    lag = params.sample_rate_hz / _points_hz(params)
-    below = np.floor(lag).astype(np.int64)
-    return below, (lag - below).astype(np.float32)
-
-
 def low_spectrum(signal: np.ndarray, params: LowSpectrumParams = LOW_SPECTRUM) -> np.ndarray:
-    """The last params.samples of 16 kHz mono audio -> (num_bins, frames + periodicity_frames) float32 in 0..1
-    (see LowSpectrumParams).
+    """The last params.samples of 16 kHz mono audio -> (num_bins, frames) float32 in 0..1 (see LowSpectrumParams).
 
-    Shorter audio is taken as preceded by silence. Level does not matter: the loudest point is 1, and the
-    periodicity is normalised per window.
+    Shorter audio is taken as preceded by silence. Level does not matter: the loudest point is 1.
     """
     signal = np.asarray(signal, dtype=np.float32)[-params.samples :]
     if len(signal) < params.samples:
@@ -158,15 +147,7 @@ def low_spectrum(signal: np.ndarray, params: LowSpectrumParams = LOW_SPECTRUM) -
     points = magnitude[:, below] * (1.0 - weight) + magnitude[:, below + 1] * weight
     db = 20.0 * np.log10(points + 1e-7)
     db -= db.max()
-    spectra = (np.clip(db, -params.floor_db, 0.0) / params.floor_db + 1.0).astype(np.float32).T
-    if not params.periodicity_frames:
-        return spectra
-    lag, lag_weight = _periodicity_taps(params)
-    windows = raw[len(raw) - params.periodicity_frames :]
-    curves = nsdf(windows - windows.mean(axis=1, keepdims=True), int(lag.max()) + 1)
-    points = curves[:, lag] * (1.0 - lag_weight) + curves[:, lag + 1] * lag_weight
-    periodicity = np.clip((points + 1.0) / 2.0, 0.0, 1.0).astype(np.float32).T
-    return np.concatenate([spectra, periodicity], axis=1)
+    return (np.clip(db, -params.floor_db, 0.0) / params.floor_db + 1.0).astype(np.float32).T
 
 
 class LogMelStream:

@@ -97,14 +97,11 @@ class NoteModel:
         return meta
 
     def _settings(self, values, ours: FrontEndParams | LowSpectrumParams, kind: str):
-        """The settings the model was trained with (a metadata entry), which must be the app's own, `ours`; a low
-        spectrum's periodicity frames may be any (the app computes those the model takes)."""
+        """The settings the model was trained with (a metadata entry), which must be the app's own, `ours`."""
         try:
             theirs = type(ours).from_dict(values)
         except (TypeError, ValueError) as e:
             raise ModelError(f"model metadata {metadata_path(self.path)} has bad {kind} settings: {e}") from None
-        if isinstance(ours, LowSpectrumParams):
-            ours = dataclasses.replace(ours, periodicity_frames=theirs.periodicity_frames)
         if theirs != ours:
             diff = {k: (v, getattr(ours, k)) for k, v in theirs.to_dict().items() if getattr(ours, k) != v}
             raise ModelError(f"model {self.path.name} was trained with other {kind} settings (model, app): {diff}")

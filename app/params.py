@@ -2,8 +2,7 @@
 
 `VGGISH`: the log-mel patch of VGGish. `LOW_SPECTRUM`: the note model's second input (from model
 version 4), a fine log-frequency spectrum of the patch's last 0.19 s below 1 kHz, where the log-mel
-patch cannot tell a low note's harmonics apart. `LOW_PERIODICITY`: the same with the periodicity of
-its windows on the same axis beside it (`--periodicity` builds).
+patch cannot tell a low note's harmonics apart.
 
 Only the primary values are stored; everything derived from them (sample counts,
 FFT size, patch length in samples) is a property, so no value is written twice.
@@ -103,12 +102,6 @@ class LowSpectrumParams(_Settings):
     ending where the log-mel patch ends. Each is read at `bins_per_semitone` points per equal-
     tempered semitone from MIDI `midi_low` (A0, 27.5 Hz) over `semitones` semitones (to 1 kHz),
     in dB below the input's loudest point, floored at -floor_db and scaled to 0..1.
-
-    With `periodicity_frames` (models built with `--periodicity`), the input has that many channels more:
-    the periodicity of the newest frames' windows, McLeod's normalised square difference function
-    (NSDF, `app.pitch.nsdf`) read at each point's period, mapped from -1..1 to 0..1. A note shows
-    there as a peak at its own period, where noise does not, and at its subharmonics' too, but
-    not at its partials': the evidence a tuner's pitch stage uses, on the same axis.
     """
 
     _kind = "low-spectrum"
@@ -122,11 +115,15 @@ class LowSpectrumParams(_Settings):
     bins_per_semitone: int = 4
     semitones: int = 62
     floor_db: float = 80.0
-    periodicity_frames: int = 0
 
-    def __post_init__(self):
-        if not 0 <= self.periodicity_frames <= self.frames:
-            raise ValueError(f"periodicity_frames must be 0 to frames ({self.frames}), got {self.periodicity_frames}")
+    @classmethod
+    def from_dict(cls, values: dict) -> Self:
+        """Metadata written from commit f7bec00 to issue 26 also says "periodicity_frames": 0 (an input channel tried
+        then, never shipped), a user's fine-tuned models included; a model that took such channels cannot be fed."""
+        values = dict(values)
+        if values.pop("periodicity_frames", 0):
+            raise ValueError("periodicity channels (an experiment this version no longer computes)")
+        return super().from_dict(values)
 
     @property
     def fft_size(self) -> int:
@@ -147,10 +144,8 @@ class LowSpectrumParams(_Settings):
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(points, channels): the spectra's frames, then the periodicity frames."""
-        return (self.num_bins, self.frames + self.periodicity_frames)
+        """(points, frames)."""
+        return (self.num_bins, self.frames)
 
 
 LOW_SPECTRUM = LowSpectrumParams()
-# Models built with `pitchrec-build train --periodicity`: the low spectrum and the periodicity of all four of its frames.
-LOW_PERIODICITY = LowSpectrumParams(periodicity_frames=4)

@@ -33,7 +33,7 @@ def _paths(args) -> tuple[Path, Path, Path]:
 _SETTINGS = {"epochs": "epochs", "learning_rate": "learning_rate", "average_epochs": "average_epochs",
              "mix_init": "init_mix", "draw_seed": "draw_seed", "bottleneck": "bottleneck", "distill": "distill",
              "head_epochs": "transfer_head_epochs", "trunk_blocks": "transfer_blocks"}
-_SWITCHES = ("embedding_stack", "low_spectrum", "periodicity")  # flags that turn a field on
+_SWITCHES = ("embedding_stack", "low_spectrum")  # flags that turn a field on
 _FROM_INIT = ("mix_init", "distill", "head_epochs", "trunk_blocks")  # settings of training from --init
 
 
@@ -218,10 +218,6 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--low-spectrum", action="store_true",
                             help="give the model a second input, a fine spectrum of the low register (how model version 4 "
                             "is made); with --init, a one-input model grows the branch that reads it")
-    train_opts.add_argument("--periodicity", action="store_true",
-                            help="with --low-spectrum: the low spectrum also carries its windows' periodicity (McLeod's "
-                            "NSDF at each point's period, app.params.LOW_PERIODICITY); with --init, a model without it "
-                            "grows the input channels, their weights zero, so it starts out answering as it did")
     init_opts = argparse.ArgumentParser(add_help=False)
     init_opts.add_argument("--init", metavar="MODEL",
                            help="start from these weights (.keras from import-vggish, or an earlier model's .keras or "

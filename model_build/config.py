@@ -129,8 +129,7 @@ class BuildConfig:
     representative_patches: int = 300
     batch_norm: bool = True  # BatchNorm after each trunk conv (not in the original VGGish): trains ~2x faster
     embedding_stack: bool = False  # the official 4096-4096-128 stack before the head (~75M more weights)
-    low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LowSpectrumParams) ...
-    periodicity: bool = False  # ... with its windows' periodicity beside it (app.params.LOW_PERIODICITY)
+    low_spectrum: bool = False  # a second input, the low register's fine spectrum (app.params.LOW_SPECTRUM)
     bottleneck: int | None = None  # the hidden dense layers through this many linear units (vggish.factorize); None: none
     augment: bool = True  # training patches through model_build.augment (rooms, microphones, noise, ...)
     room_p: float = 0.6  # training: the share of patches in a synthetic room ...
@@ -166,7 +165,6 @@ class BuildConfig:
             (0 <= self.transfer_blocks <= 4, f"the trunk has 4 blocks to unfreeze (got {self.transfer_blocks})"),
             (self.average_epochs >= 1, f"an average is of at least 1 epoch (got {self.average_epochs})"),
             (self.epochs >= 1, f"a build trains at least 1 epoch (got {self.epochs})"),
-            (not self.periodicity or self.low_spectrum, "the periodicity is a channel of the low spectrum, which is off"),
         )
         for ok, why in checks:
             if not ok:
@@ -175,9 +173,9 @@ class BuildConfig:
     @property
     def low_params(self):
         """The settings of the model's low-spectrum input, or None for a one-input model."""
-        from app.params import LOW_PERIODICITY, LOW_SPECTRUM
+        from app.params import LOW_SPECTRUM
 
-        return (LOW_PERIODICITY if self.periodicity else LOW_SPECTRUM) if self.low_spectrum else None
+        return LOW_SPECTRUM if self.low_spectrum else None
 
     @classmethod
     def quick(cls) -> "BuildConfig":

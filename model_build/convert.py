@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.notes import class_labels
-from app.params import LOW_SPECTRUM, VGGISH, LowSpectrumParams
+from app.params import VGGISH, LowSpectrumParams
 
 
 def to_int8_tflite(model, representative) -> bytes:
@@ -68,13 +68,13 @@ def git_commit(repo_dir: Path) -> str:
 
 
 def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, version: str, training: dict,
-                low_spectrum: LowSpectrumParams | bool | None = None) -> dict:
+                low_spectrum: LowSpectrumParams | None = None) -> dict:
     """Write path (.tflite) and its .json sidecar; returns the metadata. low_spectrum: the settings of the model's
-    second input (True: app.params.LOW_SPECTRUM), if it has one."""
+    second input, if it has one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {}
-    if low_spectrum:
-        low = LOW_SPECTRUM if low_spectrum is True else low_spectrum
+    if low_spectrum is not None:
+        low = low_spectrum
         extra = {"low_spectrum": low.to_dict(),
                  "inputs": [{"name": "log_mel", "shape": [1, *VGGISH.patch_shape], "dtype": "int8"},
                             {"name": "low_spectrum", "shape": [1, *low.shape], "dtype": "int8"}]}

@@ -20,14 +20,14 @@ from tqdm import tqdm
 
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
-from app.params import LOW_PERIODICITY, LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
+from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
 from model_build.augment import Augmenter, _db, coloured_noise, hum, rms, training_probabilities
 from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES,
                                  VALIDATION_NO_NOTE_LOUDEST_DB, VALIDATION_PROGRAMS, BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
-           "load_validation_cents", "count_patches", "model_inputs", "periodicity_apart", "render_soundfont", "rms",
+           "load_validation_cents", "count_patches", "model_inputs", "render_soundfont", "rms",
            "select_patches", "sub_octave_db", "write_data"]
 
 log = logging.getLogger(__name__)
@@ -405,15 +405,12 @@ VALIDATION_SPLITS = {"validation": "clean", "validation-noisy": "in a room, nois
 
 def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarray | dict, np.ndarray, np.ndarray]:
     """(x, y, source) of a validation split written by write_data. x is the float32 log-mel patches, or, where
-    the split has them, {"log_mel": those, "low_spectrum": their low spectra, "periodicity": their periodicity (data
-    builds since --periodicity)}: `model_inputs` picks a model's."""
+    the split has them, {"log_mel": those, "low_spectrum": their low spectra}: `model_inputs` picks a model's."""
     with np.load(data_dir / f"{split}.npz") as z:
         source = z["source"] if "source" in z.files else np.full(len(z["y"]), "unknown")
         x = z["x"].astype(np.float32)
         if "x_low" in z.files:
             x = {"log_mel": x, "low_spectrum": z["x_low"].astype(np.float32)}
-            if "x_periodicity" in z.files:
-                x["periodicity"] = z["x_periodicity"].astype(np.float32)
         return x, z["y"], source
 
 
@@ -427,33 +424,17 @@ def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarr
 def model_inputs(x, low):
     """Patches as load_validation or PatchMaker.batch give them -> what a model takes.
 
-    low: the settings of the model's low-spectrum input (`vggish.low_params`; True: app.params.LOW_SPECTRUM), or
-    None/False for a one-input model. Validation data keeps the periodicity apart ("periodicity", every frame's);
-    it joins the spectra here for a model that takes it.
+    low: the settings of the model's low-spectrum input (`vggish.low_params`), or None for a one-input model.
     """
-    if not low:
+    if low is None:
         return x["log_mel"] if isinstance(x, dict) else x
-    low = LOW_SPECTRUM if low is True else low
     if not isinstance(x, dict):
         raise ValueError("this model also takes the low spectrum, and these patches lack it: rebuild them with "
                          "`pitchrec-build data`")
-    spectra = x["low_spectrum"]
-    if spectra.shape[1:] == low.shape:
-        return x if set(x) == {"log_mel", "low_spectrum"} else {"log_mel": x["log_mel"], "low_spectrum": spectra}
-    have = x["periodicity"] if "periodicity" in x else spectra[..., low.frames :]
-    spectra = spectra[..., : low.frames]
-    if spectra.shape[1:] != (low.num_bins, low.frames) or have.shape[-1] < low.periodicity_frames:
+    if x["low_spectrum"].shape[1:] != low.shape:
         raise ValueError(f"this model takes a low spectrum of shape {low.shape}, and these patches have "
-                         f"{x['low_spectrum'].shape[1:]}{' and no periodicity' if 'periodicity' not in x else ''}: "
-                         "rebuild them with `pitchrec-build data`")
-    newest = have[..., have.shape[-1] - low.periodicity_frames :]
-    return {"log_mel": x["log_mel"], "low_spectrum": np.concatenate([spectra, newest], axis=-1)}
-
-
-def periodicity_apart(lows: np.ndarray) -> dict[str, np.ndarray]:
-    """Low spectra computed with app.params.LOW_PERIODICITY -> {"low_spectrum": their spectra, "periodicity": their
-    periodicity}, the form validation data and clip patches keep (model_inputs joins them again for a model)."""
-    return {"low_spectrum": lows[..., : LOW_PERIODICITY.frames], "periodicity": lows[..., LOW_PERIODICITY.frames :]}
+                         f"{x['low_spectrum'].shape[1:]}: rebuild them with `pitchrec-build data`")
+    return x if set(x) == {"log_mel", "low_spectrum"} else {"log_mel": x["log_mel"], "low_spectrum": x["low_spectrum"]}
 
 
 def select_patches(x, idx):
@@ -486,31 +467,27 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     bank.save(data_dir / "bank.npz")
     held_out = bank.subset(bank.validation)
     makers = {
-        "validation": PatchMaker(held_out, low=LOW_PERIODICITY),
+        "validation": PatchMaker(held_out, low=LOW_SPECTRUM),
         "validation-noisy": PatchMaker(
             held_out, Augmenter.noisy_validation(np.random.default_rng(config.seed + 4), config.room_impulse_responses),
-            low=LOW_PERIODICITY,
+            low=LOW_SPECTRUM,
         ),
     }
     for k, (split, maker) in enumerate(makers.items()):
         rng = np.random.default_rng(config.seed + 1 + 2 * k)
-        xs, lows, periods, ys, ss, cs = [], [], [], [], [], []
+        xs, lows, ys, ss, cs = [], [], [], [], []
         for start in tqdm(range(0, config.validation_patches, 256), desc=f"{split} patches", unit="batch"):
             x, y, s, notes = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True,
                                          with_notes=True)
             xs.append(x["log_mel"].astype(np.float16))
-            apart = periodicity_apart(x["low_spectrum"].astype(np.float16))
-            lows.append(apart["low_spectrum"])
-            periods.append(apart["periodicity"])
+            lows.append(x["low_spectrum"].astype(np.float16))
             ys.append(y)
             ss.append(s)
             cs.append(np.where(notes < 0, np.nan, held_out.cents[np.maximum(notes, 0)]).astype(np.float32))
-        # Every input, so one data build serves one- and two-input models, with or without the periodicity (neither
-        # changes the draws).
+        # Both inputs, so one data build serves one- and two-input models (the low spectrum changes no draw).
         # cents: each patch's note's detune from its label (NaN: no note, or a rendered note; validation shifts no
         # pitch), for bench_model's table by detune.
-        np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), x_low=np.concatenate(lows),
-                 x_periodicity=np.concatenate(periods), y=np.concatenate(ys),
+        np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), x_low=np.concatenate(lows), y=np.concatenate(ys),
                  source=np.concatenate(ss), cents=np.concatenate(cs))
     manifest = {
         "config": dataclasses.asdict(config),
@@ -522,7 +499,7 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
         "validation_splits": VALIDATION_SPLITS,
         "augmentation": dataclasses.asdict(training_probabilities(config)) if config.augment else None,
         "front_end": VGGISH.to_dict(),
-        "low_spectrum": LOW_PERIODICITY.to_dict(),
+        "low_spectrum": LOW_SPECTRUM.to_dict(),
     }
     (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest

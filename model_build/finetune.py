@@ -25,8 +25,8 @@ import numpy as np
 
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
-from app.params import LOW_PERIODICITY, VGGISH
-from model_build.corpus import count_patches, periodicity_apart, select_patches
+from app.params import LOW_SPECTRUM, VGGISH
+from model_build.corpus import count_patches, select_patches
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,8 @@ def _frame_dbfs(x: np.ndarray, frame: int = 800) -> np.ndarray:
 
 def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
     """Patches ending every PATCH_HOP_S while the note sounds, label = the clip's note: {"log_mel": (n, patch_frames,
-    mel_bands), "low_spectrum": (n, bins, frames), "periodicity": (n, bins, frames)}, every input, as validation data
-    has them (corpus.model_inputs)."""
-    p, low = VGGISH, LOW_PERIODICITY
+    mel_bands), "low_spectrum": (n, bins, frames)}, both inputs, as validation data has them (corpus.model_inputs)."""
+    p, low = VGGISH, LOW_SPECTRUM
     spec = features.log_mel(clip.audio, p)
     pad = np.full((p.patch_frames - 1, p.num_mel_bands), np.log(p.log_offset), np.float32)
     spec = np.concatenate([pad, spec])  # a patch can end before 0.96 s, like the live view's first patches
@@ -110,12 +109,12 @@ def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
         return _no_patches()
     # Patch e's last frame is frame e of the clip (after the padding), ending at sample e * hop + window.
     lows = np.stack([features.low_spectrum(clip.audio[: e * p.hop_samples + p.window_samples], low) for e in ends])
-    return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]), **periodicity_apart(lows)}
+    return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]), "low_spectrum": lows}
 
 
 def _no_patches() -> dict[str, np.ndarray]:
     return {"log_mel": np.empty((0, *VGGISH.patch_shape), np.float32),
-            **periodicity_apart(np.empty((0, *LOW_PERIODICITY.shape), np.float32))}
+            "low_spectrum": np.empty((0, *LOW_SPECTRUM.shape), np.float32)}
 
 
 def _concat(parts: list):
@@ -236,11 +235,11 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
         small = dataclasses.replace(config, velocities=config.velocities[len(config.velocities) // 2 :][:1],
                                     note_stride=max(config.note_stride, 2), synth_notes_per_midi=min(config.synth_notes_per_midi, 2))
         bank = build_bank(small)
-        x_val, y_val = PatchMaker(bank.subset(bank.validation), low=LOW_PERIODICITY).batch(
+        x_val, y_val = PatchMaker(bank.subset(bank.validation), low=LOW_SPECTRUM).batch(
             np.random.default_rng(config.seed + 1), config.finetune_validation_patches)
     config = dataclasses.replace(config, train_patches_per_epoch=config.finetune_patches_per_epoch)
     model = convert.load_float_model(base_weights)
-    low = low_params(model)  # a two-input model (version 4 on) also takes the low spectrum, some its periodicity
+    low = low_params(model)  # a two-input model (version 4 on) also takes the low spectrum
     x_user, x_held, x_val = (model_inputs(x, low) for x in (x_user, x_held, x_val))
     before = {"user_held_out": accuracy(model, x_held, y_held), "base_validation": accuracy(model, x_val, y_val)}
     log.info("before: held-out clips %s, base validation %s", before["user_held_out"], before["base_validation"])

@@ -71,8 +71,7 @@ def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams |
     """The patches training draws from the bank's training notes, augmented and mixed as the config says (its no-note
     noise, also starting after silence; the low register's weight). Fine-tuning's replay draws the same.
 
-    low: the model's low-spectrum settings (config.low_params, vggish.low_params), or None (or False) for none."""
-    low = low or None
+    low: the model's low-spectrum settings (config.low_params, vggish.low_params), or None for none."""
     augmenter = None
     if config.augment:
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
@@ -335,7 +334,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     import keras
 
     from model_build.transfer import schedule, set_trainable
-    from model_build.vggish import add_low_branch, add_periodicity, bottleneck_of, factorize, low_params
+    from model_build.vggish import add_low_branch, bottleneck_of, factorize, low_params
 
     run = _Run(config, data_dir, out_dir, bank, validation, maker)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
@@ -355,11 +354,9 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
             run.teacher = load_float_model(init_model)
         if config.low_spectrum and not done:
             model = add_low_branch(model, config.low_params)
-            if config.periodicity:
-                model = add_periodicity(model, config.low_params)
         if maker is None and low_params(model) != config.low_params:
             raise ValueError(f"{init_model} takes a low spectrum {low_params(model)}; this build's patches are "
-                             f"{config.low_params} (--low-spectrum, --periodicity)")
+                             f"{config.low_params} (--low-spectrum)")
         if config.bottleneck and not done and bottleneck_of(model) != config.bottleneck:
             if bottleneck_of(model) is not None:
                 raise ValueError(f"{init_model} has a bottleneck {bottleneck_of(model)} wide; --bottleneck asks for "

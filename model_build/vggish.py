@@ -23,8 +23,7 @@ spectrum of app.features.low_spectrum, goes through a small branch of its own (1
 along log frequency, layers `low_*`) whose features join the head's just before the softmax:
 the log-mel patch cannot resolve the harmonics of notes below E2, this input can.
 `add_low_branch` grows a one-input model into a two-input one that starts out computing exactly
-what the first did. With `low.periodicity_frames`, that input has channels beyond its spectra
-(the windows' periodicity); `add_periodicity` grows them into a model without, the same way.
+what the first did.
 
 With `bottleneck` r, each of the two hidden dense layers takes its input through a
 linear r-wide layer first (`head_bottleneck`, `low_bottleneck`): a rank-r factorisation of the widest
@@ -34,7 +33,6 @@ matrices (3968x256 and 1536x256), which hold nearly a quarter of the weights and
 
 from __future__ import annotations
 
-import dataclasses
 
 import keras
 from keras import layers
@@ -129,12 +127,15 @@ def takes_low_spectrum(model) -> bool:
 
 
 def low_params(model) -> LowSpectrumParams | None:
-    """The settings of a model's low-spectrum input (None for a one-input model): app.params.LOW_SPECTRUM, with as
-    many periodicity frames as the input has channels beyond its spectra."""
+    """The settings of a model's low-spectrum input (None for a one-input model). ValueError for an input of another
+    shape (the periodicity channels some experimental builds had)."""
     if not takes_low_spectrum(model):
         return None
-    channels = int(next(t for t in model.inputs if t.name.startswith("low_spectrum")).shape[-1])
-    return dataclasses.replace(LOW_SPECTRUM, periodicity_frames=channels - LOW_SPECTRUM.frames)
+    shape = tuple(int(d) for d in next(t for t in model.inputs if t.name.startswith("low_spectrum")).shape[1:])
+    if shape != LOW_SPECTRUM.shape:
+        raise ValueError(f"this model's low-spectrum input is {shape}, not {LOW_SPECTRUM.shape}: an experimental build "
+                         "this version cannot feed")
+    return LOW_SPECTRUM
 
 
 def bottleneck_of(model) -> int | None:
@@ -174,28 +175,6 @@ def factorize(model: keras.Model, rank: int) -> keras.Model:
         small.get_layer(name.replace("hidden", "bottleneck")).set_weights([(u[:, :rank] * s[:rank]).astype(np.float32)])
         small.get_layer(name).set_weights([vt[:rank].astype(np.float32), bias])
     return small
-
-
-def add_periodicity(model: keras.Model, low: LowSpectrumParams) -> keras.Model:
-    """A copy of a two-input model whose low-spectrum input also takes `low.periodicity_frames` periodicity channels:
-    every layer's weights carried over, the first low convolution's kernel given zero weights from the new channels,
-    so the new model's output equals the old one's. A model that already takes `low` is returned as it is."""
-    have = low_params(model)
-    if have is None:
-        raise ValueError("the periodicity is a channel of the low spectrum, and this model does not take it")
-    if have == low:
-        return model
-    if have.periodicity_frames or dataclasses.replace(have, periodicity_frames=low.periodicity_frames) != low:
-        raise ValueError(f"cannot grow a model taking {have} into one taking {low}")
-    grown = build_model(int(model.output.shape[-1]), **_architecture(model), low=low)
-    for layer in model.layers:
-        if layer.weights and layer.name != "low_conv1":
-            grown.get_layer(layer.name).set_weights(layer.get_weights())
-    kernel, bias = model.get_layer("low_conv1").get_weights()  # (width, channels, filters)
-    new_kernel = np.zeros(grown.get_layer("low_conv1").get_weights()[0].shape, np.float32)
-    new_kernel[:, : kernel.shape[1]] = kernel
-    grown.get_layer("low_conv1").set_weights([new_kernel, bias])
-    return grown
 
 
 def add_low_branch(model: keras.Model, low: LowSpectrumParams) -> keras.Model:

@@ -110,11 +110,11 @@ def test_training_draws_rooms_and_noise_as_the_config_says():
     from model_build.train import training_maker
 
     config = BuildConfig(room_p=0.6, noise_p=0.7, room_impulse_responses=2)
-    p = training_maker(config, tiny_bank(), low=False).augmenter.p
+    p = training_maker(config, tiny_bank(), low=None).augmenter.p
     assert (p.room, p.noise, p.shift_cents, p.synth_cents) == (0.6, 0.7, 30.0, False)
     assert dataclasses.replace(p, room=0.4, noise=0.5, shift_cents=20.0, synth_cents=True) == Probabilities()
     config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False, snr_db=(0.0, 30.0))
-    p = training_maker(config, tiny_bank(), low=False).augmenter.p
+    p = training_maker(config, tiny_bank(), low=None).augmenter.p
     assert (p.shift_cents, p.synth_cents, p.snr_db) == (30.0, False, (0.0, 30.0))
 
 

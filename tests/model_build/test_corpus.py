@@ -349,23 +349,13 @@ def test_the_low_spectrum_comes_with_the_same_patches_and_shows_the_labelled_not
     np.testing.assert_array_equal(x, xy["log_mel"])
     np.testing.assert_array_equal(y, yy)
     assert xy["low_spectrum"].shape == (40, *LOW_SPECTRUM.shape)
-    assert model_inputs(xy, False) is xy["log_mel"] and model_inputs(xy, True) is xy
+    assert model_inputs(xy, None) is xy["log_mel"] and model_inputs(xy, LOW_SPECTRUM) is xy
     with pytest.raises(ValueError, match="low spectrum"):
-        model_inputs(x, True)
-    # With the periodicity: the same draws again; model_inputs gives each model the channels it takes, and joins
-    # validation data's periodicity (kept apart) to the spectra.
-    periodic = dataclasses.replace(LOW_SPECTRUM, periodicity_frames=4)
-    xp, yp = PatchMaker(tiny_bank(), low=periodic).batch(np.random.default_rng(9), 40)
-    np.testing.assert_array_equal(xp["log_mel"], x)
-    np.testing.assert_array_equal(xp["low_spectrum"][..., :4], xy["low_spectrum"])
-    np.testing.assert_array_equal(model_inputs(xp, LOW_SPECTRUM)["low_spectrum"], xy["low_spectrum"])
-    apart = {"log_mel": x, "low_spectrum": xy["low_spectrum"], "periodicity": xp["low_spectrum"][..., 4:]}
-    np.testing.assert_array_equal(model_inputs(apart, periodic)["low_spectrum"], xp["low_spectrum"])
-    two = dataclasses.replace(periodic, periodicity_frames=2)  # the newest two frames' periodicity
-    np.testing.assert_array_equal(model_inputs(apart, two)["low_spectrum"][..., 4:], xp["low_spectrum"][..., 6:])
-    assert set(model_inputs(apart, LOW_SPECTRUM)) == {"log_mel", "low_spectrum"}
-    with pytest.raises(ValueError, match="no periodicity"):
-        model_inputs(xy, periodic)
+        model_inputs(x, LOW_SPECTRUM)
+    old = {**xy, "periodicity": xy["low_spectrum"]}  # validation data of builds between f7bec00 and issue 26
+    assert set(model_inputs(old, LOW_SPECTRUM)) == {"log_mel", "low_spectrum"}
+    with pytest.raises(ValueError, match="rebuild them"):
+        model_inputs({**xy, "low_spectrum": xy["low_spectrum"][..., :2]}, LOW_SPECTRUM)
     for midi in (45, 57, 69):  # pure tones, their fundamental within the low spectrum's range
         (mel, low), _, _ = both.make(np.random.default_rng(midi), midi)
         assert abs(int(low[:, -1].argmax()) - (midi - LOW_SPECTRUM.midi_low) * LOW_SPECTRUM.bins_per_semitone) <= 2

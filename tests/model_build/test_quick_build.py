@@ -96,16 +96,14 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
 def test_quick_head_only_run_factorises_a_full_model(tmp_path):
     """--bottleneck from full-rank weights (version 8's) with --trunk-blocks 0 and --distill: the model is factorised,
     only the head phase runs, taught by the full model, the trunk comes out as it went in, and the int8 model, under
-    5 MB, loads in the app. With --periodicity, the model grows the periodicity channels first, and the app gives the
-    int8 model the periodicity its metadata asks for."""
+    5 MB, loads in the app with both inputs."""
     from app.model import DEFAULT_MODEL
-    from app.params import LOW_PERIODICITY
     from model_build.convert import load_float_model
     from model_build.vggish import bottleneck_of, low_params
 
     out = tmp_path / "small.tflite"
     init = PRETRAINED / "pitchrec-v8.weights.npz"
-    assert main(["all", "--quick", "--low-spectrum", "--periodicity", "--init", str(init), "--bottleneck", "8",
+    assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--bottleneck", "8",
                  "--trunk-blocks", "0", "--distill", "1", "--average-epochs", "2", "--head-epochs", "2",
                  "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
     state = json.loads((tmp_path / "build" / "train" / "state.json").read_text())
@@ -113,13 +111,13 @@ def test_quick_head_only_run_factorises_a_full_model(tmp_path):
     assert 0.0 <= state["average"]["val_accuracy"] <= 1.0  # scored on one-hot validation targets
     before, after = load_float_model(init), load_float_model(out.with_suffix(".weights.npz"))
     assert bottleneck_of(before) is None and bottleneck_of(after) == 8
-    assert low_params(before).periodicity_frames == 0 and low_params(after) == LOW_PERIODICITY
+    assert low_params(before) == low_params(after) == LOW_SPECTRUM
     for name in ("conv1", "conv3_2_bn", "conv4_2", "conv4_2_bn"):
         for b, a in zip(before.get_layer(name).get_weights(), after.get_layer(name).get_weights()):
             np.testing.assert_array_equal(a, b, err_msg=name)
     assert out.stat().st_size < 5_000_000
     model = NoteModel(out)
-    assert model.low == LOW_PERIODICITY
+    assert model.low == LOW_SPECTRUM
     t = np.arange(16000) / 16000
     p = model.predict_audio((0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32))
     assert p.probs.shape == (len(class_labels()),) and p.probs.sum() == pytest.approx(1.0, abs=0.05)

@@ -1,5 +1,7 @@
 """The Keras VGGish keeps the official layer names and shapes, so the AudioSet checkpoint fits it."""
 
+import dataclasses
+
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -61,33 +63,13 @@ def test_a_grown_low_branch_starts_out_computing_what_the_one_input_model_did():
     assert len(branch) == 5 and all(name.startswith(HEAD_PREFIXES) for name in branch)  # trains from the first phase
 
 
-def test_grown_periodicity_channels_start_out_changing_nothing(tmp_path):
-    import numpy as np
+def test_low_params_come_from_the_model_and_an_input_of_another_shape_is_refused():
+    from app.params import LOW_SPECTRUM
+    from model_build.vggish import low_params
 
-    from app.params import LOW_PERIODICITY, LOW_SPECTRUM
-    from model_build.convert import load_float_model, save_float_weights
-    from model_build.vggish import add_periodicity, low_params
-
-    model = build_model(75, batch_norm=True, low=LOW_SPECTRUM)
-    rng = np.random.default_rng(1)
-    for layer in model.layers:
-        layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) + (1.0 if "variance" in v.path else 0.0)
-                           for w, v in zip(layer.get_weights(), layer.weights)])
-    grown = add_periodicity(model, LOW_PERIODICITY)
-    assert low_params(model) == LOW_SPECTRUM and low_params(grown) == LOW_PERIODICITY and low_params(build_model(75)) is None
-    assert add_periodicity(grown, LOW_PERIODICITY) is grown
-    mel = rng.normal(0, 1, (3, 96, 64)).astype(np.float32)
-    low = rng.uniform(0, 1, (3, *LOW_PERIODICITY.shape)).astype(np.float32)
-    np.testing.assert_allclose(grown.predict({"log_mel": mel, "low_spectrum": low}, verbose=0),
-                               model.predict({"log_mel": mel, "low_spectrum": low[..., :4]}, verbose=0), atol=1e-5)
-    kernel = grown.get_layer("low_conv1").get_weights()[0]
-    assert kernel.shape[1] == 8 and not kernel[:, 4:].any()
-    with pytest.raises(ValueError, match="cannot grow"):
-        add_periodicity(grown, LOW_SPECTRUM)
-    with pytest.raises(ValueError, match="does not take"):
-        add_periodicity(build_model(75), LOW_PERIODICITY)
-    save_float_weights(grown, tmp_path / "p.weights.npz")  # the settings go with the weights
-    assert low_params(load_float_model(tmp_path / "p.weights.npz")) == LOW_PERIODICITY
+    assert low_params(build_model(75, low=LOW_SPECTRUM)) == LOW_SPECTRUM and low_params(build_model(75)) is None
+    with pytest.raises(ValueError, match="cannot feed"):  # the periodicity channels of an experimental build
+        low_params(build_model(75, low=dataclasses.replace(LOW_SPECTRUM, frames=8)))
 
 
 def test_a_factorised_model_is_the_truncated_svd_of_the_full_one():
