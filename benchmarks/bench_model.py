@@ -284,9 +284,7 @@ def main() -> int:
             cells += [str(room[""]["patches"]) if room[""] else "0",
                       *(pct(r["accuracy"]) if r else "n/a" for r in room.values())]
         print("| " + " | ".join(cells) + " |")
-    cents = load_validation_cents(data_dir)
-    if cents is not None:
-        detune_table(y, cents, predictions, {"": results, "baseline ": baseline})
+    detune_table(y, load_validation_cents(data_dir), predictions, {"": results, "baseline ": baseline})
     if args.baseline:
         paired_table(splits, by_model, results)
     if args.json:

@@ -45,12 +45,8 @@ class NoteBank:
     source: np.ndarray  # (N,) str: "fluidr3:<program>" or "synth:<family>"
     validation: np.ndarray  # (N,) bool
     # (N,) float32: how far the note's f0 lies from its label's, in cents (a synthesized note's drawn detune); NaN where
-    # not known (rendered notes, banks from before it was kept)
-    cents: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.cents is None:
-            self.cents = np.full(len(self.midi), np.nan, dtype=np.float32)
+    # not known (rendered notes)
+    cents: np.ndarray
 
     def save(self, path: Path) -> None:
         np.savez(path, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
@@ -58,7 +54,8 @@ class NoteBank:
     @classmethod
     def load(cls, path: Path) -> "NoteBank":
         with np.load(path) as z:
-            return cls(**{f.name: z[f.name] for f in dataclasses.fields(cls) if f.name in z.files})
+            _require_arrays(path, z, [f.name for f in dataclasses.fields(cls)])
+            return cls(**{f.name: z[f.name] for f in dataclasses.fields(cls)})
 
     def subset(self, mask: np.ndarray) -> "NoteBank":
         return NoteBank(*(getattr(self, f.name)[mask] for f in dataclasses.fields(self)))
@@ -406,19 +403,24 @@ VALIDATION_SPLITS = {"validation": "clean", "validation-noisy": "in a room, nois
 def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarray | dict, np.ndarray, np.ndarray]:
     """(x, y, source) of a validation split written by write_data. x is the float32 log-mel patches, or, where
     the split has them, {"log_mel": those, "low_spectrum": their low spectra}: `model_inputs` picks a model's."""
-    with np.load(data_dir / f"{split}.npz") as z:
-        source = z["source"] if "source" in z.files else np.full(len(z["y"]), "unknown")
-        x = z["x"].astype(np.float32)
-        if "x_low" in z.files:
-            x = {"log_mel": x, "low_spectrum": z["x_low"].astype(np.float32)}
-        return x, z["y"], source
+    path = data_dir / f"{split}.npz"
+    with np.load(path) as z:
+        _require_arrays(path, z, ["x", "x_low", "y", "source"])
+        return {"log_mel": z["x"].astype(np.float32), "low_spectrum": z["x_low"].astype(np.float32)}, z["y"], z["source"]
 
 
 def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarray | None:
-    """(N,) each patch's note's detune from its label in cents, NaN for no note or a rendered note; None for a split
-    written before data builds kept it."""
-    with np.load(data_dir / f"{split}.npz") as z:
-        return z["cents"] if "cents" in z.files else None
+    """(N,) each patch's note's detune from its label in cents, NaN for no note or a rendered note."""
+    path = data_dir / f"{split}.npz"
+    with np.load(path) as z:
+        _require_arrays(path, z, ["cents"])
+        return z["cents"]
+
+
+def _require_arrays(path: Path, z, names: list[str]) -> None:
+    missing = [n for n in names if n not in z.files]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: an older build wrote it; run `pitchrec-build data` again")
 
 
 def model_inputs(x, low):

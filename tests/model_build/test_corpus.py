@@ -157,6 +157,7 @@ def tiny_bank() -> NoteBank:
         note_off=np.full(len(midis), int(1.6 * SR), dtype=np.int32),
         source=np.array(["synth:pure"] * len(midis)),
         validation=np.zeros(len(midis), dtype=bool),
+        cents=np.full(len(midis), np.nan, np.float32),
     )
 
 
@@ -278,12 +279,14 @@ def test_bank_round_trips_and_splits(tmp_path):
     val_sources = {str(s) for s in bank.source[bank.validation]}
     train_sources = {str(s) for s in bank.source[~bank.validation]}
     assert not val_sources & train_sources
-    # Synthesized notes carry their drawn detune; rendered ones none. A bank saved before it was kept loads with none.
+    # Synthesized notes carry their drawn detune; rendered ones none. A bank an older build saved without it is
+    # refused, with what to run.
     synthesized = np.char.startswith(bank.source.astype(str), "synth:")
     assert np.all(np.abs(bank.cents[synthesized]) < 49.5) and np.isnan(bank.cents[~synthesized]).all()
     with np.load(tmp_path / "bank.npz") as z:
         np.savez(tmp_path / "old.npz", **{k: z[k] for k in z.files if k != "cents"})
-    assert np.isnan(NoteBank.load(tmp_path / "old.npz").cents).all()
+    with pytest.raises(ValueError, match="lacks cents: an older build wrote it; run `pitchrec-build data` again"):
+        NoteBank.load(tmp_path / "old.npz")
 
 
 def test_a_synthesized_notes_detune_is_the_one_it_sounds():
