@@ -59,7 +59,7 @@ def cmd_classify(args) -> int:
         end_s = (i * hop_frames + params.patch_frames) * params.hop_s
         low = None
         if model.low is not None:  # the audio up to where this patch's last frame ends
-            end = (i * hop_frames + params.patch_frames - 1 - pad_frames) * params.hop_samples + params.window_samples
+            end = features.frame_end(i * hop_frames + params.patch_frames - 1 - pad_frames, params)
             low = features.low_spectrum(signal[: max(0, end)], model.low)
         p = model.predict(patch, low)
         name = "-" if p.label == "none" else p.label

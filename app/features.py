@@ -105,6 +105,12 @@ def log_mel(waveform: np.ndarray, params: FrontEndParams = VGGISH) -> np.ndarray
     return log_mel_frames(frame(signal, params.window_samples, params.hop_samples), params)
 
 
+def frame_end(frame: int, params: FrontEndParams = VGGISH) -> int:
+    """Where log-mel frame `frame` (0-based) of a signal ends, in samples: so the audio up to where a patch ending with
+    that frame ends, which its low spectrum is computed from (as in training)."""
+    return frame * params.hop_samples + params.window_samples
+
+
 def log_mel_from_audio(audio: np.ndarray, rate_hz: float, params: FrontEndParams = VGGISH) -> np.ndarray:
     """Mono or multichannel audio at any rate -> (frames, mel_bands) log-mel."""
     return log_mel(resample(to_mono(audio), rate_hz, params.sample_rate_hz), params)
@@ -179,6 +185,7 @@ class LogMelStream:
         self.frames_done = 0
         self._keep = keep_samples
         self._recent = np.zeros(0, dtype=np.float32)  # the newest 16 kHz samples, the pending ones included
+        self._samples_in = 0  # 16 kHz samples pushed so far
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """(samples,) mono block at input_rate_hz -> (new_frames, mel_bands) log-mel."""
@@ -186,6 +193,7 @@ class LogMelStream:
         if self._resampler is not None:
             block = self._resampler.resample_chunk(block)
         signal = np.concatenate([self._pending, block]) if len(self._pending) else block
+        self._samples_in += len(block)
         p = self.params
         new = log_mel(signal, p)
         consumed = len(new) * p.hop_samples
@@ -210,6 +218,5 @@ class LogMelStream:
             raise ValueError(f"the stream keeps {self._keep} samples, not {n}")
         if self.frames_done == 0:
             return np.zeros(0, dtype=np.float32)
-        after_end = len(self._pending) - (self.params.window_samples - self.params.hop_samples)
-        end = len(self._recent) - after_end
+        end = len(self._recent) - (self._samples_in - frame_end(self.frames_done - 1, self.params))
         return self._recent[max(0, end - n) : end]

@@ -190,7 +190,7 @@ class NoteModel:
             patch[-len(spec) :] = spec
         if self.low is None:
             return patch, None
-        end = (len(frames) - 1) * p.hop_samples + p.window_samples if len(frames) else 0
+        end = features.frame_end(len(frames) - 1, p) if len(frames) else 0
         return patch, features.low_spectrum(audio[:end], self.low)
 
     def predict_audio(self, audio: np.ndarray) -> Prediction:

@@ -107,8 +107,8 @@ def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
     ends = range(first, min(last, len(spec) - p.patch_frames) + 1, step)
     if not len(ends):
         return _no_patches()
-    # Patch e's last frame is frame e of the clip (after the padding), ending at sample e * hop + window.
-    lows = np.stack([features.low_spectrum(clip.audio[: e * p.hop_samples + p.window_samples], low) for e in ends])
+    # Patch e's last frame is frame e of the clip (after the padding).
+    lows = np.stack([features.low_spectrum(clip.audio[: features.frame_end(e, p)], low) for e in ends])
     return {"log_mel": np.stack([spec[e : e + p.patch_frames] for e in ends]), "low_spectrum": lows}
 
 

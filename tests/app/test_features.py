@@ -221,7 +221,7 @@ def test_stream_gives_the_audio_up_to_the_newest_patch_end(rate, block):
         stream.push(x[start : start + block])
         if stream.frames_done == 0:
             continue
-        end = (stream.frames_done - 1) * VGGISH.hop_samples + VGGISH.window_samples  # where the last frame ends
+        end = features.frame_end(stream.frames_done - 1)  # where the last frame ends
         got = stream.patch_audio(LOW.samples)
         if rate == SR:
             np.testing.assert_array_equal(got, whole[max(0, end - LOW.samples) : end])
