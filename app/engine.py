@@ -71,7 +71,6 @@ class Result:
     confidence: float  # 0..1, in what is reported: the note and its f0, or that there is no note
     level_dbfs: float
     model_note: str | None = None  # the model's own top class at its last verdict, before fusion (None below the gate)
-    columns: np.ndarray | None = None  # (new_frames, mel_bands) log-mel computed this hop, for display
     stable: bool = False  # a verdict bore the note out; False: shown from the waveform alone, awaiting one
     model_ran: bool = False  # the model ran this hop
 
@@ -164,8 +163,8 @@ class Analyzer:
         mono = features.to_mono(block, self.settings.channel)
         if start_s is not None and self._next_start_s is not None and start_s > self._next_start_s + 0.5 / self.rate_hz:
             self.tracker.silence()  # a gap: what was heard before it says nothing of what follows
-        columns = self._stream.push(mono)
-        onset_s = self._onsets.push(columns if self._onset_stream is None else self._onset_stream.push(mono))
+        frames = self._stream.push(mono)
+        onset_s = self._onsets.push(frames if self._onset_stream is None else self._onset_stream.push(mono))
         self._history.push(mono)
         self._samples += len(mono)
         t_s = self._samples / self.rate_hz  # the analysis's own clock: onsets and verdicts are timed on it
@@ -175,7 +174,7 @@ class Analyzer:
 
         if level < self.settings.gate_dbfs:  # below the gate: surely no note, and no inference spent on it
             self.tracker.silence()
-            return Result(shown_t_s, None, None, None, None, 1.0, level, None, columns)
+            return Result(shown_t_s, None, None, None, None, 1.0, level, None)
         if onset_s is not None or not self.tracker.gate_open:  # a new sound, or the gate opening on one
             self.tracker.onset(onset_s if onset_s is not None else t_s - len(mono) / self.rate_hz)
         probs = self._probabilities() if self.tracker.model_due(t_s) else None
@@ -184,7 +183,7 @@ class Analyzer:
         model_note = None if reading.model_midi is None else note_name(reading.model_midi)
         note = None if reading.midi is None else note_name(reading.midi)
         return Result(shown_t_s, note, reading.midi, reading.cents, reading.f0_hz, reading.confidence, level,
-                      model_note, columns, reading.state is State.CONFIRMED, probs is not None)
+                      model_note, reading.state is State.CONFIRMED, probs is not None)
 
     def _probabilities(self) -> np.ndarray:
         if self._low is None:
