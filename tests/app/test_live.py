@@ -195,14 +195,16 @@ def test_a_close_that_hangs_is_abandoned_and_portaudio_is_not_reinitialised_whil
     assert not session._supervisor.is_alive()
 
 
-def test_retries_do_not_pile_up_opens_on_a_server_that_hangs(sessions):
+def lost_while_the_server_hangs(sessions):
+    """A session whose input "mic" was lost, and whose retries now hang in "PortAudio" until hang.release (then an open
+    returns a tone, too late for the retry that asked): (session, hang, opener's calls, the lost input)."""
     hang, calls = Hang(), []
 
     def opener(spec):
         calls.append(spec)
-        if len(calls) > 1:  # the server hangs from now on, until released
+        if len(calls) > 1:
             hang()
-            return ToneInput(220.0)  # too late for the retry that asked
+            return ToneInput(220.0)
         return DyingTone(440.0)
 
     session = sessions(opener)
@@ -211,6 +213,11 @@ def test_retries_do_not_pile_up_opens_on_a_server_that_hangs(sessions):
     until(lambda: first.ring.written > 0)
     first.die()
     until(lambda: session.input_state.error == "the sound server has not answered an earlier open yet")
+    return session, hang, calls, first
+
+
+def test_retries_do_not_pile_up_opens_on_a_server_that_hangs(sessions):
+    session, hang, calls, first = lost_while_the_server_hangs(sessions)
     retries = set()  # when the supervisor last retried
     until(lambda: retries.add(session._supervisor._last_retry) or len(retries) >= 5)  # five retries on
     assert len(calls) == 2  # still the one stuck open
@@ -248,21 +255,7 @@ def test_playback_goes_through_the_supervisor_and_a_failure_is_a_warning(session
 
 
 def test_rescan_retries_at_once_even_while_an_open_is_stuck(sessions):
-    hang, calls = Hang(), []
-
-    def opener(spec):
-        calls.append(spec)
-        if len(calls) > 1:
-            hang()
-            raise DeviceError("gone")
-        return DyingTone(440.0)
-
-    session = sessions(opener)
-    session.open_input("mic")
-    first = session.source
-    until(lambda: first.ring.written > 0)
-    first.die()
-    until(lambda: session.input_state.error == "the sound server has not answered an earlier open yet")
+    session, hang, calls, _ = lost_while_the_server_hangs(sessions)
     stuck = len(calls)
     session.rescan()  # the user asks: tried although the retries wait
     until(lambda: len(calls) == stuck + 1)
