@@ -59,4 +59,4 @@ model: system-deps $(VENV)/.dev
 		--average-epochs 3 --mix-init 0.5 --version 9
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build dist .pytest_cache

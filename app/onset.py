@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from app import features
 from app.params import VGGISH, FrontEndParams
 
 
@@ -65,8 +66,7 @@ class OnsetDetector:
 
     def _onset_time_s(self, k: int) -> float:
         """Stream time where a sound that made frame k rise began, roughly."""
-        fe = self._front_end
-        return (k * fe.hop_samples + fe.window_samples) / fe.sample_rate_hz
+        return features.frame_end(k, self._front_end) / self._front_end.sample_rate_hz
 
     def push(self, frames: np.ndarray) -> float | None:
         """(new_frames, mel_bands) log-mel -> the stream time of the first onset among them, or None."""

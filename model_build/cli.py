@@ -276,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted; `train` resumes from its last checkpoint")
         return 130
-    except FileNotFoundError as e:
+    except FileNotFoundError as e:  # a step run before the one it needs, a missing soundfont or clip folder, ...
+        if args.verbose:
+            raise
         log.error("%s", e)
         return 1
     except ValueError as e:  # inputs that do not fit: a model of another shape, patches without an input it takes, ...

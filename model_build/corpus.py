@@ -409,7 +409,7 @@ def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarr
         return {"log_mel": z["x"].astype(np.float32), "low_spectrum": z["x_low"].astype(np.float32)}, z["y"], z["source"]
 
 
-def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarray | None:
+def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarray:
     """(N,) each patch's note's detune from its label in cents, NaN for no note or a rendered note."""
     path = data_dir / f"{split}.npz"
     with np.load(path) as z:
@@ -436,7 +436,7 @@ def model_inputs(x, low):
     if x["low_spectrum"].shape[1:] != low.shape:
         raise ValueError(f"this model takes a low spectrum of shape {low.shape}, and these patches have "
                          f"{x['low_spectrum'].shape[1:]}: rebuild them with `pitchrec-build data`")
-    return x if set(x) == {"log_mel", "low_spectrum"} else {"log_mel": x["log_mel"], "low_spectrum": x["low_spectrum"]}
+    return x
 
 
 def select_patches(x, idx):

@@ -93,9 +93,9 @@ def false_note_rate(model, x_val, y_val) -> float | None:
 
 def is_best(history: list[dict]) -> bool:
     """Whether the newest epoch beats every earlier one: fewer false notes on the validation no-note patches, or as
-    few and a higher validation accuracy. Epochs without the false-note figure (state from before it) count none."""
+    few and a higher validation accuracy. A split without no-note patches (no false-note figure) counts none."""
     def key(h: dict) -> tuple[float, float]:
-        return -(h.get("val_false_notes") or 0.0), h.get("val_accuracy", 0.0)
+        return -h.get("val_false_notes", 0.0), h["val_accuracy"]
 
     return all(key(history[-1]) > key(h) for h in history[:-1])
 

@@ -54,6 +54,17 @@ def test_bad_clips_are_listed_with_reasons_and_skipped(clip_dir):
     assert "sidecar" in why["nosidecar"] and "range" in why["outofrange"] and "unreadable" in why["garbage"]
 
 
+def test_a_folder_without_a_usable_clip_is_one_line_and_exit_code_1(tmp_path, caplog):
+    from model_build.cli import main
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_clip(folder, "silent", None)
+    write_clip(folder, "nolabel", None, label="detected")
+    assert main(["finetune", "--clips", str(folder), "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path)]) == 1
+    assert f"no usable clips in {folder} (2 skipped)" in caplog.text
+
+
 def test_patches_carry_the_clip_label_and_held_out_clips_are_whole(clip_dir):
     good, _ = read_clips(clip_dir)
     x = clip_patches(good[0])

@@ -23,7 +23,7 @@ def test_as_few_false_notes_then_accuracy_decides_and_ties_keep_the_earlier():
     assert not is_best([first, {"val_accuracy": 0.94, "val_false_notes": 0.0}])
 
 
-def test_history_from_before_the_false_note_figure_is_judged_by_accuracy():
+def test_epochs_without_a_false_note_figure_are_judged_by_accuracy():  # a split without no-note patches
     assert is_best([{"val_accuracy": 0.95}, {"val_accuracy": 0.96, "val_false_notes": 0.0}])
     assert not is_best([{"val_accuracy": 0.97}, {"val_accuracy": 0.96}])
     assert not is_best([{"val_accuracy": 0.95}, {"val_accuracy": 0.96, "val_false_notes": 0.01}])
