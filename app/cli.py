@@ -168,6 +168,7 @@ def status_line(r) -> str:
 def cmd_listen(args) -> int:
     import time
 
+    from app import pitch
     from app.live import LiveSession
     from app.model import NoteModel
 
@@ -178,6 +179,8 @@ def cmd_listen(args) -> int:
         state = session.input_state
         print(f"listening on {state.device.key if state.device.index >= 0 else state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz "
               "(Ctrl-C stops)")
+        if pitch.rate_limit_note(state.rate_hz, args.a4):
+            print(pitch.rate_limit_note(state.rate_hz, args.a4))
         version, started, said = 0, time.monotonic(), ""
         while args.seconds is None or time.monotonic() - started < args.seconds:
             previous = version

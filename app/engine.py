@@ -30,7 +30,7 @@ import numpy as np
 
 from app import features, pitch
 from app.model import NoteModel
-from app.notes import MIDI_MIN, NO_NOTE, midi_from_name, note_name
+from app.notes import NO_NOTE, NOTE_MAX, NOTE_MIN, midi_from_name, note_name
 from app.onset import OnsetDetector
 from app.tracker import NoteTracker, State, TrackerParams
 
@@ -134,12 +134,14 @@ class Analyzer:
         self._onset_stream = features.LogMelStream(rate_hz, model.params, quality="LQ") if resampled else None
         self._onsets = OnsetDetector(model.params)
         # Enough recent audio for the longest pitch window (the lowest note) and a hop's level.
-        longest = pitch.window_samples(MIDI_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES)
+        longest = pitch.window_samples(NOTE_MIN - 1, rate_hz, A4_MIN_HZ, pitch.WIDE_SEARCH_SEMITONES)
         self._history = Recent(max(longest, int(pitch.SPECTRUM_S * rate_hz)) + int(rate_hz * 0.1))
         self._samples = 0
         self._next_start_s: float | None = None  # where the next block should start in stream time, if stamped
         class_midi = [None if label == NO_NOTE else midi_from_name(label) for label in model.labels]
-        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker)
+        # The notes named: A0 to C8, as far as the rate carries them (8 kHz: to G7).
+        self.top_midi = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz))
+        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi))
 
     @property
     def hop_samples(self) -> int:

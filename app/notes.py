@@ -11,6 +11,11 @@ MIDI_MIN = 23
 MIDI_MAX = 96
 NO_NOTE = "none"
 
+# The notes Pitchrec names: A0 to C8, a piano's range. A model's classes may be fewer (version 9's: B0 to C7); the
+# waveform names the others (app.tracker).
+NOTE_MIN = 21
+NOTE_MAX = 108
+
 
 def note_name(midi: int) -> str:
     """MIDI number to scientific pitch name with sharps: 69 -> 'A4'."""

@@ -32,7 +32,7 @@ import math
 import numpy as np
 import soxr
 
-from app.notes import midi_to_hz
+from app.notes import NOTE_MAX, NOTE_MIN, hz_to_midi, midi_to_hz, note_name
 
 SEARCH_SEMITONES = 1.25  # the true f0 lies within ±0.65 semitone of the shown note; a neighbour hint must still find it
 # The model's note is a region: in the bass, where its log-mel bands cannot resolve the harmonics, it names a note
@@ -45,6 +45,23 @@ MIN_WINDOW_S = 0.040
 MIN_PERIODS = 4
 MIN_LAG_SAMPLES = 64  # parabolic interpolation is exact to ~0.01 sample only on well-sampled peaks
 MIN_COARSE_LAG_SAMPLES = 16  # enough to name a note (to a few cents)
+
+
+CARRIED_SHARE = 0.4  # of the sample rate: the highest fundamental measured (0.8 of Nyquist, below anti-alias filters)
+
+
+def highest_midi(rate_hz: float, a4_hz: float = 440.0) -> int:
+    """The highest note whose fundamental audio at rate_hz carries well enough to measure (8 kHz: G7, not C8)."""
+    return int(math.floor(hz_to_midi(CARRIED_SHARE * rate_hz, a4_hz)))
+
+
+def rate_limit_note(rate_hz: float, a4_hz: float = 440.0) -> str | None:
+    """What to tell the user when an input's rate cannot carry the top of the app's range, or None."""
+    top = highest_midi(rate_hz, a4_hz)
+    if top >= NOTE_MAX:
+        return None
+    return (f"at {rate_hz:g} Hz notes above {note_name(top)} cannot be measured: choose a rate of "
+            f"{math.ceil(midi_to_hz(NOTE_MAX, a4_hz) / CARRIED_SHARE / 1000):g} kHz or more for the top of a piano")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,8 +171,8 @@ UP_RATIO = 0.98
 _MEASURE = object()
 
 
-def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = 23,
-                 highest_midi: int = 96, named=_MEASURE) -> int:
+def octave_check(x: np.ndarray, rate_hz: float, midi_hint: int, a4_hz: float = 440.0, lowest_midi: int = NOTE_MIN,
+                 highest_midi: int = NOTE_MAX, named=_MEASURE) -> int:
     """midi_hint, or the note whose period the sound really has: a fifth, one octave, an octave and a fifth or two
     octaves below the named note when the sound repeats there but not at the named period (the shortest such
     period wins unless a longer one is clearly more periodic); or a half, a third or a quarter of the named period

@@ -45,7 +45,7 @@ import math
 import numpy as np
 
 from app import pitch
-from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi
+from app.notes import NOTE_MAX, NOTE_MIN, hz_to_midi
 
 EPS_S = 1e-6  # stream times are sums of hop lengths: compare with a little slack
 
@@ -129,11 +129,16 @@ class Reading:
 
 
 class NoteTracker:
-    def __init__(self, class_midi: list[int | None], a4_hz: float = 440.0, params: TrackerParams = TrackerParams()):
-        """class_midi: the model's classes as MIDI notes at 440 Hz (None: no note)."""
+    def __init__(self, class_midi: list[int | None], a4_hz: float = 440.0, params: TrackerParams = TrackerParams(),
+                 notes: tuple[int, int] = (NOTE_MIN, NOTE_MAX)):
+        """class_midi: the model's classes as MIDI notes at 440 Hz (None: no note). notes: the lowest and highest
+        note it may show and search the waveform for, at a4_hz (the input's rate may carry fewer than the app
+        names: pitch.highest_midi); a model's classes may cover fewer."""
         self.params = params
         self.a4_hz = a4_hz
         self._class_midi = class_midi
+        self._class_of = {m: i for i, m in enumerate(class_midi) if m is not None}  # MIDI at 440 Hz -> class index
+        self._lo, self._hi = notes
         # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
         self._a4_offset = 12.0 * math.log2(440.0 / a4_hz)
         self.verdicts = 0  # model calls so far
@@ -231,7 +236,7 @@ class NoteTracker:
         at_once = prob >= p.switch_prob
         named = wave.near(hint, pitch.WIDE_SEARCH_SEMITONES)
         measured = {hint: named}
-        checked = wave.octave_check(hint, MIDI_MIN, MIDI_MAX, named)
+        checked = wave.octave_check(hint, self._lo, self._hi, named)
         if (checked > hint and hint == self.shown and self.state is State.CONFIRMED and not p.every_hop
                 and named is not None and named.clarity >= pitch.OCTAVE_NAMED_BELOW
                 and wave.sounds_its_own_partials(named.f0_hz)):
@@ -248,7 +253,7 @@ class NoteTracker:
             # semitones): if the sound has one clear period elsewhere, and that note sounds partials of its own (not
             # an organ mixture's), it is the verdict, never "at once". Noise and note changes have no such period,
             # and the model's note stands.
-            whole = wave.strongest_period(MIDI_MIN, MIDI_MAX)
+            whole = wave.strongest_period(self._lo, self._hi)
             if (whole is not None and whole.clarity >= p.whole_range_clarity
                     and wave.sounds_its_own_partials(whole.f0_hz)):
                 return Verdict(int(round(hz_to_midi(whole.f0_hz, self.a4_hz))), False, model_midi, probs, measured)
@@ -261,7 +266,7 @@ class NoteTracker:
         # Within the model's region the waveform names the note: a bass note named a semitone or two off
         # (pitch.WIDE_SEARCH_SEMITONES) is set right here, before the hysteresis counts it.
         nearest = int(round(hz_to_midi(named.f0_hz, self.a4_hz)))
-        if nearest != hint and MIDI_MIN <= nearest <= MIDI_MAX:
+        if nearest != hint and self._lo <= nearest <= self._hi:
             hint = nearest
             measured[hint] = named
         return Verdict(hint, at_once, model_midi, probs, measured)
@@ -321,7 +326,7 @@ class NoteTracker:
         p = self.params
         since_s = min(t_s - self._onset_s, p.read_s)
         since = int(round(since_s * wave.rate_hz))
-        reading = wave.period_since(since, MIDI_MIN, MIDI_MAX)
+        reading = wave.period_since(since, self._lo, self._hi)
         last_read, self._read_midi = self._read_midi, None
         if reading is None:
             return
@@ -335,7 +340,7 @@ class NoteTracker:
                 or rival > p.provisional_rival_clarity
                 or reading.best_clarity - reading.clarity > p.provisional_best_margin):
             return
-        if midi == self.shown or not MIDI_MIN <= midi <= MIDI_MAX:
+        if midi == self.shown or not self._lo <= midi <= self._hi:
             return
         if self._mains(reading.f0_hz, since_s * reading.f0_hz):
             return
@@ -383,8 +388,8 @@ class NoteTracker:
         if self._probs is None or not self._probs_fresh:
             return float(np.clip(self.params.unheard_belief * clarity, 0.0, 1.0))
         model_midi = exact_midi - self._a4_offset
-        near = sum(float(self._probs[m - MIDI_MIN]) for m in {math.floor(model_midi), math.ceil(model_midi)}
-                   if MIDI_MIN <= m <= MIDI_MAX)
+        near = sum(float(self._probs[self._class_of[m]]) for m in {math.floor(model_midi), math.ceil(model_midi)}
+                   if m in self._class_of)
         return float(np.clip(near * clarity, 0.0, 1.0))
 
     def _none_confidence(self) -> float:

@@ -21,13 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import clips
-from app.notes import MIDI_MAX, MIDI_MIN, midi_from_name, note_name
+from app.notes import NOTE_MAX, NOTE_MIN, midi_from_name, note_name
 
 DETECTED = "detected"
 
 
 def label_choices() -> list[str]:
-    return [DETECTED] + [note_name(m) for m in range(MIDI_MIN, MIDI_MAX + 1)]
+    return [DETECTED] + [note_name(m) for m in range(NOTE_MIN, NOTE_MAX + 1)]  # A0 to C8
 
 
 def parse_label(text: str) -> tuple[str, int | None]:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import clips, features
+from app import clips, features, pitch
 from app.engine import Settings, SettingsError
 from app.gui.clips_panel import DETECTED, ClipsPanel
 from app.gui.history import PitchHistory
@@ -212,7 +212,9 @@ class MainWindow(QMainWindow):
     def _input_events(self) -> None:
         """What the input supervisor reported since the last look."""
         for event in self.session.take_events():
-            self.show_message(event.message)
+            limit = (pitch.rate_limit_note(self.session.input_state.rate_hz, self.session.settings.a4_hz)
+                     if event.kind in ("opened", "back") else None)
+            self.show_message(event.message + (f"; {limit}" if limit else ""))
             if event.kind in ("opened", "back"):
                 self.settings_panel.set_channels(self.session.input_state.channels)
                 if not self._channel_restored:  # the saved channel, once the first input says how many it has

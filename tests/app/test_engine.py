@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.engine import EVERY_HOP, Analyzer, Latest, Settings
-from app.notes import MIDI_MIN, class_labels, label_index, midi_to_hz
+from app.notes import MIDI_MIN, class_labels, label_index, midi_to_hz, note_name
 from app.params import LOW_SPECTRUM, VGGISH
 
 RATE = 48000
@@ -294,3 +294,17 @@ def test_a_two_input_model_gets_the_low_spectrum_of_the_audio_its_patch_ends_wit
         if rate == 16000:
             np.testing.assert_array_equal(low, features.low_spectrum(whole[:end]))
         assert int(low[:, -1].argmax()) == (45 - LOW_SPECTRUM.midi_low) * 4 or end < 2 * LOW_SPECTRUM.samples
+
+
+@pytest.mark.parametrize("midi, named", [(21, 33), (22, 34), (103, 91), (105, 93), (108, 96)])
+def test_piano_notes_beyond_the_models_classes_are_named_by_the_waveform(midi, named):
+    """Version 9's classes stop at B0 and C7, and it names A0 and A#0 an octave up, D#7 to C8 an octave down; the
+    waveform, searched from A0 to C8, sets them right."""
+    results = run(Analyzer(ScriptedModel([named]), RATE, EVERY_50_MS), tone(midi_to_hz(midi), 2.0))
+    assert [r.note for r in results[-20:]] == [note_name(midi)] * 20
+
+
+def test_a_rate_names_only_the_notes_it_carries():
+    assert Analyzer(ScriptedModel([69]), 48000).top_midi == 108  # C8
+    assert Analyzer(ScriptedModel([69]), 16000).top_midi == 108
+    assert Analyzer(ScriptedModel([69]), 8000).top_midi == 103  # G7: 0.4 of the rate is 3200 Hz

@@ -266,3 +266,10 @@ def test_an_estimate_tells_how_periodic_the_octave_above_is():
     full = pitch.estimate(tone(220.0, 14400, 48000), 48000, 57)
     assert even.above_clarity > 0.98 * even.clarity
     assert full.above_clarity < 0.5 * full.clarity
+
+
+def test_a_rate_too_low_for_the_top_of_a_piano_is_said_not_guessed():
+    assert pitch.highest_midi(8000) == 103 and pitch.highest_midi(16000) >= 108
+    assert pitch.rate_limit_note(8000) == ("at 8000 Hz notes above G7 cannot be measured: choose a rate of 11 kHz or "
+                                           "more for the top of a piano")
+    assert pitch.rate_limit_note(11025) is None and pitch.rate_limit_note(48000) is None
