@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from app.notes import class_labels, label_index
+from app.notes import NO_NOTE, class_labels, label_index, midi_from_name
 
 
 def octave_errors(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -62,24 +62,36 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, sources: np.ndarray | None =
     }
 
 
+def class_map(labels: list[str]) -> np.ndarray:
+    """A model's class i -> the index of its label among app.notes.class_labels(), where validation labels are: so a
+    model of a narrower range than the build's (version 9's B0-C7 beside a wider one) is scored on the same patches."""
+    return np.array([label_index(None if label == NO_NOTE else midi_from_name(label)) for label in labels])
+
+
 def predict_keras(model, x, batch_size: int = 128) -> np.ndarray:
-    """Class indices from a Keras model; x: patches as load_validation or PatchMaker.batch give them."""
+    """Class indices from a Keras model of this build's classes (app.notes.class_labels()); x: patches as
+    load_validation or PatchMaker.batch give them."""
     from model_build.corpus import model_inputs
     from model_build.vggish import low_params
 
+    if int(model.output.shape[-1]) != len(class_labels()):
+        raise ValueError(f"this model has {int(model.output.shape[-1])} classes, this build {len(class_labels())}: "
+                         "score its int8 file, whose metadata names them")
     return np.argmax(model.predict(model_inputs(x, low_params(model)), batch_size=batch_size, verbose=0), axis=1)
 
 
 def predict_tflite(path: Path, x, num_threads: int = 2) -> np.ndarray:
-    """Class indices from a .tflite model through the app's loader; x as for predict_keras."""
+    """Class indices (among app.notes.class_labels()) from a .tflite model through the app's loader, whatever its
+    range of classes; x as for predict_keras."""
     from app.model import NoteModel
     from model_build.corpus import model_inputs
 
     model = NoteModel(path, num_threads=num_threads)
     x = model_inputs(x, model.low)
     mel, low = (x["log_mel"], x["low_spectrum"]) if isinstance(x, dict) else (x, [None] * len(x))
-    return np.array([np.argmax(model.probabilities(p, q)) for p, q in
-                     tqdm(zip(mel, low), total=len(mel), desc=f"LiteRT {path.name}", unit="patch", mininterval=2)])
+    return class_map(model.labels)[[np.argmax(model.probabilities(p, q)) for p, q in
+                                   tqdm(zip(mel, low), total=len(mel), desc=f"LiteRT {path.name}", unit="patch",
+                                        mininterval=2)]]
 
 
 def confusion_png(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: str) -> None:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from app.notes import label_index
-from model_build.evaluate import metrics
+from app.notes import class_labels, label_index, note_name
+from model_build.evaluate import class_map, metrics
 
 
 def test_metrics_count_octave_errors_and_no_note_precision():
@@ -18,3 +18,9 @@ def test_metrics_count_octave_errors_and_no_note_precision():
     assert m["no_note_recall"] == pytest.approx(1 / 2)
     assert m["false_note_rate"] == pytest.approx(1 / 2)
     assert m["per_class"]["A4"] == {"accuracy": 0.25, "patches": 4}
+
+
+def test_a_narrower_models_classes_map_onto_the_builds():
+    assert list(class_map(class_labels())) == list(range(len(class_labels())))  # the build's own: as they are
+    narrow = [note_name(m) for m in range(40, 50)] + ["none"]  # E2 to C#3, and no note
+    assert list(class_map(narrow)) == [label_index(m) for m in range(40, 50)] + [label_index(None)]
