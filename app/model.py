@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.notes import NO_NOTE, NOTE_MAX, NOTE_MIN, midi_from_name
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"  # package data: the shipped model, its metadata and card
@@ -91,10 +92,24 @@ class NoteModel:
             raise ModelError(f"model metadata {meta_path} is not valid JSON: {e}") from None
         if not isinstance(meta, dict) or not isinstance(meta.get("labels"), list) or not isinstance(meta.get("front_end"), dict):
             raise ModelError(f"model metadata {meta_path} lacks 'labels' (list) or 'front_end' (object)")
+        self._check_labels(meta["labels"], meta_path)
         self._settings(meta["front_end"], self.params, "front-end")
         if meta.get("low_spectrum") is not None:
             self.low = self._settings(meta["low_spectrum"], self._app_low, "low-spectrum")
         return meta
+
+    @staticmethod
+    def _check_labels(labels: list, meta_path: Path) -> None:
+        """Classes the app can show: distinct note names from A0 to C8, and "none" (a model may cover fewer notes
+        than that: version 9 B0 to C7)."""
+        notes = [label for label in labels if label != NO_NOTE]
+        try:
+            midis = [midi_from_name(str(label)) for label in notes]
+        except ValueError as e:
+            raise ModelError(f"model metadata {meta_path} has a label that is no note: {e}") from None
+        if any(not NOTE_MIN <= m <= NOTE_MAX for m in midis) or len(set(midis)) != len(midis) or len(notes) == len(labels):
+            raise ModelError(f"model metadata {meta_path}: its labels must be distinct notes from A0 to C8 and "
+                             f"'{NO_NOTE}' (got {labels[0] if labels else 'none'} .. {labels[-1] if labels else ''})")
 
     def _settings(self, values, ours: FrontEndParams | LowSpectrumParams, kind: str):
         """The settings the model was trained with (a metadata entry), which must be the app's own, `ours`."""

@@ -86,8 +86,13 @@ def test_empty_model(model_copy):
     ({"low_spectrum": {**LOW_SPECTRUM.to_dict(), "hop_s": 0.01}}, "bad low-spectrum settings"),
     ({"low_spectrum": None}, "2 inputs"),  # metadata that forgets the model's second input
     ({"low_spectrum": {**LOW_SPECTRUM.to_dict(), "periodicity_frames": 4}}, "periodicity channels"),  # an experiment's
+    ({"labels": ["H2", *class_labels()[1:]]}, "a label that is no note"),
+    ({"labels": ["G#8", *class_labels()[1:]]}, "distinct notes from A0 to C8"),  # above a piano
+    ({"labels": [class_labels()[1], *class_labels()[1:]]}, "distinct notes"),
+    ({"labels": [*class_labels()[:-1], "A4"]}, "distinct notes"),  # no "none" class
 ], ids=["front-end-mismatch", "unknown-front-end-key", "label-count", "low-spectrum-mismatch",
-        "unknown-low-spectrum-key", "second-input-forgotten", "periodicity-channels"])
+        "unknown-low-spectrum-key", "second-input-forgotten", "periodicity-channels", "label-no-note",
+        "label-above-c8", "label-twice", "no-none-class"])
 def test_metadata_that_disagrees_with_the_app_or_the_model(model_copy, changes, says):
     edit_metadata(model_copy, **changes)
     assert says in load_error(model_copy)
