@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.notes import class_labels
+from app.notes import NO_NOTE, class_labels, note_name
 from app.params import VGGISH, LowSpectrumParams
 
 
@@ -99,9 +99,14 @@ def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, ve
     return meta
 
 
-def save_float_weights(model, path: Path) -> None:
-    """The float model's weights as float16 (half the size; enough to fine-tune from) with how to rebuild it."""
+def save_float_weights(model, path: Path, labels: list[str] | None = None) -> None:
+    """The float model's weights as float16 (half the size; enough to fine-tune from) with how to rebuild it and
+    its classes (labels; default: this build's, app.notes.class_labels())."""
     from model_build.vggish import bottleneck_of, low_params
+
+    labels = class_labels() if labels is None else list(labels)
+    if len(labels) != int(model.output.shape[-1]):
+        raise ValueError(f"{len(labels)} labels for a model of {int(model.output.shape[-1])} classes")
 
     low = low_params(model)
     names = [f"{i:03d}:{w.path}" for i, w in enumerate(model.weights)]
@@ -112,10 +117,31 @@ def save_float_weights(model, path: Path) -> None:
         "num_classes": int(model.output.shape[-1]),
         "low_spectrum": low.to_dict() if low else None,
         "bottleneck": bottleneck_of(model),
+        "labels": labels,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         np.savez_compressed(f, __spec__=np.array(json.dumps(spec)), **arrays)
+
+
+# The classes of every model before saved weights recorded them (versions 1 to 9): B0 to C7, and no note.
+_CLASSES_BEFORE_LABELS = [note_name(m) for m in range(23, 97)] + [NO_NOTE]
+
+
+def saved_labels(path: Path) -> list[str]:
+    """The classes of a model saved by save_float_weights; for weights saved before it recorded them (the versions
+    8 and 9 files) B0 to C7 and no note, the range every model had then; a .keras file: this build's classes."""
+    path = Path(path)
+    if path.suffix == ".keras":
+        return class_labels()
+    with np.load(path) as z:
+        spec = json.loads(str(z["__spec__"]))
+    labels = spec.get("labels")
+    if labels is None and spec["num_classes"] == len(_CLASSES_BEFORE_LABELS):
+        return list(_CLASSES_BEFORE_LABELS)
+    if labels is None:
+        raise ValueError(f"{path}: {spec['num_classes']} classes, and no labels saved to say which")
+    return labels
 
 
 def load_float_model(path: Path):

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from app import features
-from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_from_name
+from app.notes import MIDI_MAX, MIDI_MIN, class_labels, label_index, midi_from_name
 from app.params import LOW_SPECTRUM, VGGISH
 from model_build.corpus import count_patches, select_patches
 
@@ -210,7 +210,7 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
     from model_build.corpus import NoteBank, PatchMaker, build_bank, load_validation, model_inputs
     from model_build.train import train_transfer, training_maker
     from model_build.transfer import schedule
-    from model_build.vggish import low_params
+    from model_build.vggish import low_params, with_classes
 
     good, bad = read_clips(clips_dir)
     for path, why in bad:
@@ -238,7 +238,8 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
         x_val, y_val = PatchMaker(bank.subset(bank.validation), low=LOW_SPECTRUM).batch(
             np.random.default_rng(config.seed + 1), config.finetune_validation_patches)
     config = dataclasses.replace(config, train_patches_per_epoch=config.finetune_patches_per_epoch)
-    model = convert.load_float_model(base_weights)
+    # A base of fewer classes than this build's (version 9's B0-C7) grows the others, starting at no probability.
+    model = with_classes(convert.load_float_model(base_weights), convert.saved_labels(base_weights), class_labels())
     low = low_params(model)  # a two-input model (version 4 on) also takes the low spectrum
     x_user, x_held, x_val = (model_inputs(x, low) for x in (x_user, x_held, x_val))
     before = {"user_held_out": accuracy(model, x_held, y_held), "base_validation": accuracy(model, x_val, y_val)}

@@ -334,7 +334,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     import keras
 
     from model_build.transfer import schedule, set_trainable
-    from model_build.vggish import add_low_branch, bottleneck_of, factorize, low_params
+    from model_build.vggish import add_low_branch, bottleneck_of, factorize, low_params, with_classes
 
     run = _Run(config, data_dir, out_dir, bank, validation, maker)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
@@ -346,12 +346,15 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         if run.averaging_due:  # stopped between the last epoch and the average
             run.average(keras.models.load_model(run.last_path))
         return run.state
-    from model_build.convert import load_float_model
+    from model_build.convert import load_float_model, saved_labels
+
+    def start():  # the init model, grown to this build's classes if it has fewer (version 9's B0-C7)
+        return with_classes(load_float_model(init_model), saved_labels(init_model), class_labels())
 
     with distribute_strategy().scope():
-        model = keras.models.load_model(run.last_path) if done else load_float_model(init_model)
+        model = keras.models.load_model(run.last_path) if done else start()
         if config.distill:
-            run.teacher = load_float_model(init_model)
+            run.teacher = start()
         if config.low_spectrum and not done:
             model = add_low_branch(model, config.low_params)
         if maker is None and low_params(model) != config.low_params:

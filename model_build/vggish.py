@@ -191,3 +191,33 @@ def add_low_branch(model: keras.Model, low: LowSpectrumParams) -> keras.Model:
     new_kernel[: len(kernel)] = kernel
     grown.get_layer("probs").set_weights([new_kernel, bias])
     return grown
+
+
+NEW_CLASS_BIAS = -30.0  # a class a model grows starts this far below the others' logits: e^-30, so it changes nothing
+
+
+def with_classes(model: keras.Model, have: list[str], want: list[str]) -> keras.Model:
+    """A copy of `model`, whose classes are the labels `have`, with the classes `want` (app.notes.class_labels() of
+    another range): every layer's weights carried over, each class in both moved to its place, a new class given
+    zero weights and a bias NEW_CLASS_BIAS below the rest, so the copy names what the model named, with the same
+    probabilities to within e^-30. Version 10 (A0 to C8) grows from version 9 (B0 to C7) this way. A class of
+    `have` missing from `want` is a ValueError; the same labels return the model as it is."""
+    if list(have) == list(want):
+        return model
+    lost = [label for label in have if label not in want]
+    if lost:
+        raise ValueError(f"the model's classes {lost} are not among the ones asked for")
+    if int(model.output.shape[-1]) != len(have):
+        raise ValueError(f"the model has {int(model.output.shape[-1])} classes, not the {len(have)} labels given")
+    grown = build_model(len(want), **_architecture(model), low=low_params(model))
+    for layer in model.layers:
+        if layer.weights and layer.name != "probs":
+            grown.get_layer(layer.name).set_weights(layer.get_weights())
+    kernel, bias = model.get_layer("probs").get_weights()
+    new_kernel = np.zeros((kernel.shape[0], len(want)), np.float32)
+    new_bias = np.full(len(want), float(bias.min()) + NEW_CLASS_BIAS, np.float32)
+    for i, label in enumerate(have):
+        j = want.index(label)
+        new_kernel[:, j], new_bias[j] = kernel[:, i], bias[i]
+    grown.get_layer("probs").set_weights([new_kernel, new_bias])
+    return grown

@@ -63,6 +63,32 @@ def test_a_grown_low_branch_starts_out_computing_what_the_one_input_model_did():
     assert len(branch) == 5 and all(name.startswith(HEAD_PREFIXES) for name in branch)  # trains from the first phase
 
 
+def test_a_model_grown_to_more_classes_names_what_it_named_and_nothing_new():
+    """Version 10 (A0 to C8) grows from version 9 (B0 to C7): the classes both have keep their weights, the new ones
+    start at no probability."""
+    import numpy as np
+
+    from app.notes import note_name
+    from model_build.vggish import with_classes
+
+    have = [note_name(m) for m in range(40, 50)] + ["none"]  # E2 to C#3
+    want = [note_name(m) for m in range(38, 52)] + ["none"]  # D2 to D#3
+    model = build_model(len(have), batch_norm=True)
+    rng = np.random.default_rng(3)
+    for layer in model.layers:
+        layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) + (1.0 if "variance" in v.path else 0.0)
+                           for w, v in zip(layer.get_weights(), layer.weights)])
+    grown = with_classes(model, have, want)
+    assert with_classes(model, have, have) is model and int(grown.output.shape[-1]) == len(want)
+    mel = rng.normal(0, 1, (4, 96, 64)).astype(np.float32)
+    before, after = model.predict(mel, verbose=0), grown.predict(mel, verbose=0)
+    kept = [want.index(label) for label in have]
+    np.testing.assert_allclose(after[:, kept], before, atol=1e-6)
+    assert after[:, [want.index(label) for label in want if label not in have]].max() < 1e-9
+    with pytest.raises(ValueError, match="not among"):
+        with_classes(model, have, want[3:])  # E2 would be lost
+
+
 def test_low_params_come_from_the_model_and_an_input_of_another_shape_is_refused():
     from app.params import LOW_SPECTRUM
     from model_build.vggish import low_params
@@ -117,3 +143,28 @@ def test_float_weights_keep_the_bottleneck(tmp_path):
     assert bottleneck_of(again) == 16 and again.count_params() == model.count_params()
     for a, b in zip(again.get_weights(), model.get_weights()):  # stored as float16
         np.testing.assert_array_equal(a, b.astype(np.float16).astype(np.float32))
+
+
+def test_float_weights_say_which_classes_they_are_and_older_ones_are_b0_to_c7(tmp_path):
+    import json
+
+    import numpy as np
+
+    from app.model import NoteModel
+    from app.notes import note_name
+    from model_build.cli import DEFAULT_WEIGHTS
+    from model_build.convert import save_float_weights, saved_labels
+
+    assert saved_labels(DEFAULT_WEIGHTS) == NoteModel().labels  # version 9's file, saved before labels were kept
+    labels = [note_name(m) for m in range(40, 50)] + ["none"]
+    save_float_weights(build_model(len(labels)), tmp_path / "m.weights.npz", labels)
+    assert saved_labels(tmp_path / "m.weights.npz") == labels
+    with pytest.raises(ValueError, match="11 labels for a model of 12 classes"):
+        save_float_weights(build_model(12), tmp_path / "n.weights.npz", labels)
+    with np.load(tmp_path / "m.weights.npz") as z:  # as if saved before labels were kept, with another count
+        arrays = {k: z[k] for k in z.files}
+    spec = json.loads(str(arrays["__spec__"]))
+    spec.pop("labels")
+    np.savez(tmp_path / "old.weights.npz", **{**arrays, "__spec__": np.array(json.dumps(spec))})
+    with pytest.raises(ValueError, match="no labels saved"):
+        saved_labels(tmp_path / "old.weights.npz")
