@@ -204,7 +204,6 @@ def pulse_sources(pulse: InputDevice) -> list[InputDevice]:
     through ALSA's `pulse` device. Debian's PortAudio has no PulseAudio host API of its own, and "pulse" alone
     only reaches the server's default source. ServerHangs if the server does not answer."""
     import json
-    import re
 
     text = _pactl("--format=json", "list", "sources")
     try:
