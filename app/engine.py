@@ -141,7 +141,8 @@ class Analyzer:
         class_midi = [None if label == NO_NOTE else midi_from_name(label) for label in model.labels]
         # The notes named: A0 to C8, as far as the rate carries them (8 kHz: to G7).
         self.top_midi = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz))
-        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi))
+        heard_top = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz, share=0.5))
+        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi), heard_top)
 
     @property
     def hop_samples(self) -> int:

@@ -50,9 +50,10 @@ MIN_COARSE_LAG_SAMPLES = 16  # enough to name a note (to a few cents)
 CARRIED_SHARE = 0.4  # of the sample rate: the highest fundamental measured (0.8 of Nyquist, below anti-alias filters)
 
 
-def highest_midi(rate_hz: float, a4_hz: float = 440.0) -> int:
-    """The highest note whose fundamental audio at rate_hz carries well enough to measure (8 kHz: G7, not C8)."""
-    return int(math.floor(hz_to_midi(CARRIED_SHARE * rate_hz, a4_hz)))
+def highest_midi(rate_hz: float, a4_hz: float = 440.0, share: float = CARRIED_SHARE) -> int:
+    """The highest note whose fundamental audio at rate_hz carries well enough to measure (8 kHz: G7, not C8); with
+    share=0.5, the highest below Nyquist at all."""
+    return int(math.floor(hz_to_midi(share * rate_hz, a4_hz)))
 
 
 def rate_limit_note(rate_hz: float, a4_hz: float = 440.0) -> str | None:

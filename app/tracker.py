@@ -130,15 +130,18 @@ class Reading:
 
 class NoteTracker:
     def __init__(self, class_midi: list[int | None], a4_hz: float = 440.0, params: TrackerParams = TrackerParams(),
-                 notes: tuple[int, int] = (NOTE_MIN, NOTE_MAX)):
+                 notes: tuple[int, int] = (NOTE_MIN, NOTE_MAX), heard_top: int | None = None):
         """class_midi: the model's classes as MIDI notes at 440 Hz (None: no note). notes: the lowest and highest
         note it may show and search the waveform for, at a4_hz (the input's rate may carry fewer than the app
-        names: pitch.highest_midi); a model's classes may cover fewer."""
+        names: pitch.highest_midi); a model's classes may cover fewer. heard_top: the highest note whose period
+        the rate still holds, above the highest shown: a tone between is not shown at all, rather than an octave
+        low (an A7 at 8 kHz, whose period also repeats at A6's)."""
         self.params = params
         self.a4_hz = a4_hz
         self._class_midi = class_midi
         self._class_of = {m: i for i, m in enumerate(class_midi) if m is not None}  # MIDI at 440 Hz -> class index
         self._lo, self._hi = notes
+        self._heard_top = self._hi if heard_top is None else max(heard_top, self._hi)
         # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
         self._a4_offset = 12.0 * math.log2(440.0 / a4_hz)
         self.verdicts = 0  # model calls so far
@@ -236,7 +239,7 @@ class NoteTracker:
         at_once = prob >= p.switch_prob
         named = wave.near(hint, pitch.WIDE_SEARCH_SEMITONES)
         measured = {hint: named}
-        checked = wave.octave_check(hint, self._lo, self._hi, named)
+        checked = wave.octave_check(hint, self._lo, self._heard_top, named)
         if (checked > hint and hint == self.shown and self.state is State.CONFIRMED and not p.every_hop
                 and named is not None and named.clarity >= pitch.OCTAVE_NAMED_BELOW
                 and wave.sounds_its_own_partials(named.f0_hz)):
@@ -244,6 +247,8 @@ class NoteTracker:
             # above repeating as well (weak odd harmonics, a bassoon's) is no reason to leave it. Between verdicts the
             # waveform holds the note, so one such move would stand for a heartbeat.
             checked = hint
+        if checked > self._hi:  # above what the rate carries well: said when the input opened, never guessed
+            return Verdict(None, False, model_midi, probs, measured)
         if checked != hint:
             # The model did not name this octave: never "at once". (Two notes a fifth apart, e.g. across a note
             # change, also repeat an octave below the lower one for a hop.)

@@ -308,3 +308,15 @@ def test_a_rate_names_only_the_notes_it_carries():
     assert Analyzer(ScriptedModel([69]), 48000).top_midi == 108  # C8
     assert Analyzer(ScriptedModel([69]), 16000).top_midi == 108
     assert Analyzer(ScriptedModel([69]), 8000).top_midi == 103  # G7: 0.4 of the rate is 3200 Hz
+
+
+def test_a_tone_above_what_the_rate_carries_is_not_named_an_octave_low():
+    """At 8 kHz the top note measured is G7; an A7 (3520 Hz) repeats at A6's period too, and was shown A6. It is shown
+    as no note instead (the input's rate limit is said when it opens)."""
+    rate = 8000
+    t = np.arange(int(2.0 * rate)) / rate
+    a7 = (0.3 * np.sin(2 * np.pi * midi_to_hz(105) * t)).astype(np.float32)
+    results = list(Analyzer(ScriptedModel([93]), rate, EVERY_50_MS).feed(a7))  # the model names A6
+    assert {r.note for r in results[-20:]} == {None}
+    g7 = (0.3 * np.sin(2 * np.pi * midi_to_hz(103) * t)).astype(np.float32)  # the top it carries: named
+    assert {r.note for r in list(Analyzer(ScriptedModel([91]), rate, EVERY_50_MS).feed(g7))[-20:]} == {"G7"}  # from G6
