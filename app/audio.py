@@ -261,24 +261,18 @@ def devices_fingerprint() -> str | None:
     """What input hardware and sound-server sources there are, read without PortAudio (which lists devices only
     when it starts): the ALSA cards, and PulseAudio's source names where pactl answers within a second. It changes
     when a device comes or goes, not when a stream starts or stops."""
-    import shutil
-    import subprocess
-
     parts = []
     try:
         with open("/proc/asound/cards", encoding="utf-8", errors="replace") as f:
             parts.append(f.read())
     except OSError:
         pass
-    if shutil.which("pactl"):
-        try:
-            out = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True, timeout=1.0)
-        except subprocess.TimeoutExpired:
-            return None  # a slow or hung server: unknown, not a change
-        except OSError:
-            out = None
-        if out is not None and out.returncode == 0:
-            parts.append(" ".join(sorted(line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line)))
+    try:
+        sources = _pactl("list", "short", "sources")
+    except ServerHangs:
+        return None  # a slow or hung server: unknown, not a change
+    if sources is not None:
+        parts.append(" ".join(sorted(line.split("\t")[1] for line in sources.splitlines() if "\t" in line)))
     return "\n".join(parts)
 
 
