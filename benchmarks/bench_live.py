@@ -54,10 +54,12 @@ from benchmarks.live_corpus import RATE_HZ, Clip, build  # noqa: E402
 
 SETTLE_S = 0.3
 STABLE_S = 0.15
-# Registers for latency, organs apart: the low one has its own target; "E2 and up" is the other target's. The
-# organ sources' onsets are a row of their own, all registers together.
-REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-C7", 60, 96), ("E2 and up", 40, 96))
-ORGANS_REGISTER = ("organs", 23, 96)
+# Registers for accuracy and latency, organs apart: B0-D#2 has its own latency target; "E2 and up" is the other
+# target's. A0-A#0 and C#7-C8 are the notes below and above model version 9's classes. The organ sources' onsets
+# are a row of their own, all registers together.
+REGISTERS = (("A0-A#0", 21, 22), ("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-C7", 60, 96), ("C#7-C8", 97, 108),
+             ("E2 and up", 40, 108))
+ORGANS_REGISTER = ("organs", 21, 108)
 
 
 def latency_key(register: str) -> str:
@@ -119,6 +121,7 @@ def score(clips: list[Clip], frames: dict) -> dict:
     by_name = {c.name: c for c in clips}
     settled_pairs = {g + apart: [] for g in ("clean", "snr20", "snr10") for apart in ("", "_organs_apart")}  # (true, named)
     by_source: dict[str, list] = {}  # clean settled (midi_true, midi_out) per source
+    by_register: dict[str, list] = {name: [] for name, _, _ in REGISTERS}  # the same per register, organs apart
     cents_err = []  # per settled exact-f0 clean frame; inf for a wrong or missing note
     for clip in clips:
         if clip.kind not in ("sustained", "detuned", "noisy"):
@@ -131,6 +134,9 @@ def score(clips: list[Clip], frames: dict) -> dict:
             settled_pairs[group + "_organs_apart"] += pairs
         if group == "clean":
             by_source.setdefault(clip.source, []).extend(pairs)
+            for name, lo, hi in REGISTERS:
+                if lo <= n.midi <= hi and clip.source not in ORGAN_SOURCES:
+                    by_register[name] += pairs
         if group == "clean" and n.f0_hz is not None:
             cents_err += _cents_errors(clip, frames[clip.name])
     r = {}
@@ -138,6 +144,8 @@ def score(clips: list[Clip], frames: dict) -> dict:
         r[f"accuracy_{group}"], r[f"octave_{group}"] = _accuracy_and_octave(pairs)
     r["by_source"] = {src: dict(zip(("accuracy", "octave", "frames"), (*_accuracy_and_octave(pairs), len(pairs))))
                       for src, pairs in sorted(by_source.items())}
+    r["by_register"] = {name: dict(zip(("accuracy", "octave", "frames"), (*_accuracy_and_octave(pairs), len(pairs))))
+                        for name, pairs in by_register.items() if pairs}
     e = np.array(cents_err)
     finite = e[np.isfinite(e)]
     r["cents_median"] = float(np.median(e)) if len(e) else float("nan")
@@ -213,6 +221,8 @@ def _cents_errors(clip: Clip, frames) -> list[float]:
 
 def _accuracy_and_octave(pairs: list) -> tuple[float, float]:
     """Shares of (midi_true, midi_out) frames named right, and named in the right pitch class but another octave."""
+    if not pairs:
+        return float("nan"), float("nan")
     true = np.array([p[0] for p in pairs])
     got = np.array([-1000 if p[1] is None else p[1] for p in pairs])
     return float(np.mean(got == true)), float(np.mean((got != true) & (got > -1000) & ((got - true) % 12 == 0)))
@@ -261,6 +271,8 @@ def main() -> int:
                      "model_calls_per_s": None if run.model_calls is None else run.model_calls / seconds}
               for name, run in runs.items()}
     versus = paired(clips, runs["Pitchrec"].frames, runs["Pitchrec, model every hop (before)"].frames)
+    with_baseline = paired(clips, runs["Pitchrec"].frames, runs[f"Pitchrec with {args.baseline.name}"].frames) \
+        if args.baseline else None
 
     pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     ms = lambda v: "never" if not np.isfinite(v) else f"{v:.0f} ms"  # noqa: E731
@@ -301,14 +313,27 @@ def main() -> int:
     print("|---|" + "---|" * len(names) + "---|")
     for label, key, fmt, target in rows:
         print(f"| {label} | " + " | ".join(fmt(scores[n][key]) for n in names) + f" | {target} |")
-    print("\nThe fast path against the model at every hop, clip by clip, organs apart (p: exact McNemar, two-sided):\n")
-    print("| figure | clips better with the fast path | clips better every hop | p |")
-    print("|---|---|---|---|")
-    labels = {"right": "settled frames named right", "octave": "fewer octave errors", "cents": "smaller cents error median",
-              "false_notes": "fewer false notes (silence and noise clips)"}
-    for key, label in labels.items():
-        v = versus[key]
-        print(f"| {label} | {v['better_a']} | {v['better_b']} | {v['p']:.3f} |")
+    labels = {"right": "settled frames named right", "octave": "fewer octave errors",
+              "cents": "smaller cents error median", "false_notes": "fewer false notes (silence and noise clips)"}
+    comparisons = [("The fast path against the model at every hop", "the fast path", "every hop", versus)]
+    if with_baseline:
+        comparisons.append((f"{args.model.name} against {args.baseline.name}, both on the fast path", args.model.name,
+                            args.baseline.name, with_baseline))
+    for title, a, b, counts in comparisons:
+        print(f"\n{title}, clip by clip, organs apart (p: exact McNemar, two-sided):\n")
+        print(f"| figure | clips better with {a} | clips better with {b} | p |")
+        print("|---|---|---|---|")
+        for key, label in labels.items():
+            v = counts[key]
+            print(f"| {label} | {v['better_a']} | {v['better_b']} | {v['p']:.3f} |")
+    print("\nClean sustained and detuned notes after settling, by register, organs apart: note accuracy / octave "
+          "errors\n")
+    print("| register | frames | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for register, first in scores[names[0]]["by_register"].items():
+        cells = [f"{pct(scores[n]['by_register'][register]['accuracy'])} / "
+                 f"{pct(scores[n]['by_register'][register]['octave'])}" for n in names]
+        print(f"| {register} | {first['frames']} | " + " | ".join(cells) + " |")
     print("\nClean sustained and detuned notes after settling, by source: note accuracy / octave errors\n")
     print("| source | frames | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
@@ -318,8 +343,8 @@ def main() -> int:
     if args.json:
         import json
 
-        args.json.write_text(json.dumps({"cpu": hardware.describe(), "scores": scores, "paired": versus}, indent=2,
-                                        default=float))
+        args.json.write_text(json.dumps({"cpu": hardware.describe(), "scores": scores, "paired": versus,
+                                         "paired_with_baseline": with_baseline}, indent=2, default=float))
     return 0
 
 

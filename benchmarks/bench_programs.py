@@ -33,13 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 from app.engine import EVERY_HOP, Analyzer, Settings  # noqa: E402
 from app.model import DEFAULT_MODEL, NoteModel  # noqa: E402
+from benchmarks.bench_model import REGISTERS  # noqa: E402
 from model_build.config import PROGRAMS, VALIDATION_PROGRAMS, BuildConfig  # noqa: E402
 from model_build.corpus import render_soundfont  # noqa: E402
 
 RATE_HZ = 48000
 LEAD_S, HOLD_S, SETTLE_S = 0.3, 1.5, 0.35
 SKIPPED_PROGRAMS = (16,)
-REGISTERS = (("B0-D#2", 23, 39), ("E2-B3", 40, 59), ("C4-C7", 60, 96))
 
 
 def score_programs(model_path: Path, stride: int, settings: Settings = Settings()) -> dict:

@@ -61,3 +61,20 @@ def test_split_figures_score_the_organ_sources_apart_as_well():
     assert figures["note_accuracy_int8_noisy_organs_apart"] == 2 / 3
     assert figures["octave_errors_int8_noisy_organs_apart"] == 1 / 3
     assert figures["false_note_rate_int8_noisy"] == 0.0 and figures["no_note_precision_int8_noisy"] == 1.0
+
+
+def test_the_held_out_pianos_are_scored_by_register_and_soundfont(capsys):
+    from benchmarks.bench_model import piano_table
+
+    none = label_index(None)
+    a0, c8, a4 = label_index(21), label_index(108), label_index(69)
+    y = np.array([a0, a0, c8, c8, a4, a4, none])
+    source = np.array(["fluidr3:1", "musescore:1", "fluidr3:1", "musescore:1", "fluidr3:0", "musescore:1", "none"])
+    named = np.array([a0, a0 + 12, c8, c8 - 12, a4 + 1, a4, none])  # musescore's A0 and C8 an octave off
+    store = {"": {}}
+    piano_table({"validation": (None, y, source)}, {"": {"validation": named}}, store)
+    assert store[""] == {"note_accuracy_int8_fluidr3:1_A0-A#0": 1.0, "note_accuracy_int8_musescore:1_A0-A#0": 0.0,
+                         "note_accuracy_int8_musescore:1_C4-B5": 1.0, "note_accuracy_int8_fluidr3:1_C#7-C8": 1.0,
+                         "note_accuracy_int8_musescore:1_C#7-C8": 0.0}  # fluidr3:0 is no held-out piano
+    out = capsys.readouterr().out
+    assert "| A0-A#0 | 2 | 100.0% | 0.0% (NO) |" in out and "| E2-B3 | 0 | – | – |" in out
