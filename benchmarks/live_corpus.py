@@ -8,7 +8,8 @@ validation synthesizer families (model_build.config). Clips:
   - sequence: runs of notes with known onsets, after silence or legato;
   - silence / noise: digital silence, noise floors, hum, loud noise.
 
-Truth: every note has the note a tuner must name and, where it is exactly known, its f0:
+Truth: every note has the note a tuner must name, from its onset for as long as it sounds over AUDIBLE_DBFS,
+and, where it is exactly known, its f0:
 the MIDI note rendered or drawn, or for a detuned copy of a synthesized note the note
 nearest its exact f0 (`detuned`). For
 synthesized notes (made without vibrato) the f0 is exact at every instant. FluidR3's samples sit up to ±15 cents from their
@@ -29,6 +30,10 @@ from model_build.config import VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildCo
 from model_build.corpus import coloured_noise, hum, render_soundfont, rms
 
 RATE_HZ = 48000
+# A note is to be named from its onset until its level (50 ms RMS) last reaches this: 6 dB over the app's gate
+# (app.engine.Settings.gate_dbfs), under which a tuner shows no note. A piano's top notes fade under it within a
+# second of a 1.5 s clip; a sustained note lasts to the clip's end.
+AUDIBLE_DBFS = -54.0
 DETUNE_CENTS = (-30.0, -12.0, 7.0, 26.0)
 SNRS_DB = (20.0, 10.0)
 
@@ -70,6 +75,14 @@ def detuned(note: Note, cents: float) -> Note:
     return Note(note.onset_s / factor, note.offset_s / factor, midi, f0)
 
 
+def audible_end(audio: np.ndarray, onset_s: float) -> float:
+    """Seconds at which `audio` is last at AUDIBLE_DBFS or louder (in 50 ms windows), and never before onset_s."""
+    w = int(0.05 * RATE_HZ)
+    frames = audio[: len(audio) // w * w].astype(np.float64).reshape(-1, w)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) >= 10 ** (AUDIBLE_DBFS / 20))
+    return max(onset_s, (loud[-1] + 1) * w / RATE_HZ if len(loud) else onset_s)
+
+
 def _fluidr3_notes(stride: int) -> list[tuple[np.ndarray, int, str]]:
     config = BuildConfig(velocities=(90,), note_stride=stride, programs=tuple(sorted(VALIDATION_PROGRAMS)),
                          note_hold_s=1.5, note_total_s=1.5)
@@ -93,7 +106,8 @@ def build(seed: int = 2026, stride: int = 5, sequences: int = 48) -> list[Clip]:
 
     def add_note(audio, midi, src, f0, i):
         audio = np.concatenate([lead, audio * 0.5])
-        clips.append(Clip(f"{src}/{midi}/{i}", "sustained", audio, [Note(len(lead) / RATE_HZ, len(audio) / RATE_HZ, midi, f0)]))
+        onset = len(lead) / RATE_HZ
+        clips.append(Clip(f"{src}/{midi}/{i}", "sustained", audio, [Note(onset, audible_end(audio, onset), midi, f0)]))
 
     for i, (audio, midi, src) in enumerate(_fluidr3_notes(stride)):
         add_note(audio, midi, src, None, i)
@@ -139,7 +153,7 @@ def _sequences(rng, originals: list[Clip], count: int, length: int = 6) -> list[
             fade = int(0.005 * RATE_HZ)
             body[-fade:] *= np.linspace(1, 0, fade)
             gap = float(rng.choice([0.0, 0.0, 0.15]))
-            notes.append(Note(t, t + len(body) / RATE_HZ, n.midi, n.f0_hz))
+            notes.append(Note(t, t + min(len(body) / RATE_HZ, n.offset_s - n.onset_s), n.midi, n.f0_hz))
             parts += [body, np.zeros(int(gap * RATE_HZ), np.float32)]
             t += len(body) / RATE_HZ + int(gap * RATE_HZ) / RATE_HZ
         clips.append(Clip(f"sequence/{s}", "sequence", np.concatenate(parts), notes, source=source))

@@ -31,3 +31,18 @@ def test_a_synthesized_copy_names_the_note_nearest_its_exact_f0(drawn_cents, cop
 def test_a_copy_of_unknown_tuning_keeps_its_note():
     copy = detuned(Note(0.3, 1.8, 40, None), 26.0)
     assert copy.midi == 40 and copy.f0_hz is None
+
+
+def test_a_note_is_to_be_named_while_it_sounds_over_the_gate():
+    import numpy as np
+
+    from app.engine import Settings
+    from benchmarks.live_corpus import AUDIBLE_DBFS, RATE_HZ, audible_end
+
+    assert AUDIBLE_DBFS > Settings().gate_dbfs
+    t = np.arange(int(1.5 * RATE_HZ)) / RATE_HZ
+    tone = np.sin(2 * np.pi * 3000 * t) * np.sqrt(2) * 10 ** (-20 / 20)  # -20 dBFS RMS ...
+    fading = tone * 10 ** (-40 * t / 20)  # ... falling 40 dB a second: -54 dBFS at 0.85 s
+    assert audible_end(fading, 0.0) == pytest.approx(0.85, abs=0.05)
+    assert audible_end(tone, 0.0) == 1.5  # a sustained note lasts to the end
+    assert audible_end(np.zeros_like(tone), 0.3) == 0.3  # never audible: nothing to name after the onset
