@@ -367,15 +367,18 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
             model = factorize(model, config.bottleneck)
     if config.init_mix and not done:
         save_weights(model, run.start_weights)  # what the average moves back towards (grown, if it was)
-    for phase in phases[len(done):]:
+    for i in range(len(done), len(phases)):
+        phase = phases[i]
         set_trainable(model, phase)
         with distribute_strategy().scope():
             _compile(model, phase.learning_rate, soft=run.teacher is not None)
-        first = run.state["epoch"]
-        log.info("phase %s: %d epochs at learning rate %.2g, %d trainable weights", phase.name, phase.epochs,
+        # The epoch this phase ends with: a run stopped inside it trains only what is left of it.
+        first, end = run.state["epoch"], sum(p.epochs for p in phases[: i + 1])
+        log.info("phase %s: %d epochs at learning rate %.2g, %d trainable weights", phase.name, end - first,
                  phase.learning_rate, sum(int(np.prod(w.shape)) for w in model.trainable_weights))
-        run.fit(model, first, first + phase.epochs, phase.name)
-        val = [h["val_accuracy"] for h in run.state["history"][first:] if "val_accuracy" in h]
+        if first < end:
+            run.fit(model, first, end, phase.name)
+        val = [h["val_accuracy"] for h in run.state["history"][:end] if "val_accuracy" in h]  # its last epoch's
         done.append({"phase": phase.name, "learning_rate": phase.learning_rate, "epochs": phase.epochs,
                      "val_accuracy": val[-1] if val else None})
         run.save_state()

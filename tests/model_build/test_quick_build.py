@@ -77,6 +77,14 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
                  "--work-dir", str(tmp_path / "build")]) == 0
     again = json.loads((train_dir / "state.json").read_text())
     assert len(again["history"]) == epochs and again["average"]["of_epochs"] == average["of_epochs"]
+    # Stopped inside the last phase, one epoch before its end: a rerun trains that epoch, not the whole phase again.
+    inside = {**again, "epoch": epochs - 1, "history": again["history"][:-1], "phases": again["phases"][:-1]}
+    del inside["average"]
+    (train_dir / "state.json").write_text(json.dumps(inside))
+    assert main(["train", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2", "--mix-init", "0.5",
+                 "--work-dir", str(tmp_path / "build")]) == 0
+    resumed = json.loads((train_dir / "state.json").read_text())
+    assert [h["epoch"] for h in resumed["history"]] == list(range(1, epochs + 1)) and len(resumed["phases"]) == 5
     model = NoteModel(out)
     assert model.takes_low_spectrum
     t = np.arange(16000) / 16000
