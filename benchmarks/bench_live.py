@@ -112,9 +112,12 @@ def run_pyin(clips: list[Clip], hop_s: float) -> Run:
 
 
 def settled(clip: Clip, frames) -> list[tuple[int, int | None]]:
-    """(true midi, named midi) of a single-note clip's frames from SETTLE_S after its onset to its end."""
+    """(true midi, named midi) of a single-note clip's frames from SETTLE_S after its onset to its end, and of the
+    frames after its end (the note has faded under the gate, live_corpus.AUDIBLE_DBFS) that show a note: no note is
+    right there, the note is, another is wrong."""
     n = clip.notes[0]
-    return [(n.midi, midi) for t, midi, _ in frames if n.onset_s + SETTLE_S <= t <= n.offset_s]
+    return [(n.midi, midi) for t, midi, _ in frames
+            if n.onset_s + SETTLE_S <= t <= n.offset_s or (t > n.offset_s and midi is not None)]
 
 
 def score(clips: list[Clip], frames: dict) -> dict:
@@ -332,7 +335,8 @@ def main() -> int:
     print("|---|---|" + "---|" * len(names))
     for register, first in scores[names[0]]["by_register"].items():
         cells = [f"{pct(scores[n]['by_register'][register]['accuracy'])} / "
-                 f"{pct(scores[n]['by_register'][register]['octave'])}" for n in names]
+                 f"{pct(scores[n]['by_register'][register]['octave'])}" if register in scores[n]["by_register"]
+                 else "–" for n in names]
         print(f"| {register} | {first['frames']} | " + " | ".join(cells) + " |")
     print("\nClean sustained and detuned notes after settling, by source: note accuracy / octave errors\n")
     print("| source | frames | " + " | ".join(names) + " |")

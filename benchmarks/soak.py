@@ -29,7 +29,7 @@ from app.audio import ToneInput  # noqa: E402
 from app.engine import Analyzer, Settings  # noqa: E402
 from app.live import LiveSession  # noqa: E402
 from app.model import NoteModel  # noqa: E402
-from app.notes import midi_to_hz  # noqa: E402
+from app.notes import NOTE_MAX, NOTE_MIN, midi_to_hz  # noqa: E402
 
 RATE = 48000
 
@@ -49,7 +49,7 @@ def program(rng: np.random.Generator, seconds: float = 60.0) -> np.ndarray:
         dur = float(rng.uniform(0.3, 3.0))
         t = np.arange(int(dur * RATE)) / RATE
         if kind in ("note", "chord"):
-            midis = [int(rng.integers(23, 97))] + ([int(rng.integers(23, 97))] if kind == "chord" else [])
+            midis = [int(m) for m in rng.integers(NOTE_MIN, NOTE_MAX + 1, 2 if kind == "chord" else 1)]
             x = sum(sum(np.sin(2 * np.pi * k * midi_to_hz(m) * t) / k for k in range(1, 6)) for m in midis)
             x = x * np.exp(-t / rng.uniform(0.5, 4.0)) * 10 ** (rng.uniform(-50, -6) / 20) / 2.3
         elif kind == "noise":

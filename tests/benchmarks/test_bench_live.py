@@ -36,3 +36,11 @@ def test_the_paired_count_goes_clip_by_clip():
     counts = paired(clips, a, b)
     assert counts["right"] == {"better_a": 2, "better_b": 0, "p": 0.5}
     assert counts["octave"]["better_a"] == 2
+
+
+def test_after_a_note_fades_no_note_or_the_note_is_right_and_another_is_wrong():
+    from benchmarks.bench_live import settled
+
+    c = clip("fluidr3:1/100/0", 100)  # the note ends (fades under the gate) at 1.0 s
+    tail = [(1.1, None, None), (1.2, 100, None), (1.3, 88, None)]
+    assert settled(c, frames([100] * 8) + tail) == [(100, 100)] * 8 + [(100, 100), (100, 88)]
