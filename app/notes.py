@@ -6,15 +6,14 @@ import math
 
 SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
-# The model's classes: MIDI 23 (B0, 5-string bass) to 96 (C7), plus "no note".
-MIDI_MIN = 23
-MIDI_MAX = 96
-NO_NOTE = "none"
-
-# The notes Pitchrec names: A0 to C8, a piano's range. A model's classes may be fewer (version 9's: B0 to C7); the
-# waveform names the others (app.tracker).
+# The notes Pitchrec names: A0 to C8, a piano's range.
 NOTE_MIN = 21
 NOTE_MAX = 108
+# A build's classes: the same notes, plus "no note". A model built before version 10 has fewer (B0 to C7, its
+# metadata says so); the waveform names the others (app.tracker).
+MIDI_MIN = NOTE_MIN
+MIDI_MAX = NOTE_MAX
+NO_NOTE = "none"
 
 
 def note_name(midi: int) -> str:

@@ -68,9 +68,9 @@ def git_commit(repo_dir: Path) -> str:
 
 
 def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, version: str, training: dict,
-                low_spectrum: LowSpectrumParams | None = None) -> dict:
+                low_spectrum: LowSpectrumParams | None = None, labels: list[str] | None = None) -> dict:
     """Write path (.tflite) and its .json sidecar; returns the metadata. low_spectrum: the settings of the model's
-    second input, if it has one."""
+    second input, if it has one; labels: its classes (default: this build's, app.notes.class_labels())."""
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {}
     if low_spectrum is not None:
@@ -82,7 +82,7 @@ def write_model(tflite: bytes, path: Path, data_summary: dict, metrics: dict, ve
         "name": "pitchrec-vggish-note",
         "version": version,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "labels": class_labels(),
+        "labels": class_labels() if labels is None else list(labels),
         "front_end": VGGISH.to_dict(),
         "input": {"name": "log_mel", "shape": [1, *VGGISH.patch_shape], "dtype": "int8"},
         **extra,

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app import features
-from app.notes import MIDI_MAX, MIDI_MIN, label_index, midi_to_hz
+from app.notes import MIDI_MAX, MIDI_MIN, class_labels, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
 from model_build.augment import Augmenter, _db, coloured_noise, hum, rms, training_probabilities
@@ -145,17 +145,24 @@ def synthesize_notes(config: BuildConfig, rng: np.random.Generator,
     return notes
 
 
+# How far from k f0 (or f0/2, f0/4) sub_octave_db looks for a partial: a piano's top octave is stretched 20-30 cents
+# sharp of equal temperament, and a fixed few hertz around the nominal frequency misses such a partial at 3 kHz.
+SUB_OCTAVE_SEARCH_CENTS = 40.0
+
+
 def sub_octave_db(audio: np.ndarray, midi: int, rate_hz: int = SR) -> float:
     """The strongest partial at f0/2 or f0/4 against the strongest harmonic k f0 (k = 1..8), in dB, where f0 is
-    the key's, over 1 s of the sustain. Near 0 dB or above, the sound repeats an octave or two below its key."""
+    the key's, over 1 s of the sustain; each partial is looked for within SUB_OCTAVE_SEARCH_CENTS (at least 3 Hz) of
+    where it would be. Near 0 dB or above, the sound repeats an octave or two below its key."""
     x = audio[int(0.2 * rate_hz) : int(1.2 * rate_hz)].astype(np.float64)
     spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     hz_per_bin = rate_hz / len(x)
     f0 = midi_to_hz(midi)
+    reach = 2.0 ** (SUB_OCTAVE_SEARCH_CENTS / 1200.0) - 1.0
 
-    def level(f: float) -> float:  # the peak within ±3 bins of f
-        i = int(round(f / hz_per_bin))
-        return float(spec[max(1, i - 3) : i + 4].max())
+    def level(f: float) -> float:  # the peak near f
+        i, width = int(round(f / hz_per_bin)), max(3, int(f * reach / hz_per_bin))
+        return float(spec[max(1, i - width) : i + width + 1].max())
 
     harmonics = max(level(k * f0) for k in range(1, 9) if k * f0 < 0.95 * rate_hz / 2)
     subs = max((level(f0 / d) for d in (2, 4) if f0 / d >= 12.0), default=0.0)
@@ -405,7 +412,10 @@ def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarr
     the split has them, {"log_mel": those, "low_spectrum": their low spectra}: `model_inputs` picks a model's."""
     path = data_dir / f"{split}.npz"
     with np.load(path) as z:
-        _require_arrays(path, z, ["x", "x_low", "y", "source"])
+        _require_arrays(path, z, ["x", "x_low", "y", "source", "labels"])
+        if list(z["labels"]) != class_labels():  # y is class indices: another build's classes would misread them
+            raise ValueError(f"{path} is labelled {z['labels'][0]} to {z['labels'][-2]}, not this build's "
+                             f"{class_labels()[0]} to {class_labels()[-2]}; run `pitchrec-build data` again")
         return {"log_mel": z["x"].astype(np.float32), "low_spectrum": z["x_low"].astype(np.float32)}, z["y"], z["source"]
 
 
@@ -488,9 +498,9 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
             cs.append(np.where(notes < 0, np.nan, held_out.cents[np.maximum(notes, 0)]).astype(np.float32))
         # Both inputs, so one data build serves one- and two-input models (the low spectrum changes no draw).
         # cents: each patch's note's detune from its label (NaN: no note, or a rendered note; validation shifts no
-        # pitch), for bench_model's table by detune.
+        # pitch), for bench_model's table by detune. labels: the classes y indexes.
         np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), x_low=np.concatenate(lows), y=np.concatenate(ys),
-                 source=np.concatenate(ss), cents=np.concatenate(cs))
+                 source=np.concatenate(ss), cents=np.concatenate(cs), labels=np.array(class_labels()))
     manifest = {
         "config": dataclasses.asdict(config),
         "bank": bank.summary(),

@@ -225,13 +225,18 @@ def finetune(clips_dir: Path, base_weights: Path, out_dir: Path, work_dir: Path,
 
     # The base corpus, for replay and for base validation: the full build's if present, else a small one rendered now.
     data_dir = work_dir / "data"
+    base = None
     if (data_dir / "bank.npz").exists() and (data_dir / "validation.npz").exists():
-        bank = NoteBank.load(data_dir / "bank.npz")
-        x_val, y_val, _ = load_validation(data_dir)
+        try:
+            base = NoteBank.load(data_dir / "bank.npz"), load_validation(data_dir)
+        except ValueError as err:  # an older build's, for other classes
+            log.info("%s", err)
+    if base is not None:
+        bank, (x_val, y_val, _) = base
         x_val = select_patches(x_val, slice(config.finetune_validation_patches))
         y_val = y_val[: config.finetune_validation_patches]
     else:
-        log.info("no base corpus in %s: rendering a small replay corpus", data_dir)
+        log.info("no base corpus for this build in %s: rendering a small replay corpus", data_dir)
         small = dataclasses.replace(config, velocities=config.velocities[len(config.velocities) // 2 :][:1],
                                     note_stride=max(config.note_stride, 2), synth_notes_per_midi=min(config.synth_notes_per_midi, 2))
         bank = build_bank(small)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.engine import EVERY_HOP, Analyzer, Latest, Settings
-from app.notes import MIDI_MIN, class_labels, label_index, midi_to_hz, note_name
+from app.notes import MIDI_MIN, NO_NOTE, class_labels, midi_to_hz, note_name
 from app.params import LOW_SPECTRUM, VGGISH
 
 RATE = 48000
@@ -31,8 +31,14 @@ class ScriptedModel:
         midi = self.script[min(self.calls, len(self.script) - 1)]
         self.calls += 1
         probs = np.full(len(self.labels), (1 - self.prob) / (len(self.labels) - 1), np.float32)
-        probs[label_index(midi)] = self.prob
+        probs[self.labels.index(NO_NOTE if midi is None else note_name(midi))] = self.prob
         return probs
+
+
+class Version9Model(ScriptedModel):
+    """The same, with version 9's classes: B0 to C7 and no note."""
+
+    labels = [note_name(m) for m in range(23, 97)] + [NO_NOTE]
 
 
 def tone(f_hz, seconds, amp=0.3):
@@ -212,8 +218,9 @@ def test_latest_keeps_only_the_newest():
     assert channel.get(after_version=5, timeout=0.01) == (5, 4)
 
 
-def test_lowest_class_is_b0():
-    assert class_labels()[0] == "B0" and MIDI_MIN == 23
+def test_a_builds_classes_are_a_pianos_keys_and_no_note():
+    labels = class_labels()
+    assert labels[0] == "A0" and labels[-2] == "C8" and labels[-1] == "none" and len(labels) == 89 and MIDI_MIN == 21
 
 
 def test_worker_reads_the_ring_publishes_results_and_stops():
@@ -300,7 +307,7 @@ def test_a_two_input_model_gets_the_low_spectrum_of_the_audio_its_patch_ends_wit
 def test_piano_notes_beyond_the_models_classes_are_named_by_the_waveform(midi, named):
     """Version 9's classes stop at B0 and C7, and it names A0 and A#0 an octave up, D#7 to C8 an octave down; the
     waveform, searched from A0 to C8, sets them right."""
-    results = run(Analyzer(ScriptedModel([named]), RATE, EVERY_50_MS), tone(midi_to_hz(midi), 2.0))
+    results = run(Analyzer(Version9Model([named]), RATE, EVERY_50_MS), tone(midi_to_hz(midi), 2.0))
     assert [r.note for r in results[-20:]] == [note_name(midi)] * 20
 
 

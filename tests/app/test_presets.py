@@ -8,7 +8,7 @@ def test_every_preset_asked_for_exists_with_its_strings():
                    "Ukulele", "Violin", "Viola", "Cello", "Mandolin"):
         assert wanted in names
     assert preset("Guitar: standard").strings == tuple(midi_from_name(n) for n in "E2 A2 D3 G3 B3 E4".split())
-    assert preset("Bass: 5 strings").strings[0] == 23  # B0, the model's lowest class
+    assert preset("Bass: 5 strings").strings[0] == 23  # B0
 
 
 def test_nearest_string_and_its_cents():

@@ -85,6 +85,10 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
                  "--work-dir", str(tmp_path / "build")]) == 0
     resumed = json.loads((train_dir / "state.json").read_text())
     assert [h["epoch"] for h in resumed["history"]] == list(range(1, epochs + 1)) and len(resumed["phases"]) == 5
+    # A run of other classes (version 9's, from before A0-C8) is not resumed as this build's.
+    assert resumed["labels"] == class_labels()
+    (train_dir / "state.json").write_text(json.dumps({**resumed, "labels": resumed["labels"][2:-13] + ["none"]}))
+    assert main(["train", "--quick", "--low-spectrum", "--init", str(init), "--work-dir", str(tmp_path / "build")]) == 1
     model = NoteModel(out)
     assert model.takes_low_spectrum
     t = np.arange(16000) / 16000
@@ -102,7 +106,7 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
 def test_quick_head_only_run_factorises_a_full_model(tmp_path):
-    """--bottleneck from full-rank weights (version 8's) with --trunk-blocks 0 and --distill: the model is factorised,
+    """--bottleneck from full-rank weights (version 9's) with --trunk-blocks 0 and --distill: the model is factorised,
     only the head phase runs, taught by the full model, the trunk comes out as it went in, and the int8 model, under
     5 MB, loads in the app with both inputs."""
     from app.model import DEFAULT_MODEL
@@ -110,7 +114,7 @@ def test_quick_head_only_run_factorises_a_full_model(tmp_path):
     from model_build.vggish import bottleneck_of, low_params
 
     out = tmp_path / "small.tflite"
-    init = PRETRAINED / "pitchrec-v8.weights.npz"
+    init = PRETRAINED / "pitchrec-v9.weights.npz"
     assert main(["all", "--quick", "--low-spectrum", "--init", str(init), "--bottleneck", "8",
                  "--trunk-blocks", "0", "--distill", "1", "--average-epochs", "2", "--head-epochs", "2",
                  "--work-dir", str(tmp_path / "build"), "--out", str(out)]) == 0
@@ -129,3 +133,30 @@ def test_quick_head_only_run_factorises_a_full_model(tmp_path):
     t = np.arange(16000) / 16000
     p = model.predict_audio((0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32))
     assert p.probs.shape == (len(class_labels()),) and p.probs.sum() == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.slow
+def test_a_version_9_model_still_loads_and_the_live_path_names_the_whole_piano_with_it(tmp_path):
+    """Version 9's classes are B0 to C7, and a user's model fine-tuned from it has them too. Converted from its float
+    weights, it loads, and through the live path A0 and C8 (beyond its classes, from the waveform) are named as
+    well as A4."""
+    from app.engine import Analyzer
+    from app.features import log_mel, low_spectrum
+    from app.notes import note_name
+    from model_build.convert import load_float_model, saved_labels, to_int8_tflite, write_model
+    from tests.app.test_golden import harmonic_tone
+
+    weights = PRETRAINED / "pitchrec-v9.weights.npz"
+    labels = saved_labels(weights)
+    assert labels[0] == "B0" and labels[-2:] == ["C7", "none"]
+    tones = [harmonic_tone(m, seconds=1.0) for m in range(24, 97, 6)]
+    representative = {"log_mel": np.stack([log_mel(x)[-96:] for x in tones]),
+                      "low_spectrum": np.stack([low_spectrum(x) for x in tones])}
+    out = tmp_path / "v9.tflite"
+    write_model(to_int8_tflite(load_float_model(weights), representative), out, {}, {}, "9", {}, LOW_SPECTRUM, labels)
+    model = NoteModel(out)
+    assert model.labels == labels
+    for midi in (21, 69, 108):
+        results = list(Analyzer(model, 48000).feed(harmonic_tone(midi, seconds=1.5, rate=48000)))
+        shown = [r.note for r in results if 0.4 <= r.t_s <= 1.0]
+        assert shown.count(note_name(midi)) >= 0.9 * len(shown), {n: shown.count(n) for n in set(shown)}

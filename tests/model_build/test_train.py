@@ -23,6 +23,18 @@ def test_as_few_false_notes_then_accuracy_decides_and_ties_keep_the_earlier():
     assert not is_best([first, {"val_accuracy": 0.94, "val_false_notes": 0.0}])
 
 
+def test_one_false_note_either_way_is_chance_and_accuracy_decides():
+    """Issue 27's candidate B: the mean of its last epochs (95.9%, 1 false note of 710) lost to its second, head-only
+    epoch (94.7%, none)."""
+    head, average = {"val_accuracy": 0.947, "val_false_notes": 0.0}, {"val_accuracy": 0.959, "val_false_notes": 1 / 710}
+    assert is_best([head, average], no_note_patches=710) and not is_best([head, average])
+    assert not is_best([head, {"val_accuracy": 0.968, "val_false_notes": 2 / 710}], no_note_patches=710)
+    # Epochs are judged in order against the best so far: the third has one false note more than the first, the
+    # best, and is more accurate; the second, with two more, never was the best.
+    first, second, third = ({"val_accuracy": a, "val_false_notes": f / 710} for a, f in ((0.94, 0), (0.96, 2), (0.95, 1)))
+    assert is_best([first, second, third], no_note_patches=710)
+
+
 def test_epochs_without_a_false_note_figure_are_judged_by_accuracy():  # a split without no-note patches
     assert is_best([{"val_accuracy": 0.95}, {"val_accuracy": 0.96, "val_false_notes": 0.0}])
     assert not is_best([{"val_accuracy": 0.97}, {"val_accuracy": 0.96}])

@@ -134,10 +134,11 @@ def test_a_factorised_model_is_the_truncated_svd_of_the_full_one():
 def test_float_weights_keep_the_bottleneck(tmp_path):
     import numpy as np
 
+    from app.notes import class_labels
     from model_build.convert import load_float_model, save_float_weights
     from model_build.vggish import bottleneck_of
 
-    model = build_model(75, batch_norm=True, bottleneck=16)
+    model = build_model(len(class_labels()), batch_norm=True, bottleneck=16)
     save_float_weights(model, tmp_path / "m.weights.npz")
     again = load_float_model(tmp_path / "m.weights.npz")
     assert bottleneck_of(again) == 16 and again.count_params() == model.count_params()
