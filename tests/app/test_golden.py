@@ -1,14 +1,12 @@
-"""Golden tests of the shipped model: sustained harmonic tones from E2 to C6 are named right by the model, and from A0
-to C8 by the whole live path."""
+"""Golden tests of the shipped model: sustained harmonic tones at every key of a piano, A0 to C8, are named right by
+the model alone, and through the whole live path."""
 
 import numpy as np
 import pytest
 
 from app.engine import Analyzer
 from app.model import NoteModel
-from app.notes import midi_to_hz, note_name
-
-E2, C6 = 40, 84
+from app.notes import NOTE_MAX, NOTE_MIN, midi_to_hz, note_name
 
 # Tones the shipped model names wrong today; issue 2 stays open until this set is empty.
 # strict=True: a note the model starts to name right fails the test, so the set cannot go stale.
@@ -20,7 +18,7 @@ def golden_notes():
     return [
         pytest.param(m, id=note_name(m), marks=pytest.mark.xfail(strict=True, reason=reason)) if note_name(m) in KNOWN_MISSES
         else pytest.param(m, id=note_name(m))
-        for m in range(E2, C6 + 1)
+        for m in range(NOTE_MIN, NOTE_MAX + 1)
     ]
 
 
@@ -77,8 +75,7 @@ def test_noise_starting_after_silence_is_no_note_at_every_hop(model, exponent, l
 
 @pytest.mark.parametrize("midi", [21, 24, 36, 48, 60, 72, 84, 96, 108], ids=note_name)
 def test_the_live_path_names_a_piano_range(model, midi):
-    """A0, every C from C1 to C7, and C8, through the whole live path at 48 kHz with the shipped model: the model's
-    classes end at B0 and C7, the waveform names the rest (issue 27)."""
+    """A0, every C from C1 to C7, and C8, through the whole live path at 48 kHz with the shipped model."""
     from app.engine import Settings
 
     results = list(Analyzer(model, 48000, Settings()).feed(harmonic_tone(midi, seconds=1.5, rate=48000)))
