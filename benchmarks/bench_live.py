@@ -145,10 +145,8 @@ def score(clips: list[Clip], frames: dict) -> dict:
     r = {}
     for group, pairs in settled_pairs.items():
         r[f"accuracy_{group}"], r[f"octave_{group}"] = _accuracy_and_octave(pairs)
-    r["by_source"] = {src: dict(zip(("accuracy", "octave", "frames"), (*_accuracy_and_octave(pairs), len(pairs))))
-                      for src, pairs in sorted(by_source.items())}
-    r["by_register"] = {name: dict(zip(("accuracy", "octave", "frames"), (*_accuracy_and_octave(pairs), len(pairs))))
-                        for name, pairs in by_register.items() if pairs}
+    r["by_source"] = {src: _figures(pairs) for src, pairs in sorted(by_source.items())}
+    r["by_register"] = {name: _figures(pairs) for name, pairs in by_register.items() if pairs}
     e = np.array(cents_err)
     finite = e[np.isfinite(e)]
     r["cents_median"] = float(np.median(e)) if len(e) else float("nan")
@@ -229,6 +227,11 @@ def _accuracy_and_octave(pairs: list) -> tuple[float, float]:
     true = np.array([p[0] for p in pairs])
     got = np.array([-1000 if p[1] is None else p[1] for p in pairs])
     return float(np.mean(got == true)), float(np.mean((got != true) & (got > -1000) & ((got - true) % 12 == 0)))
+
+
+def _figures(pairs: list) -> dict:
+    accuracy, octave = _accuracy_and_octave(pairs)
+    return {"accuracy": accuracy, "octave": octave, "frames": len(pairs)}
 
 
 def _median_cents(clip: Clip, frames) -> float | None:

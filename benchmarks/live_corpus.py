@@ -26,6 +26,7 @@ import soxr
 
 from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi
 from model_build import synth
+from model_build.augment import frame_dbfs
 from model_build.config import VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
 from model_build.corpus import coloured_noise, hum, render_soundfont, rms
 
@@ -78,8 +79,7 @@ def detuned(note: Note, cents: float) -> Note:
 def audible_end(audio: np.ndarray, onset_s: float) -> float:
     """Seconds at which `audio` is last at AUDIBLE_DBFS or louder (in 50 ms windows), and never before onset_s."""
     w = int(0.05 * RATE_HZ)
-    frames = audio[: len(audio) // w * w].astype(np.float64).reshape(-1, w)
-    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) >= 10 ** (AUDIBLE_DBFS / 20))
+    loud = np.flatnonzero(frame_dbfs(audio, w) >= AUDIBLE_DBFS)
     return max(onset_s, (loud[-1] + 1) * w / RATE_HZ if len(loud) else onset_s)
 
 

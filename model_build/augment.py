@@ -39,6 +39,13 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
+def frame_dbfs(x: np.ndarray, frame: int = 800) -> np.ndarray:
+    """The level of each whole `frame` samples of x in dBFS (RMS; 800 samples: 50 ms at 16 kHz)."""
+    n = max(1, len(x) // frame)
+    power = np.mean(np.square(x[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+    return 20 * np.log10(np.sqrt(power + 1e-20))
+
+
 def coloured_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
     """Noise with power spectrum 1/f^exponent (0 white, 1 pink, 2 brown), unit RMS."""
     spec = np.fft.rfft(rng.standard_normal(n))

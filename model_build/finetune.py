@@ -26,6 +26,7 @@ import numpy as np
 from app import features
 from app.notes import MIDI_MAX, MIDI_MIN, class_labels, label_index, midi_from_name
 from app.params import LOW_SPECTRUM, VGGISH
+from model_build.augment import frame_dbfs
 from model_build.corpus import count_patches, select_patches
 
 log = logging.getLogger(__name__)
@@ -79,18 +80,12 @@ def read_clips(directory: Path) -> tuple[list[UserClip], list[tuple[Path, str]]]
         if len(mono) < MIN_SECONDS * VGGISH.sample_rate_hz:
             bad.append((wav, f"too short ({len(mono) / VGGISH.sample_rate_hz:.2f} s < {MIN_SECONDS} s)"))
             continue
-        peak_rms = _frame_dbfs(mono).max()
+        peak_rms = frame_dbfs(mono).max()
         if peak_rms < SILENT_DBFS:
             bad.append((wav, f"silent (loudest 50 ms at {peak_rms:.0f} dBFS)"))
             continue
         good.append(UserClip(wav, midi, mono, meta.get("instrument")))
     return good, bad
-
-
-def _frame_dbfs(x: np.ndarray, frame: int = 800) -> np.ndarray:
-    n = max(1, len(x) // frame)
-    rms = np.sqrt(np.mean(np.square(x[: n * frame].reshape(n, frame), dtype=np.float64), axis=1) + 1e-20)
-    return 20 * np.log10(rms)
 
 
 def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
@@ -100,7 +95,7 @@ def clip_patches(clip: UserClip) -> dict[str, np.ndarray]:
     spec = features.log_mel(clip.audio, p)
     pad = np.full((p.patch_frames - 1, p.num_mel_bands), np.log(p.log_offset), np.float32)
     spec = np.concatenate([pad, spec])  # a patch can end before 0.96 s, like the live view's first patches
-    loud = np.flatnonzero(_frame_dbfs(clip.audio, p.hop_samples) > SILENT_DBFS)
+    loud = np.flatnonzero(frame_dbfs(clip.audio, p.hop_samples) > SILENT_DBFS)
     first = int(loud[0]) + int(SETTLE_S / p.hop_s) if len(loud) else 0
     last = int(loud[-1]) if len(loud) else 0
     step = max(1, int(round(PATCH_HOP_S / p.hop_s)))
