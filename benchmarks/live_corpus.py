@@ -28,13 +28,12 @@ from app.notes import MIDI_MAX, MIDI_MIN, hz_to_midi
 from model_build import synth
 from model_build.augment import frame_dbfs
 from model_build.config import VALIDATION_FAMILIES, VALIDATION_PROGRAMS, BuildConfig
-from model_build.corpus import coloured_noise, hum, render_soundfont, rms
+from model_build.corpus import AUDIBLE_DBFS, coloured_noise, hum, render_soundfont, rms
 
 RATE_HZ = 48000
-# A note is to be named from its onset until its level (50 ms RMS) last reaches this: 6 dB over the app's gate
-# (app.engine.Settings.gate_dbfs), under which a tuner shows no note. A piano's top notes fade under it within a
-# second of a 1.5 s clip; a sustained note lasts to the clip's end.
-AUDIBLE_DBFS = -54.0
+# A note is to be named from its onset until its level (50 ms RMS) last reaches AUDIBLE_DBFS: 6 dB over the app's
+# gate, under which a tuner shows no note. A piano's top notes fade under it within a second of a 1.5 s clip; a
+# sustained note lasts to the clip's end.
 DETUNE_CENTS = (-30.0, -12.0, 7.0, 26.0)
 SNRS_DB = (20.0, 10.0)
 

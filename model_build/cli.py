@@ -118,12 +118,12 @@ def _trained_model(train_dir: Path):
 
 
 def _splits(data_dir: Path):
-    """(name suffix, x, y, source) of each validation split present."""
+    """(name suffix, x, y, source) of each validation split present, its faded notes left out (as training scores)."""
     from model_build.corpus import VALIDATION_SPLITS, load_validation
 
     for split in VALIDATION_SPLITS:
         if (data_dir / f"{split}.npz").exists():
-            yield ("" if split == "validation" else "-" + split.removeprefix("validation-")), *load_validation(data_dir, split)
+            yield ("" if split == "validation" else "-" + split.removeprefix("validation-")), *load_validation(data_dir, split, with_faded=False)
 
 
 def cmd_evaluate(args) -> None:
@@ -165,7 +165,8 @@ def cmd_convert(args) -> None:
     state_path = train_dir / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     history = state.get("history", [])
-    training = {"epochs": len(history), "history": history, **({"average": state["average"]} if "average" in state else {})}
+    training = {"epochs": len(history), "history": history, **({"average": state["average"]} if "average" in state else {}),
+                **{k: state[k] for k in ("config", "augmentation") if k in state}}
     summary = lambda m: {k: v for k, v in m.items() if k not in ("per_class", "per_source")}  # noqa: E731
     # Write first with float metrics only, then score the written int8 file through the app's own loader.
     meta = write_model(tflite, out, manifest, {"float" + k: summary(m) for k, m in float_metrics.items()}, args.version,

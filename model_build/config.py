@@ -175,6 +175,16 @@ class BuildConfig:
             if not ok:
                 raise ValueError(why)
 
+    # The settings `pitchrec-build data` reads (the note bank and the validation splits); the rest are training's.
+    DATA_FIELDS = ("seed", "soundfonts", "velocities", "note_hold_s", "note_total_s", "synth_notes_per_midi",
+                   "synth_families", "validation_patches", "note_stride", "programs", "drop_sub_octave_notes",
+                   "room_impulse_responses")
+
+    def data_settings(self) -> dict:
+        """The settings the data step reads, for its manifest: a data build run alone records no training setting
+        (the training state records those: train.py)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k in self.DATA_FIELDS}
+
     @property
     def low_params(self):
         """The settings of the model's low-spectrum input, or None for a one-input model."""

@@ -19,20 +19,26 @@ import numpy as np
 from tqdm import tqdm
 
 from app import features
+from app.engine import Settings
 from app.notes import MIDI_MAX, MIDI_MIN, class_labels, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
-from model_build.augment import Augmenter, _db, coloured_noise, hum, rms, training_probabilities
+from model_build.augment import Augmenter, _db, coloured_noise, hum, rms
 from model_build.config import (PROGRAMS, SOUNDFONTS, SUB_OCTAVE_LIMIT_DB, VALIDATION_FAMILIES,
                                  VALIDATION_NO_NOTE_LOUDEST_DB, VALIDATION_PROGRAMS, BuildConfig)
 
 __all__ = ["NoteBank", "PatchMaker", "build_bank", "coloured_noise", "drop_sub_octave_notes", "hum", "load_validation",
-           "load_validation_cents", "count_patches", "model_inputs", "render_soundfont", "rms",
+           "load_validation_cents", "load_validation_levels", "faded_notes", "count_patches", "model_inputs", "render_soundfont", "rms",
            "select_patches", "sub_octave_db", "write_data"]
 
 log = logging.getLogger(__name__)
 
 SR = VGGISH.sample_rate_hz
+# A note is to be named while its newest hop sounds at this level or louder (RMS dBFS): 6 dB over the app's gate
+# (app.engine.Settings.gate_dbfs), under which a tuner shows no note. Under it a note has faded: showing it or
+# nothing are both right (a wrong note is not). bench_live's truth and bench_model's "faded" row use it.
+AUDIBLE_DBFS = -54.0
+HOP_S = 0.020  # the hop whose level the app's gate judges (app.engine.Settings.hop_s)
 
 
 @dataclasses.dataclass
@@ -243,7 +249,8 @@ class PatchMaker:
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, low: LowSpectrumParams | None = None, noise_onsets: bool = False,
-                 no_note_loudest_db: float = VALIDATION_NO_NOTE_LOUDEST_DB, no_note_quietest_db: float = -90.0):
+                 no_note_loudest_db: float = VALIDATION_NO_NOTE_LOUDEST_DB, no_note_quietest_db: float = -90.0,
+                 faded_is_none: bool = False):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
@@ -252,8 +259,14 @@ class PatchMaker:
 
         no_note_loudest_db, no_note_quietest_db: the loudest and quietest no-note noise, in dB of full scale RMS
         (the defaults: the validation splits'; training's are BuildConfig's). Either bound leaves the random draws
-        as they were: only the levels move."""
+        as they were: only the levels move.
+
+        faded_is_none: a note patch whose note ends under the app's gate (the level of its last hop, before any room
+        or noise) is labelled "no note": the app shows none there and never asks the model (training; validation
+        keeps the key and records the level, `load_validation_levels`). No draw changes, only labels."""
         self.bank = bank
+        self.faded_is_none = faded_is_none
+        self.gate_dbfs = Settings().gate_dbfs
         self.noise_onsets = noise_onsets
         self.no_note_loudest_db = no_note_loudest_db
         self.no_note_quietest_db = no_note_quietest_db
@@ -306,17 +319,18 @@ class PatchMaker:
     def make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, str]:
         """One patch whose label is `midi` (None: no note). Returns (log-mel patch, class index, source); with
         `low`, the patch is the pair (log-mel, low spectrum)."""
-        patch, label, note = self._make(rng, midi)
+        patch, label, note, _ = self._make(rng, midi)
         return patch, label, "none" if note < 0 else str(self.bank.source[note])
 
-    def _make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, int]:
-        """As `make`, but with the bank index of the labelled note (-1 for no note) in place of its source."""
+    def _make(self, rng: np.random.Generator, midi: int | None) -> tuple[np.ndarray, int, int, float]:
+        """As `make`, but with the bank index of the labelled note (-1 for no note) in place of its source, and the
+        level of the note's last hop in dBFS (NaN for no note)."""
         aug = self.augmenter
         if midi is None:
             signal = self._no_note(rng)
             if aug is not None:
                 signal = aug.microphone(rng, signal)
-            return self._features(signal), label_index(None), -1
+            return self._features(signal), label_index(None), -1, float("nan")
         n = self.n
         source_midi, ratio = midi, 1.0
         if aug is not None:
@@ -337,6 +351,7 @@ class PatchMaker:
             signal = signal + other * (rms(signal) / rms(other) * _db(-rng.uniform(12, 30)))
         signal = signal * _db(rng.uniform(-40, -1))
         note_rms = rms(signal[-int(self.MIN_TAIL_S * SR) :])  # the newest note's level, for the SNR
+        level_dbfs = 20 * np.log10(rms(signal[-int(HOP_S * SR) :]) + 1e-10)
         if aug is not None:
             signal = aug.microphone(rng, aug.room(rng, signal))
         # A noise floor below the note: room, preamp, fan.
@@ -344,7 +359,9 @@ class PatchMaker:
         signal = signal + floor
         if aug is not None:
             signal = aug.clip(rng, aug.noise(rng, signal, note_rms))
-        return self._features(signal), label_index(midi), i
+        if self.faded_is_none and level_dbfs < self.gate_dbfs:
+            return self._features(signal), label_index(None), -1, level_dbfs
+        return self._features(signal), label_index(midi), i, level_dbfs
 
     def _features(self, signal: np.ndarray):
         """The log-mel patch of a patch's audio, or with `low` the pair (log-mel patch, low spectrum)."""
@@ -380,20 +397,23 @@ class PatchMaker:
         signal = self._background(rng, stop) * _db(rng.uniform(-40, -1))
         return np.concatenate([signal, np.zeros(n - stop, dtype=np.float32)]) + noise * _db(-20)
 
-    def batch(self, rng: np.random.Generator, size: int, with_sources: bool = False, with_notes: bool = False):
+    def batch(self, rng: np.random.Generator, size: int, with_sources: bool = False, with_notes: bool = False,
+              with_levels: bool = False):
         """(size, patch_frames, mel_bands) float32 and (size,) int32 labels; classes drawn evenly, but for the
         low-register boost.
 
         With `with_sources`, also the (size,) source of each patch's labelled note ("none" for no note); with
-        `with_notes`, then the (size,) bank index of that note (-1 for no note).
+        `with_notes`, then the (size,) bank index of that note (-1 for no note); with `with_levels`, then the
+        (size,) level of that note's last hop in dBFS (NaN for no note).
         """
         x = np.empty((size, *self.params.patch_shape), dtype=np.float32)
         x_low = np.empty((size, *self.low.shape), dtype=np.float32) if self.low is not None else None
         y = np.empty(size, dtype=np.int32)
         notes = np.empty(size, dtype=np.int64)
+        levels = np.empty(size, dtype=np.float32)
         for k in range(size):
             midi = None if rng.random() < self.NO_NOTE_SHARE else int(rng.choice(self._midis, p=self._midi_p))
-            patch, y[k], notes[k] = self._make(rng, midi)
+            patch, y[k], notes[k], levels[k] = self._make(rng, midi)
             if x_low is None:
                 x[k] = patch
             else:
@@ -401,22 +421,27 @@ class PatchMaker:
         if x_low is not None:
             x = {"log_mel": x, "low_spectrum": x_low}
         sources = np.where(notes < 0, "none", self.bank.source[np.maximum(notes, 0)])
-        return (x, y, *((sources,) if with_sources else ()), *((notes,) if with_notes else ()))
+        return (x, y, *((sources,) if with_sources else ()), *((notes,) if with_notes else ()),
+                *((levels,) if with_levels else ()))
 
 
 VALIDATION_SPLITS = {"validation": "clean", "validation-noisy": "in a room, noise at 10 dB SNR"}
 
 
-def load_validation(data_dir: Path, split: str = "validation") -> tuple[np.ndarray | dict, np.ndarray, np.ndarray]:
+def load_validation(data_dir: Path, split: str = "validation",
+                    with_faded: bool = True) -> tuple[np.ndarray | dict, np.ndarray, np.ndarray]:
     """(x, y, source) of a validation split written by write_data. x is the float32 log-mel patches, or, where
-    the split has them, {"log_mel": those, "low_spectrum": their low spectra}: `model_inputs` picks a model's."""
+    the split has them, {"log_mel": those, "low_spectrum": their low spectra}: `model_inputs` picks a model's.
+    Without `with_faded`, the patches whose note has faded (faded_notes) are left out: what a build is scored on."""
     path = data_dir / f"{split}.npz"
     with np.load(path) as z:
-        _require_arrays(path, z, ["x", "x_low", "y", "source", "labels"])
+        _require_arrays(path, z, ["x", "x_low", "y", "source", "labels", "level_dbfs"])
         if list(z["labels"]) != class_labels():  # y is class indices: another build's classes would misread them
             raise ValueError(f"{path} is labelled {z['labels'][0]} to {z['labels'][-2]}, not this build's "
                              f"{class_labels()[0]} to {class_labels()[-2]}; run `pitchrec-build data` again")
-        return {"log_mel": z["x"].astype(np.float32), "low_spectrum": z["x_low"].astype(np.float32)}, z["y"], z["source"]
+        keep = slice(None) if with_faded else ~faded_notes(z["y"], z["level_dbfs"])
+        x = {"log_mel": z["x"][keep].astype(np.float32), "low_spectrum": z["x_low"][keep].astype(np.float32)}
+        return x, z["y"][keep], z["source"][keep]
 
 
 def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarray:
@@ -425,6 +450,19 @@ def load_validation_cents(data_dir: Path, split: str = "validation") -> np.ndarr
     with np.load(path) as z:
         _require_arrays(path, z, ["cents"])
         return z["cents"]
+
+
+def load_validation_levels(data_dir: Path, split: str = "validation") -> np.ndarray:
+    """(N,) the level in dBFS of each patch's note's last hop (NaN for no note): under AUDIBLE_DBFS it has faded."""
+    path = data_dir / f"{split}.npz"
+    with np.load(path) as z:
+        _require_arrays(path, z, ["level_dbfs"])
+        return z["level_dbfs"]
+
+
+def faded_notes(y: np.ndarray, level_dbfs: np.ndarray) -> np.ndarray:
+    """Per patch: a note patch whose note has faded under AUDIBLE_DBFS by its end (named or not, both are right)."""
+    return (np.asarray(y) != label_index(None)) & (np.nan_to_num(level_dbfs, nan=0.0) < AUDIBLE_DBFS)
 
 
 def _require_arrays(path: Path, z, names: list[str]) -> None:
@@ -487,10 +525,11 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
     }
     for k, (split, maker) in enumerate(makers.items()):
         rng = np.random.default_rng(config.seed + 1 + 2 * k)
-        xs, lows, ys, ss, cs = [], [], [], [], []
+        xs, lows, ys, ss, cs, levels = [], [], [], [], [], []
         for start in tqdm(range(0, config.validation_patches, 256), desc=f"{split} patches", unit="batch"):
-            x, y, s, notes = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True,
-                                         with_notes=True)
+            x, y, s, notes, level = maker.batch(rng, min(256, config.validation_patches - start), with_sources=True,
+                                                with_notes=True, with_levels=True)
+            levels.append(level)
             xs.append(x["log_mel"].astype(np.float16))
             lows.append(x["low_spectrum"].astype(np.float16))
             ys.append(y)
@@ -498,18 +537,19 @@ def write_data(config: BuildConfig, data_dir: Path) -> dict:
             cs.append(np.where(notes < 0, np.nan, held_out.cents[np.maximum(notes, 0)]).astype(np.float32))
         # Both inputs, so one data build serves one- and two-input models (the low spectrum changes no draw).
         # cents: each patch's note's detune from its label (NaN: no note, or a rendered note; validation shifts no
-        # pitch), for bench_model's table by detune. labels: the classes y indexes.
+        # pitch), for bench_model's table by detune. labels: the classes y indexes. level_dbfs: where the note has
+        # faded (faded_notes).
         np.savez(data_dir / f"{split}.npz", x=np.concatenate(xs), x_low=np.concatenate(lows), y=np.concatenate(ys),
-                 source=np.concatenate(ss), cents=np.concatenate(cs), labels=np.array(class_labels()))
+                 source=np.concatenate(ss), cents=np.concatenate(cs), labels=np.array(class_labels()),
+                 level_dbfs=np.concatenate(levels))
     manifest = {
-        "config": dataclasses.asdict(config),
+        "config": config.data_settings(),
         "bank": bank.summary(),
         "dropped_sub_octave_notes": _midis_by_source(dropped),
         "validation_programs": sorted(VALIDATION_PROGRAMS),
         "validation_families": sorted(VALIDATION_FAMILIES),
         "validation_patches": config.validation_patches,
         "validation_splits": VALIDATION_SPLITS,
-        "augmentation": dataclasses.asdict(training_probabilities(config)) if config.augment else None,
         "front_end": VGGISH.to_dict(),
         "low_spectrum": LOW_SPECTRUM.to_dict(),
     }

@@ -40,6 +40,7 @@ machine, or several workers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -71,7 +72,8 @@ def distribute_strategy():
 
 def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams | None) -> PatchMaker:
     """The patches training draws from the bank's training notes, augmented and mixed as the config says (its no-note
-    noise, also starting after silence; the low register's weight). Fine-tuning's replay draws the same.
+    noise, also starting after silence; the low register's weight; a note faded under the app's gate is no note).
+    Fine-tuning's replay draws the same.
 
     low: the model's low-spectrum settings (config.low_params, vggish.low_params), or None for none."""
     augmenter = None
@@ -79,7 +81,7 @@ def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams |
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
                       low=low, noise_onsets=True, no_note_loudest_db=config.no_note_loudest_db,
-                      no_note_quietest_db=config.no_note_quietest_db)
+                      no_note_quietest_db=config.no_note_quietest_db, faded_is_none=True)
 
 
 def false_note_rate(model, x_val, y_val) -> float | None:
@@ -187,7 +189,7 @@ class _Run:
             maker = training_maker(config, bank, config.low_params)
         self.maker = maker
         if validation is None:
-            x_val, y_val, _ = load_validation(data_dir)
+            x_val, y_val, _ = load_validation(data_dir, with_faded=False)
             validation = (x_val, y_val)
         self.validation = validation
         self.no_note_patches = int(np.sum(np.asarray(validation[1]) == label_index(None)))  # is_best's chance
@@ -196,6 +198,9 @@ class _Run:
         self.state_path, self.last_path = out_dir / "state.json", out_dir / "last.keras"
         fresh = {"epoch": 0, "history": []}
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() and self.last_path.exists() else fresh
+        # The settings this run trains with (the data manifest has the data step's): the model's metadata records them.
+        self.state["config"] = dataclasses.asdict(config)
+        self.state["augmentation"] = dataclasses.asdict(training_probabilities(config)) if config.augment else None
 
     def checkpoint(self, phase: str | None = None):
         import keras

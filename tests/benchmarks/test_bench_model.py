@@ -78,3 +78,18 @@ def test_the_held_out_pianos_are_scored_by_register_and_soundfont(capsys):
                          "note_accuracy_int8_musescore:1_C#7-C8": 0.0}  # fluidr3:0 is no held-out piano
     out = capsys.readouterr().out
     assert "| A0-A#0 | 2 | 100.0% | 0.0% (NO) |" in out and "| E2-B3 | 0 | – | – |" in out
+
+
+def test_faded_notes_count_only_a_wrong_note_against_a_model(capsys):
+    from benchmarks.bench_model import faded_table
+
+    none = label_index(None)
+    y = np.array([10, 10, 10, 20, none])
+    faded = np.array([True, True, True, False, False])
+    model = np.array([10, none, 11, 3, 4])  # right, none, a wrong note on the faded ones; the rest not counted
+    baseline = np.array([none, none, none, 20, none])
+    store = {"": {}, "baseline ": {}}
+    faded_table({"validation": (None, y, None)}, {"validation": faded},
+                {"": {"validation": model}, "baseline ": {"validation": baseline}}, store)
+    assert store == {"": {"faded_wrong_notes_int8": 1}, "baseline ": {"faded_wrong_notes_int8": 0}}
+    assert "| clean | 3 | 1 | 1 | 1 | 0 | 3 | 0 |" in capsys.readouterr().out

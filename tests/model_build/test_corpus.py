@@ -330,6 +330,40 @@ def test_batches_name_the_bank_note_behind_each_patch():
     np.testing.assert_array_equal(PatchMaker(bank).batch(np.random.default_rng(11), 40)[1], y)
 
 
+def test_a_note_faded_under_the_gate_is_no_note_in_training_and_apart_in_validation(tmp_path):
+    """Each patch's note level is its last hop's (the app's gate judges that hop). Training labels a note under the
+    gate "no note", as the app shows it, with the same draws; validation keeps the key and records the level, and
+    a build's scores leave out the notes faded under AUDIBLE_DBFS."""
+    from app.engine import Settings
+    from model_build.corpus import AUDIBLE_DBFS, faded_notes, load_validation
+
+    bank = tiny_bank()
+    bank.audio = (bank.audio * np.exp(-np.arange(bank.audio.shape[1]) / (0.3 * SR))).astype(np.float16)  # plucked
+    x, y, notes, levels = PatchMaker(bank).batch(np.random.default_rng(5), 300, with_notes=True, with_levels=True)
+    assert np.isnan(levels[notes < 0]).all() and np.isfinite(levels[notes >= 0]).all()
+    gate = Settings().gate_dbfs
+    under = notes >= 0
+    under[under] = levels[under] < gate
+    assert 0 < under.sum() < (notes >= 0).sum() // 2  # some notes end under the gate (a -40 dB gain, a faded note)
+    x2, y2, notes2, levels2 = PatchMaker(bank, faded_is_none=True).batch(np.random.default_rng(5), 300,
+                                                                         with_notes=True, with_levels=True)
+    np.testing.assert_array_equal(x2, x)
+    np.testing.assert_array_equal(levels2, levels)
+    np.testing.assert_array_equal(y2[~under], y[~under])
+    assert (y2[under] == label_index(None)).all() and (notes2[under] == -1).all()
+
+    assert list(faded_notes(np.array([10, 10, label_index(None)]), np.array([AUDIBLE_DBFS - 1, AUDIBLE_DBFS, np.nan]))) \
+        == [True, False, False]
+
+    arrays = {"x": np.zeros((3, 96, 64), np.float16), "x_low": np.zeros((3, *LOW_SPECTRUM.shape), np.float16),
+              "y": np.array([10, 10, label_index(None)]), "source": np.array(["fluidr3:1", "fluidr3:1", "none"]),
+              "cents": np.full(3, np.nan), "level_dbfs": np.array([-70.0, -30.0, np.nan]), "labels": class_labels()}
+    np.savez(tmp_path / "validation.npz", **arrays)
+    assert len(load_validation(tmp_path)[1]) == 3
+    x_scored, y_scored, source_scored = load_validation(tmp_path, with_faded=False)
+    assert list(y_scored) == [10, label_index(None)] and len(x_scored["log_mel"]) == len(source_scored) == 2
+
+
 def test_coloured_noise_has_unit_rms_and_the_right_slope():
     rng = np.random.default_rng(0)
     for exponent in (0.0, 1.0, 2.0):
@@ -385,7 +419,8 @@ def test_validation_patches_of_another_builds_classes_are_refused(tmp_path):
     from model_build.corpus import load_validation
 
     arrays = {"x": np.zeros((2, 96, 64), np.float16), "x_low": np.zeros((2, *LOW_SPECTRUM.shape), np.float16),
-              "y": np.array([0, 74]), "source": np.array(["fluidr3:1", "none"]), "cents": np.full(2, np.nan)}
+              "y": np.array([0, 74]), "source": np.array(["fluidr3:1", "none"]), "cents": np.full(2, np.nan),
+              "level_dbfs": np.array([-20.0, np.nan])}
     np.savez(tmp_path / "validation.npz", **arrays, labels=np.array(class_labels()))
     assert list(load_validation(tmp_path)[1]) == [0, 74]
     np.savez(tmp_path / "validation.npz", **arrays, labels=np.array([note_name(m) for m in range(23, 97)] + ["none"]))
