@@ -4,6 +4,7 @@
   pitchrec listen            live view in the terminal: note, cents bar, level
   pitchrec devices           list input devices, the default first
   pitchrec analyze FILE      replay the live analysis on a file: notes, cents, f0 (--json: JSON Lines)
+  pitchrec temperaments      list the built-in temperaments (--temperament, --root; or a Scala --scl file)
   pitchrec info              show the model in use and its validation figures
   pitchrec classify FILE     name the note in each 0.96 s patch of a file (the model alone)
 """
@@ -100,11 +101,45 @@ def segments(results):
     return runs
 
 
+def _tuning(args):
+    """The tuning from --temperament, --root, --scl and --kbm. Raises SettingsError or TuningFileError."""
+    from app.engine import SettingsError
+    from app.tuning import TuningSpec, read_kbm, read_scl
+
+    if args.kbm and not args.scl:
+        raise SettingsError("--kbm maps the keys of a Scala scale: give the scale with --scl")
+    if args.scl and args.temperament != "equal":
+        raise SettingsError("--scl and --temperament both set a tuning: choose one")
+    try:
+        if args.scl:
+            return TuningSpec(root=args.root, scale=read_scl(args.scl), scale_name=args.scl.name,
+                              mapping=read_kbm(args.kbm) if args.kbm else None)
+        return TuningSpec(args.temperament, args.root)
+    except ValueError as err:
+        if err.__class__ is not ValueError:  # a TuningFileError names its file
+            raise
+        raise SettingsError(str(err)) from None
+
+
 def _settings(args, **more):
     """Settings from the options analyze and listen share."""
     from app.engine import Settings
 
-    return Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, **more)
+    return Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, tuning=_tuning(args), **more)
+
+
+def cmd_temperaments(args) -> int:
+    from app.tuning import TEMPERAMENTS
+
+    print("Built-in temperaments (--temperament NAME --root KEY); offsets in cents from equal temperament, root C:\n")
+    for name, (what, offsets) in TEMPERAMENTS.items():
+        print(f"  {name:14s}{what}")
+        print(" " * 16 + "  ".join(f"{n} {o:+.1f}" for n, o in zip(("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#",
+                                                                   "A", "Bb", "B"), offsets)))
+    print("\nThe root keeps its equal-tempered pitch for the reference A4, so under a temperament rooted on C the A "
+          "moves\n(in meantone on C, A4's target is 10.3 cents under 440 Hz). A Scala file (--scl) is placed the same "
+          "way,\nits 1/1 on the root, unless a keyboard mapping (--kbm) sets its reference.")
+    return 0
 
 
 def cmd_analyze(args) -> int:
@@ -120,13 +155,17 @@ def cmd_analyze(args) -> int:
             print(json.dumps(r.to_json()), flush=False)
         return 0
     results = list(results)
-    print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s analysed every {args.hop_ms:g} ms, A4 = {args.a4:g} Hz")
+    print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s analysed every {args.hop_ms:g} ms, A4 = {args.a4:g} Hz, "
+          f"{settings.tuning.label}")
     for start, end, note, run in segments(results):
         if note is None:
             continue
         cents = [r.cents for r in run if r.cents is not None]
         f0 = [r.f0_hz for r in run if r.f0_hz is not None]
+        degrees = [r.degree for r in run if r.degree is not None]
         detail = f"{np.median(cents):+6.1f} cents  {np.median(f0):8.2f} Hz" if cents else "   (no f0)"
+        if degrees:  # the degree most often nearest
+            detail = f"{max(set(degrees), key=degrees.count)}  {detail}"
         print(f"{start:7.2f} - {end:7.2f} s  {note:4s} {detail}  confidence {np.median([r.confidence for r in run]):.2f}")
     return 0
 
@@ -162,7 +201,8 @@ def status_line(r) -> str:
         return f"  --              {cents_bar(None)}              {level}"
     cents = "   ?   " if r.cents is None else f"{r.cents:+6.1f}c"
     f0 = "       " if r.f0_hz is None else f"{r.f0_hz:7.2f}"
-    return f"  {r.note:4s} {cents}  {cents_bar(r.cents)}  {f0} Hz  {level}  conf {r.confidence:.2f}"
+    name = r.note if r.degree is None else f"{r.note} {r.degree}"
+    return f"  {name:4s} {cents}  {cents_bar(r.cents)}  {f0} Hz  {level}  conf {r.confidence:.2f}"
 
 
 def cmd_listen(args) -> int:
@@ -177,8 +217,8 @@ def cmd_listen(args) -> int:
     try:
         session.open_input(args.device)
         state = session.input_state
-        print(f"listening on {state.device.key if state.device.index >= 0 else state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz "
-              "(Ctrl-C stops)")
+        print(f"listening on {state.device.key if state.device.index >= 0 else state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz, "
+              f"{settings.tuning.label} (Ctrl-C stops)")
         if pitch.rate_limit_note(state.rate_hz, args.a4):
             print(pitch.rate_limit_note(state.rate_hz, args.a4))
         version, started, said = 0, time.monotonic(), ""
@@ -232,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--hop-ms", type=float, default=Settings().hop_s * 1000,
                       help=f"analysis hop in ms (default {Settings().hop_s * 1000:g}): a result, cents and all, every hop; "
                       "the model runs when the note tracker needs it")
+    from app.tuning import TEMPERAMENTS
+
+    live.add_argument("--temperament", default="equal", choices=list(TEMPERAMENTS), metavar="NAME",
+                      help="measure cents from this temperament's targets (default equal; `pitchrec temperaments` "
+                      "lists them)")
+    live.add_argument("--root", default="C", help="the temperament's or scale's root key, e.g. C, F#, Bb (default C); "
+                      "it keeps its equal-tempered pitch for the reference A4")
+    live.add_argument("--scl", type=Path, metavar="FILE", help="a Scala scale file: cents from its degrees, its 1/1 on "
+                      "the root (a scale of other than 12 notes names degrees, as 4/31 o4)")
+    live.add_argument("--kbm", type=Path, metavar="FILE", help="with --scl: a Scala keyboard mapping, which places the "
+                      "scale and may set another reference")
     p = sub.add_parser("listen", parents=[live], help="live view in the terminal",
                        description="Live view in the terminal: note, cents bar, f0, level.")
     p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input), "
@@ -254,9 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Replay the live analysis on an audio file, in hop-sized blocks, through the same code "
                        "and with the same causality as the microphone path.")
     p.add_argument("file", type=Path, help="WAV, FLAC or OGG; any rate, mono or multichannel")
-    p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents, f0_hz, "
-                   "confidence, stable (false: a note the waveform shows before the model has confirmed it)")
+    p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents (from the "
+                   "target), f0_hz, confidence, stable (false: a note the waveform shows before the model has confirmed "
+                   "it), target_hz (the note's target in the tuning), degree (a non-12-note scale's degree, else null)")
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("temperaments", help="list the built-in temperaments",
+                       description="List the built-in temperaments with their offsets from equal temperament.")
+    p.set_defaults(func=cmd_temperaments)
     p = sub.add_parser("info", help="show the model in use", description="Show the model in use and its validation figures.")
     p.set_defaults(func=cmd_info)
     p = sub.add_parser("classify", help="name the note in each patch of a file",
@@ -272,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.audio_file import AudioFileError
     from app.engine import SettingsError
     from app.model import ModelError
+    from app.tuning import TuningFileError
 
     args = build_parser().parse_args(argv)
     if argv is None and args.func in (cmd_devices, cmd_listen, cmd_gui):  # the app itself, not a test calling main
@@ -281,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ModelError, AudioFileError, DeviceError, SettingsError) as e:
+    except (ModelError, AudioFileError, DeviceError, SettingsError, TuningFileError) as e:
         print(f"pitchrec: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

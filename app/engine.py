@@ -33,6 +33,7 @@ from app.model import NoteModel
 from app.notes import NO_NOTE, NOTE_MAX, NOTE_MIN, midi_from_name, note_name
 from app.onset import OnsetDetector
 from app.tracker import NoteTracker, State, TrackerParams
+from app.tuning import TuningSpec
 
 A4_MIN_HZ, A4_MAX_HZ = 415.0, 466.0
 
@@ -48,6 +49,7 @@ class Settings:
     gate_dbfs: float = -60.0  # below this level there is no note
     channel: int | None = None  # None: mix all channels to mono
     tracker: TrackerParams = TrackerParams()
+    tuning: TuningSpec = TuningSpec()  # where each note's target is (the cents are measured from it)
 
     def __post_init__(self):
         if not A4_MIN_HZ <= self.a4_hz <= A4_MAX_HZ:
@@ -66,13 +68,15 @@ class Result:
     t_s: float  # stream time just after the newest sample analysed
     note: str | None  # "A4", or None for no note
     midi: int | None
-    cents: float | None  # from the note at the reference A4, -50..+50 (a little beyond inside the hysteresis)
+    cents: float | None  # from the note's target in the tuning (equal temperament: its pitch at the reference A4)
     f0_hz: float | None
     confidence: float  # 0..1, in what is reported: the note and its f0, or that there is no note
     level_dbfs: float
     model_note: str | None = None  # the model's own top class at its last verdict, before fusion (None below the gate)
     stable: bool = False  # a verdict bore the note out; False: shown from the waveform alone, awaiting one
     model_ran: bool = False  # the model ran this hop
+    target_hz: float | None = None  # the note's (or degree's) target in the tuning
+    degree: str | None = None  # in a scale that is not 12 keys a note: the degree nearest ("4/31 o4")
 
     def to_json(self) -> dict:
         """The `pitchrec analyze --json` schema: these fields are a contract; add, don't rename."""
@@ -85,6 +89,8 @@ class Result:
             "f0_hz": r(self.f0_hz, 3),
             "confidence": round(float(self.confidence), 3),
             "stable": self.stable if self.note is not None else None,
+            "target_hz": r(self.target_hz, 3),
+            "degree": self.degree,
         }
 
 
@@ -143,6 +149,7 @@ class Analyzer:
         self.top_midi = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz))
         heard_top = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz, share=0.5))
         self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi), heard_top)
+        self.tuning = settings.tuning.build(settings.a4_hz)
 
     @property
     def hop_samples(self) -> int:
@@ -185,8 +192,12 @@ class Analyzer:
         reading = self.tracker.step(t_s, wave, probs)
         model_note = None if reading.model_midi is None else note_name(reading.model_midi)
         note = None if reading.midi is None else note_name(reading.midi)
-        return Result(shown_t_s, note, reading.midi, reading.cents, reading.f0_hz, reading.confidence, level,
-                      model_note, reading.state is State.CONFIRMED, probs is not None)
+        target = None if reading.midi is None else self.tuning.measure(reading.midi, reading.f0_hz, reading.cents,
+                                                                        self.settings.a4_hz)
+        return Result(shown_t_s, note, reading.midi, None if target is None else target.cents, reading.f0_hz,
+                      reading.confidence, level, model_note, reading.state is State.CONFIRMED, probs is not None,
+                      None if target is None else target.target_hz,
+                      None if target is None or self.tuning.keyed else target.name)
 
     def _probabilities(self) -> np.ndarray:
         if self._low is None:

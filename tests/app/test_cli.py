@@ -100,8 +100,9 @@ def test_analyze_json_lines_schema(tmp_path, hop_options, hop_s):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == round(1.5 / hop_s)
     for row in rows:
-        # The fields are a contract: "stable" came with the fast path (a provisional note is false); none renamed.
-        assert set(row) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence", "stable"}
+        # The fields are a contract: "stable" came with the fast path (a provisional note is false), "target_hz" and
+        # "degree" with tunings; none renamed.
+        assert set(row) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence", "stable", "target_hz", "degree"}
         assert 0.0 <= row["confidence"] <= 1.0
         assert row["stable"] is None if row["note"] is None else isinstance(row["stable"], bool)
     assert [r["t_s"] for r in rows[:3]] == pytest.approx([hop_s, 2 * hop_s, 3 * hop_s])
@@ -124,6 +125,72 @@ def test_analyze_bad_settings(tmp_path, option, fragment):
     path = tmp_path / "a.wav"
     write_tone(path, [57], seconds=0.2)
     assert_one_line_error(run("analyze", path, *option), fragment)
+
+
+def write_hz(path, f0_hz, rate=44100, seconds=1.0):
+    t = np.arange(int(seconds * rate)) / rate
+    soundfile.write(path, sum(0.4 / k * np.sin(2 * np.pi * k * f0_hz * t) for k in range(1, 8)) * 0.4, rate)
+
+
+def test_analyze_reads_cents_from_the_tempered_target(tmp_path):
+    """A just major third above C4: E4 at 0 cents in just intonation on C (the JSON's target_hz is the third), -13.7
+    in equal temperament; on a root of E it is the root, at its equal-tempered pitch."""
+    from app.notes import midi_to_hz
+
+    path = tmp_path / "third.wav"
+    e4 = midi_to_hz(60) * 5 / 4
+    write_hz(path, e4)
+
+    def last(*options):
+        result = run("analyze", path, "--json", *options)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.splitlines()[-1])
+
+    just, equal, on_e = last("--temperament", "just", "--root", "C"), last(), last("--temperament", "just", "--root", "E")
+    assert just["note"] == equal["note"] == "E4"
+    assert abs(just["cents"]) <= 0.2 and just["target_hz"] == pytest.approx(e4, abs=0.002)
+    assert equal["cents"] == pytest.approx(-13.7, abs=0.2) and equal["target_hz"] == pytest.approx(midi_to_hz(64), abs=0.002)
+    assert on_e["cents"] == pytest.approx(-13.7, abs=0.2)
+    summary = run("analyze", path, "--temperament", "meantone", "--root", "C")
+    assert "meantone on C" in summary.stdout.splitlines()[0]
+    assert float(summary.stdout.splitlines()[1].split()[5]) == pytest.approx(0.0, abs=0.2)  # meantone's E is pure
+
+
+def test_analyze_names_the_degrees_of_a_scala_scale(tmp_path):
+    from app.notes import midi_to_hz
+
+    scl = tmp_path / "31-edo.scl"
+    scl.write_text("! 31-edo.scl\n31 equal divisions of the octave\n 31\n!\n"
+                   + "".join(f" {1200 * k / 31:.6f}\n" for k in range(1, 32)))
+    path = tmp_path / "d.wav"
+    write_hz(path, midi_to_hz(60) * 2 ** (5 * 1200 / 31 / 1200))  # degree 5 of 31 above C4
+    row = json.loads(run("analyze", path, "--json", "--scl", scl).stdout.splitlines()[-1])
+    assert row["degree"] == "5/31 o4" and abs(row["cents"]) <= 0.2 and row["note"] == "D4"
+
+
+def test_the_temperaments_are_listed():
+    from app.tuning import TEMPERAMENTS
+
+    result = run("temperaments")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    assert listed == list(TEMPERAMENTS) and "A moves" in result.stdout.replace("\n", " ")
+
+
+@pytest.mark.parametrize("content, options, fragments", [
+    ("bad\n2\n5/4\nfoo\n", ["--scl"], ["bad.scl: line 4:", "'foo'"]),
+    ("bad\n2\n-5/4\n2/1\n", ["--scl"], ["bad.scl: line 3: the ratio -5/4 is not positive"]),
+    (None, ["--kbm"], ["--kbm maps the keys of a Scala scale: give the scale with --scl"]),
+    (None, ["--root", "H", "--temperament", "just"], ["not a root note: 'H'"]),
+])
+def test_a_bad_tuning_is_one_line(tmp_path, content, options, fragments):
+    path = tmp_path / "a.wav"
+    write_tone(path, [57], seconds=0.2)
+    scl = tmp_path / "bad.scl"
+    if content is not None:
+        scl.write_text(content)
+    args = [*options, scl] if options[-1] in ("--scl", "--kbm") else options
+    assert_one_line_error(run("analyze", path, *args), *fragments)
 
 
 def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path):

@@ -128,12 +128,32 @@ def test_gate_closes_on_silence_and_no_note_is_released_after_two_hops():
 
 
 def test_json_schema_fields():
-    """The fields of `pitchrec analyze --json` are a contract: the fast path added "stable" and renamed nothing."""
+    """The fields of `pitchrec analyze --json` are a contract: the fast path added "stable", tunings "target_hz"
+    and "degree", and nothing was renamed."""
     r = run(Analyzer(ScriptedModel([57]), RATE), tone(220.0, 0.5))[-1]
-    assert set(r.to_json()) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence", "stable"}
-    assert r.to_json()["stable"] is True
+    assert set(r.to_json()) == {"t_s", "note", "midi", "cents", "f0_hz", "confidence", "stable", "target_hz", "degree"}
+    assert r.to_json()["stable"] is True and r.to_json()["target_hz"] == 220.0 and r.to_json()["degree"] is None
     silent = run(Analyzer(ScriptedModel([57]), RATE), np.zeros(RATE // 10, np.float32))[-1]
     assert silent.to_json()["note"] is None and silent.to_json()["stable"] is None
+
+
+def test_cents_are_measured_from_the_tempered_target():
+    """A just major third above C4 reads E4 at 0 cents in just intonation on C, -13.7 in equal temperament; a scale
+    of 31 degrees names the nearest degree instead of a key."""
+    from app.tuning import Scale, TuningSpec
+
+    e4 = midi_to_hz(60) * 5 / 4
+
+    def last(spec):
+        return run(Analyzer(ScriptedModel([64]), RATE, Settings(tuning=spec)), tone(e4, 0.6))[-1]
+
+    just, equal = last(TuningSpec("just", "C")), last(TuningSpec())
+    assert just.note == equal.note == "E4" and just.degree is None
+    assert abs(just.cents) < 0.2 and just.target_hz == pytest.approx(e4)
+    assert equal.cents == pytest.approx(-13.69, abs=0.2) and equal.target_hz == pytest.approx(midi_to_hz(64))
+    edo31 = last(TuningSpec(scale=Scale("31", tuple(1200 * k / 31 for k in range(1, 32))), scale_name="31.scl"))
+    assert edo31.note == "E4" and edo31.degree == "10/31 o4"  # 387.1 cents: 10 steps of 38.7 above C4
+    assert edo31.cents == pytest.approx(386.31 - 1200 * 10 / 31, abs=0.2)
 
 
 def test_a_held_tone_calls_the_model_a_few_times_not_every_hop():
