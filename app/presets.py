@@ -1,4 +1,4 @@
-"""Instrument presets: the strings a tuner aims at, and transposing displays.
+"""Instrument presets: the strings a tuner aims at, sweeteners (per-note offsets), and transposing displays.
 
 A preset's strings are MIDI notes at the reference A4. `nearest_string` picks the
 string a measured pitch is closest to, within a semitone, and says how far off it
@@ -9,8 +9,10 @@ every preset does for a pitch near none of its strings.
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
-from app.notes import midi_from_name
+from app.notes import NOTE_MAX, NOTE_MIN, midi_from_name, note_name
 
 
 STRING_REACH_CENTS = 100.0  # a string is named for pitches within a semitone of it
@@ -58,3 +60,64 @@ def preset(name: str) -> Preset:
         if p.name == name:
             return p
     raise KeyError(f"no preset {name!r}; presets: {', '.join(p.name for p in PRESETS)}")
+
+
+# Sweeteners: cents added to single notes' targets (MIDI key: cents), as hardware strobe tuners offer them. Each is a
+# documented rule of thumb, not a measurement of any one instrument; the window's editor makes a user's own.
+MAX_SWEETENER_CENTS = 50.0
+
+
+def _piano_stretch() -> dict[int, float]:
+    """A Railsback-style stretch: 0 from C4 to C5, falling as a cube to -30 cents at A0 and rising to +30 at C8 (the
+    octaves a piano's inharmonic strings are tuned to; each piano's own curve differs)."""
+    out = {}
+    for m in range(NOTE_MIN, NOTE_MAX + 1):
+        if m < 60:
+            out[m] = round(-30.0 * ((60 - m) / (60 - NOTE_MIN)) ** 3, 1)
+        elif m > 72:
+            out[m] = round(30.0 * ((m - 72) / (NOTE_MAX - 72)) ** 3, 1)
+    return {m: c for m, c in out.items() if c}
+
+
+SWEETENERS: dict[str, dict[int, float]] = {
+    "None": {},
+    # The open G-B third is 13.7 cents wider than pure in equal temperament: B a little flat sweetens the chords
+    # built on it (E and G shapes), and the top E follows B by a smaller step so the B-E fourth stays near pure.
+    "Guitar: sweetened": {midi_from_name("G3"): -1.0, midi_from_name("B3"): -3.0, midi_from_name("E4"): -1.5},
+    "Piano: stretch": _piano_stretch(),
+}
+
+
+class SweetenerError(ValueError):
+    """A sweetener file that cannot be used: one line naming the file."""
+
+
+def save_sweetener(path: Path, name: str, offsets: dict[int, float]) -> None:
+    """A small JSON file: {"name": ..., "offsets": {"B3": -3.0, ...}}."""
+    data = {"name": name, "offsets": {note_name(m): round(float(c), 2) for m, c in sorted(offsets.items())}}
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_sweetener(path: Path) -> tuple[str, dict[int, float]]:
+    """(name, offsets) from a file save_sweetener wrote. Raises SweetenerError naming the file and the fault."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > 1_000_000:
+            raise SweetenerError(f"{path}: too large for a sweetener file")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SweetenerError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SweetenerError(f"{path}: not a sweetener file (not JSON: {err})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("offsets"), dict):
+        raise SweetenerError(f"{path}: not a sweetener file (no \"offsets\" object of note names and cents)")
+    offsets = {}
+    for name, cents in data["offsets"].items():
+        try:
+            midi = midi_from_name(str(name))
+        except ValueError as err:
+            raise SweetenerError(f"{path}: {err}") from None
+        if isinstance(cents, bool) or not isinstance(cents, (int, float)) or not abs(cents) <= MAX_SWEETENER_CENTS:
+            raise SweetenerError(f"{path}: {name}: {cents!r} is not a number of cents from -50 to 50")
+        offsets[midi] = float(cents)
+    return str(data.get("name") or path.stem), offsets

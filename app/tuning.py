@@ -379,10 +379,12 @@ class TuningSpec:
 
     @property
     def label(self) -> str:
-        """For display: "equal", "meantone on D", "31-edo.scl on C"."""
+        """For display: "equal", "meantone on D", "31-edo.scl on C", "equal, sweetened"."""
         if self.scale is None:
-            return self.temperament if self.temperament == "equal" else f"{self.temperament} on {self.root}"
-        return self.scale_name if self.mapping is not None else f"{self.scale_name or 'scale'} on {self.root}"
+            base = self.temperament if self.temperament == "equal" else f"{self.temperament} on {self.root}"
+        else:
+            base = self.scale_name if self.mapping is not None else f"{self.scale_name or 'scale'} on {self.root}"
+        return base + (", sweetened" if any(c for _, c in self.offsets) else "")
 
     def build(self, a4_hz: float) -> Tuning:
         offsets = dict(self.offsets)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -40,10 +41,12 @@ from app.gui.needle import CentsNeedle
 from app.gui.retrain import RetrainPanel
 from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
+from app.gui.strobe import StrobeView
 from app.live import STALE_S, LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
+from app.tuning import EQUAL, TuningFileError
 
 _NOT_ASKED = object()
 DRAW_MS = 33
@@ -98,6 +101,9 @@ class MainWindow(QMainWindow):
         self.cents_label.setAlignment(Qt.AlignCenter)
         self.cents_label.setFont(QFont("Sans", 16))
         self.needle = CentsNeedle()
+        self.strobe = StrobeView()
+        self.strobe.hide()
+        self._tuning = EQUAL  # the tuning in use, built for the reference A4 (the needle's string targets read it)
         self.f0_label = QLabel("f0 –")
         self.f0_label.setObjectName("f0")
         self.confidence_label = QLabel("confidence –")
@@ -126,6 +132,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.note_label, 0, 0, 1, 2)
         grid.addWidget(self.target_label, 1, 0, 1, 2)
         grid.addWidget(self.needle, 2, 0, 1, 2)
+        grid.addWidget(self.strobe, 2, 0, 1, 2)
         grid.addWidget(self.cents_label, 3, 0, 1, 2)
         grid.addWidget(self.f0_label, 4, 0)
         grid.addWidget(self.confidence_label, 4, 1)
@@ -158,6 +165,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(main)
         self.resize(1200, 760)
 
+        self.settings_panel.message.connect(self.show_message)
         self.settings_panel.load(self.qs)
         saved_model = str(self.qs.value("model/path", ""))
         if saved_model and saved_model != str(session.model.path) and Path(saved_model).exists():
@@ -234,13 +242,21 @@ class MainWindow(QMainWindow):
     def _apply_settings(self) -> None:
         panel = self.settings_panel
         try:
-            settings = Settings(a4_hz=panel.a4.value(), gate_dbfs=float(panel.gate.value()), channel=panel.channel.currentData())
-        except SettingsError as e:
-            self.show_message(str(e))
+            spec = panel.tuning_spec()
+            tuning = spec.build(panel.a4.value())
+            settings = Settings(a4_hz=panel.a4.value(), gate_dbfs=float(panel.gate.value()),
+                                channel=panel.channel.currentData(), tuning=spec)
+        except (SettingsError, TuningFileError) as e:
+            self.show_message(f"{e}; the settings in use stay")
             return
         self.session.apply(settings)
+        self._tuning = tuning
         self.history.set_naming(panel.flats.isChecked(), panel.transpose_semitones)
         self.needle.damping_s = panel.damping_s
+        self.needle.in_tune_cents = self.strobe.in_tune_cents = panel.in_tune.value()
+        strobe = panel.view.currentData() == "strobe"
+        self.strobe.setVisible(strobe)
+        self.needle.setVisible(not strobe)
         panel.save(self.qs)
 
     def _fill_models(self) -> None:
@@ -331,6 +347,7 @@ class MainWindow(QMainWindow):
             self.history.add(result.t_s, result.f0_hz, self.session.settings.a4_hz)
             self.spectrogram.set_pitch(result.f0_hz)
             self.needle.set_cents(self._shown_cents(result))
+            self.strobe.set_cents(self._shown_cents(result))
             self.level.setValue(int(max(-80, min(0, result.level_dbfs))))
             if self.writer is not None and result.note is not None:
                 self._recorded_notes[result.midi] += 1
@@ -338,7 +355,10 @@ class MainWindow(QMainWindow):
                 self.stop_recording()
         if not self.session.fresh:
             self.spectrogram.set_pitch(None)
-        self.needle.tick(dt)
+        if self.strobe.isVisible():
+            self.strobe.tick(dt)
+        else:
+            self.needle.tick(dt)
         self.spectrogram.redraw()
         self.history.redraw(now)
         self.frames_drawn += 1
@@ -360,12 +380,20 @@ class MainWindow(QMainWindow):
         self.spectrogram.feed(audio, source.rate_hz)
         return True
 
-    def _shown_cents(self, r) -> float | None:
-        """Cents on the needle: from the preset's nearest string, or from the nearest note (chromatic)."""
+    def _string(self, r) -> int | None:
+        """The preset's string nearest the reading (None: chromatic, or no string near)."""
         if r.f0_hz is None:
             return None
-        target = preset(self.settings_panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
-        return r.cents if target is None else target[1]
+        near = preset(self.settings_panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
+        return None if near is None else near[0]
+
+    def _shown_cents(self, r) -> float | None:
+        """Cents on the needle and the strobe: from the preset's nearest string's target in the tuning, or from the
+        note's (the analysis's own cents)."""
+        string = self._string(r)
+        if string is None or not self._tuning.keyed:
+            return r.cents if r.f0_hz is not None else None
+        return 1200.0 * math.log2(r.f0_hz / self._tuning.target_hz(string))
 
     def _text(self) -> None:
         self._input_events()
@@ -373,6 +401,7 @@ class MainWindow(QMainWindow):
         if not self.session.fresh:
             self._last = None
             self.needle.set_cents(None)
+            self.strobe.set_cents(None)
             self.level.setValue(self.level.minimum())
         r = self._last
         self.level.setEnabled(r is not None)
@@ -403,9 +432,11 @@ class MainWindow(QMainWindow):
         self.note_label.setText(display_name(r.midi, panel.flats.isChecked(), panel.transpose_semitones))
         self.note_label.setEnabled(r.stable)  # greyed: shown from the waveform alone, the model not yet heard
         cents = self._shown_cents(r)
-        target = None if r.f0_hz is None else preset(panel.preset.currentText()).nearest_string(hz_to_midi(r.f0_hz, self.session.settings.a4_hz))
-        self.target_label.setText("" if target is None else
-                                  f"string {display_name(target[0], panel.flats.isChecked(), panel.transpose_semitones)}")
+        string = self._string(r)
+        spec = self.session.settings.tuning
+        parts = ([f"string {display_name(string, panel.flats.isChecked(), panel.transpose_semitones)}"] if string is not None
+                 else []) + ([f"degree {r.degree}"] if r.degree else []) + ([spec.label] if not spec.is_equal else [])
+        self.target_label.setText(" · ".join(parts))
         self.cents_label.setText("" if cents is None else f"{round(cents, 1) + 0.0:+.1f} cents")
         self.f0_label.setText("f0 –" if r.f0_hz is None else f"f0 {r.f0_hz:.2f} Hz")
         self.confidence_label.setText(f"confidence {r.confidence:.2f}")
@@ -416,7 +447,8 @@ class MainWindow(QMainWindow):
     def state(self) -> dict:
         """What the window shows, for tests and the end-to-end check (not read from pixels)."""
         return {"note": self.note_label.text(), "stable": self.note_label.isEnabled(), "cents": self.cents_label.text(),
-                "f0": self.f0_label.text(),
+                "f0": self.f0_label.text(), "target": self.target_label.text(),
+                "view": "strobe" if self.strobe.isVisible() else "needle", "strobe_cents": self.strobe.cents,
                 "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.input_state.spec,
                 "level_dbfs": None if self._last is None else round(self._last.level_dbfs, 1)}
 

@@ -1,4 +1,4 @@
-"""A cents needle: -50..+50, an in-tune zone of ±2 cents in its own colour, and damping."""
+"""A cents needle: -50..+50, an in-tune zone (±2 cents unless set) in its own colour, and damping."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class CentsNeedle(QWidget):
         super().__init__(parent)
         self.setMinimumSize(320, 170)
         self.damping_s = 0.12  # time constant of the needle's approach to a new reading
+        self.in_tune_cents = IN_TUNE_CENTS  # the in-tune zone's half width (the settings offer 0.5 to 5)
         self.target: float | None = None
         self.shown: float | None = None
 
@@ -34,7 +35,7 @@ class CentsNeedle(QWidget):
 
     @property
     def in_tune(self) -> bool:
-        return self.shown is not None and abs(self.shown) <= IN_TUNE_CENTS
+        return self.shown is not None and abs(self.shown) <= self.in_tune_cents
 
     def _angle(self, cents: float) -> float:
         return math.radians(90.0 - cents / 50.0 * 60.0)  # ±50 cents -> ±60 degrees from vertical
@@ -48,7 +49,7 @@ class CentsNeedle(QWidget):
         arc = QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
         p.setPen(QPen(QColor(90, 90, 90), 6))
         p.drawArc(arc, 30 * 16, 120 * 16)
-        zone = IN_TUNE_CENTS / 50.0 * 60.0
+        zone = self.in_tune_cents / 50.0 * 60.0
         p.setPen(QPen(QColor(40, 200, 90), 10))
         p.drawArc(arc, int((90 - zone) * 16), int(2 * zone * 16))
         p.setPen(QPen(QColor(200, 200, 200), 2))

@@ -1,3 +1,5 @@
+import pytest
+
 from app.notes import display_name, midi_from_name
 from app.presets import PRESETS, TRANSPOSITIONS, preset
 
@@ -27,3 +29,37 @@ def test_transposing_display_names():
     assert display_name(a_sharp4, transpose=TRANSPOSITIONS["B♭ instrument"]) == "C5"
     assert display_name(midi_from_name("C4"), transpose=TRANSPOSITIONS["E♭ instrument"]) == "A4"
     assert display_name(midi_from_name("C4"), transpose=TRANSPOSITIONS["F instrument"]) == "G4"
+
+
+def test_sweeteners_are_small_offsets_and_round_trip_through_their_file(tmp_path):
+    from app.presets import MAX_SWEETENER_CENTS, SWEETENERS, load_sweetener, save_sweetener
+
+    assert SWEETENERS["None"] == {}
+    guitar = SWEETENERS["Guitar: sweetened"]
+    assert set(guitar) <= set(preset("Guitar: standard").strings) and guitar[midi_from_name("B3")] < 0
+    stretch = SWEETENERS["Piano: stretch"]
+    assert stretch[21] == -30.0 and stretch[108] == 30.0 and 60 not in stretch and 69 not in stretch
+    assert all(stretch[m] <= stretch[m + 1] for m in range(21, 108) if m in stretch and m + 1 in stretch)
+    for offsets in SWEETENERS.values():
+        assert all(abs(c) <= MAX_SWEETENER_CENTS for c in offsets.values())
+    path = tmp_path / "mine.json"
+    save_sweetener(path, "my guitar", guitar)
+    assert load_sweetener(path) == ("my guitar", guitar)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("not json", "not a sweetener file (not JSON"),
+    ('{"name": "x"}', 'no "offsets" object'),
+    ('{"offsets": {"H2": 1.0}}', "not a note name: 'H2'"),
+    ('{"offsets": {"E2": 80}}', "E2: 80 is not a number of cents from -50 to 50"),
+    ('{"offsets": {"E2": "flat"}}', "E2: 'flat' is not a number of cents"),
+    ('[1, 2]', 'no "offsets" object'),
+])
+def test_a_bad_sweetener_file_is_refused_in_one_line(tmp_path, content, fragment):
+    from app.presets import SweetenerError, load_sweetener
+
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(SweetenerError, match="bad.json: ") as err:
+        load_sweetener(path)
+    assert fragment in str(err.value) and "\n" not in str(err.value)

@@ -128,6 +128,136 @@ def test_settings_persist_between_runs(qtbot, make_window):
     assert again.session.settings.a4_hz == 442.0
 
 
+def test_the_tuning_settings_persist_between_runs(qtbot, make_window, tmp_path):
+    scl = tmp_path / "31.scl"
+    scl.write_text("31 equal\n31\n" + "".join(f"{1200 * k / 31:.5f}\n" for k in range(1, 32)))
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    panel.load_scala(scl)
+    panel.root.setCurrentIndex(panel.root.findData("D"))
+    panel.set_custom_offsets({45: 1.5})
+    panel.view.setCurrentIndex(panel.view.findData("strobe"))
+    panel.in_tune.setValue(0.5)
+    panel.transpose.setCurrentIndex(panel.transpose.findData("custom"))
+    panel.transpose_custom.setValue(-5)
+    window.close()
+    p2 = make_window("tone:440").settings_panel
+    assert p2.temperament.currentText() == "Scala: 31.scl" and p2.root.currentData() == "D"
+    assert p2.sweetener.currentData() == "custom" and p2.offsets == {45: 1.5}
+    assert p2.view.currentData() == "strobe" and p2.in_tune.value() == 0.5 and p2.transpose_semitones == -5
+    assert p2.tuning_spec().label == "31.scl on D, sweetened"
+
+
+def test_temperament_and_root_change_the_cents_shown(qtbot, make_window):
+    """A4 at 440 Hz: in tune in equal temperament, 10.3 cents sharp of quarter-comma meantone on C (whose A is
+    narrow of 440), in tune again in meantone on A (the root keeps its equal-tempered pitch)."""
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    wait_for_note(qtbot, window, "A4")
+    qtbot.waitUntil(lambda: window.state()["cents"] in ("+0.0 cents", "-0.0 cents"), timeout=3000)
+    panel.temperament.setCurrentIndex(panel.temperament.findData("meantone"))
+    qtbot.waitUntil(lambda: window.state()["cents"] == "+10.3 cents", timeout=3000)
+    assert window.state()["target"] == "meantone on C"
+    qtbot.waitUntil(lambda: window.needle.shown is not None and abs(window.needle.shown - 10.3) < 0.2, timeout=3000)
+    panel.root.setCurrentIndex(panel.root.findData("A"))
+    qtbot.waitUntil(lambda: window.state()["cents"] in ("+0.0 cents", "-0.0 cents"), timeout=3000)
+
+
+def test_a_sweetened_string_reads_from_its_offset_target(qtbot, make_window):
+    """B3 at its equal-tempered pitch, guitar preset sweetened (B3 3 cents flat): it reads 3 cents sharp."""
+    from app.notes import midi_to_hz
+
+    window = make_window(f"tone:{midi_to_hz(59):.4f}")
+    panel = window.settings_panel
+    panel.preset.setCurrentIndex(panel.preset.findText("Guitar: standard"))
+    wait_for_note(qtbot, window, "B3")
+    panel.sweetener.setCurrentIndex(panel.sweetener.findData("Guitar: sweetened"))
+    qtbot.waitUntil(lambda: window.state()["cents"] == "+3.0 cents", timeout=3000)
+    qtbot.waitUntil(lambda: window.needle.shown is not None and abs(window.needle.shown - 3.0) < 0.1, timeout=3000)
+    assert window.state()["target"] == "string B3 · equal, sweetened"
+
+
+def test_a_bad_scala_file_says_so_and_the_tuning_stays(qtbot, make_window, tmp_path):
+    from app.tuning import TuningFileError
+
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    panel.temperament.setCurrentIndex(panel.temperament.findData("vallotti"))
+    bad = tmp_path / "bad.scl"
+    bad.write_text("bad\n2\n0/1\n2/1\n")
+    with pytest.raises(TuningFileError, match="bad.scl: line 3: the ratio 0/1 is not positive"):
+        panel.load_scala(bad)
+    assert panel.temperament.currentData() == "vallotti" and window.session.settings.tuning.temperament == "vallotti"
+    # Through the file dialog the same refusal reaches the status bar.
+    from PySide6.QtWidgets import QFileDialog
+
+    answers = iter([(str(bad), ""), ("", "")])
+    QFileDialog.getOpenFileName = staticmethod(lambda *a, **k: next(answers))
+    try:
+        panel.scala_button.click()
+    finally:
+        del QFileDialog.getOpenFileName
+    assert "bad.scl: line 3" in window.statusBar().currentMessage()
+    assert window.session.settings.tuning.temperament == "vallotti"
+
+
+def test_the_strobe_view_drifts_with_the_deviation_and_stands_still_in_tune(qtbot, make_window):
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    panel.view.setCurrentIndex(panel.view.findData("strobe"))
+    assert window.state()["view"] == "strobe" and window.strobe.isVisible() and not window.needle.isVisible()
+    wait_for_note(qtbot, window, "A4")
+    qtbot.waitUntil(lambda: window.state()["strobe_cents"] is not None, timeout=3000)
+    still = list(window.strobe.phases)
+    qtbot.wait(300)
+    assert window.strobe.phases == pytest.approx(still, abs=0.01)  # in tune to within a hundredth of a stripe
+    window.session.source.frequency_hz = 440.0 * 2 ** (4 / 1200)  # 4 cents sharp
+    qtbot.waitUntil(lambda: (window.state()["strobe_cents"] or 0) > 3.5, timeout=3000)
+    before = list(window.strobe.phases)
+    qtbot.waitUntil(lambda: window.strobe.phases[0] != before[0], timeout=3000)  # the rates: test_strobe.py
+
+
+def test_a_custom_transposition_and_the_in_tune_zone(qtbot, make_window):
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    wait_for_note(qtbot, window, "A4")
+    assert not panel.transpose_custom.isEnabled()
+    panel.transpose.setCurrentIndex(panel.transpose.findData("custom"))
+    assert panel.transpose_custom.isEnabled()
+    panel.transpose_custom.setValue(-3)
+    wait_for_note(qtbot, window, "F♯4")
+    panel.in_tune.setValue(0.5)
+    assert window.needle.in_tune_cents == window.strobe.in_tune_cents == 0.5
+
+
+def test_sweeteners_are_edited_imported_and_refused_in_one_line(qtbot, make_window, tmp_path):
+    from app.gui.settings_panel import SweetenerEditor
+    from app.presets import SweetenerError, save_sweetener
+
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    editor = SweetenerEditor({59: -3.0}, (40, 45, 50, 55, 59, 64), panel)
+    qtbot.addWidget(editor)
+    assert editor.table.rowCount() == 6 and editor.offsets() == {59: -3.0}
+    editor.table.item(0, 1).setText("+1.5")
+    assert editor.offsets() == {40: 1.5, 59: -3.0}
+    editor.table.item(1, 1).setText("sharp")
+    with pytest.raises(ValueError, match="row 2: 'A2' 'sharp' is not a note and a number of cents"):
+        editor.offsets()
+    editor._accept()
+    assert "row 2" in editor.findChild(type(editor.error), "error").text() and editor.result() == 0
+
+    good = tmp_path / "mine.json"
+    save_sweetener(good, "mine", {69: 2.0})
+    panel.import_offsets(good)
+    assert panel.sweetener.currentData() == "custom" and window.session.settings.tuning.offsets == ((69, 2.0),)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"offsets": {"A4": 99}}')
+    with pytest.raises(SweetenerError, match="bad.json: A4: 99 is not a number of cents"):
+        panel.import_offsets(bad)
+    assert window.session.settings.tuning.offsets == ((69, 2.0),)
+
+
 def test_window_without_any_input_still_opens(qtbot, make_window, monkeypatch):
     def no_devices(spec):
         raise DeviceError("no input devices found")
