@@ -191,10 +191,11 @@ class Analyzer:
         wave = pitch.Waveform(self._history.audio, self.rate_hz, self.settings.a4_hz)
         reading = self.tracker.step(t_s, wave, probs)
         model_note = None if reading.model_midi is None else note_name(reading.model_midi)
-        note = None if reading.midi is None else note_name(reading.midi)
         target = None if reading.midi is None else self.tuning.measure(reading.midi, reading.f0_hz, reading.cents,
                                                                         self.settings.a4_hz)
-        return Result(shown_t_s, note, reading.midi, None if target is None else target.cents, reading.f0_hz,
+        midi = target.midi if target is not None and self.tuning.keyed else reading.midi  # the tuning's nearest key
+        note = None if midi is None else note_name(midi)
+        return Result(shown_t_s, note, midi, None if target is None else target.cents, reading.f0_hz,
                       reading.confidence, level, model_note, reading.state is State.CONFIRMED, probs is not None,
                       None if target is None else target.target_hz,
                       None if target is None or self.tuning.keyed else target.name)

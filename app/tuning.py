@@ -28,6 +28,10 @@ from app.notes import SHARP_NAMES, midi_from_name, midi_to_hz, note_name
 # A .scl or .kbm file larger than this is not a tuning file (the Scala archive's largest are tens of kB).
 MAX_FILE_BYTES = 1_000_000
 MAX_DEGREES = 4096
+# A keyed tuning names the key whose target is nearest, once it is nearer than the tracker's key by more than this:
+# twice the tracker's hysteresis at the half-semitone (app.tracker.TrackerParams.margin_cents), so in equal
+# temperament the tracker's own choice always stands.
+SWITCH_CENTS = 6.0
 # Keys (and scale degrees) a tuning lays out: MIDI 0 to 127, 8.2 Hz to 12.5 kHz at A4 = 440 Hz.
 KEYS = range(128)
 
@@ -345,15 +349,27 @@ class Tuning:
 
     def measure(self, midi: int, f0_hz: float | None, cents: float | None, a4_hz: float) -> Target | None:
         """The reading of a note the tracker names `midi` (at f0_hz, `cents` from its equal-tempered pitch at a4_hz,
-        either None when unmeasured) in this tuning. A keyed tuning keeps the note and moves the cents by the key's
-        offset, so equal temperament leaves them exactly as they were; a scale of degrees names the degree nearest
-        f0 (None without an f0)."""
+        either None when unmeasured) in this tuning.
+
+        A keyed tuning measures from the named key's target, unless a neighbouring key's target is nearer by more
+        than SWITCH_CENTS (the tracker's hysteresis either side of the half-semitone, so that in equal temperament
+        the tracker's note and cents stand exactly as they were). A scale of degrees names the degree nearest f0
+        (None without an f0)."""
         i = self._by_midi.get(midi) if self.keyed else None
         if i is None:
             return None if f0_hz is None else self.target(f0_hz)
-        hz = float(self._hz[i])
-        offset = 1200.0 * math.log2(hz / midi_to_hz(midi, a4_hz))
-        return Target(self._names[i], midi, hz, None if cents is None else cents - offset)
+        def offset(k: int) -> float:  # key k's target from its equal-tempered pitch, in cents
+            return 1200.0 * math.log2(self._hz[k] / midi_to_hz(self._midis[k], a4_hz))
+
+        if cents is not None:
+            x = math.log2(midi_to_hz(midi, a4_hz)) + cents / 1200.0  # the pitch measured
+            for j in (i - 1, i + 1):
+                if (0 <= j < len(self._hz) and (offset(i) or offset(j))  # equal-tempered keys: the tracker's choice
+                        and 1200.0 * (abs(x - self._log[i]) - abs(x - self._log[j])) > SWITCH_CENTS):
+                    i = j
+        key = self._midis[i]
+        return Target(self._names[i], key, float(self._hz[i]),
+                      None if cents is None else cents - 100.0 * (key - midi) - offset(i))
 
 
 @dataclasses.dataclass(frozen=True)

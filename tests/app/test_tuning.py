@@ -195,3 +195,19 @@ def test_a_mapping_whose_reference_key_plays_nothing_is_refused():
     mapping = KeyboardMapping(60, 69, 440.0, 0, (0, None))
     with pytest.raises(TuningFileError, match="reference key 69 plays no degree"):
         Tuning.scala(scale, mapping=mapping)
+
+
+def test_a_tempered_tuning_names_the_key_whose_target_is_nearest():
+    """Meantone on C puts C# 24 cents under its equal-tempered pitch: 45 cents over C is 31 under C#'s target, so
+    C# is named; equal temperament keeps the tracker's note (C) and its cents exactly."""
+    meantone, a4 = Tuning.temperament("meantone", "C"), 440.0
+    f0 = midi_to_hz(60 + 0.45)
+    t = meantone.measure(60, f0, 45.0, a4)
+    assert (t.name, t.midi) == ("C#4", 61) and t.cents == pytest.approx(45.0 - 100.0 + 23.95, abs=0.01)
+    near = meantone.measure(60, midi_to_hz(60 + 0.30), 30.0, a4)  # 30 over C, 46 under C#'s target: C stays
+    assert near.midi == 60 and near.cents == pytest.approx(30.0)
+    for cents in (-53.0, -20.0, 0.0, 49.9, 53.0):
+        same = EQUAL.measure(69, midi_to_hz(69 + cents / 100), cents, a4)
+        assert (same.midi, same.cents) == (69, cents)
+    assert meantone.measure(60, None, None, a4) == meantone.measure(60, None, None, a4)
+    assert meantone.measure(60, None, None, a4).cents is None
