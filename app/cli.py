@@ -112,9 +112,12 @@ def _tuning(args):
         raise SettingsError("--scl and --temperament both set a tuning: choose one")
     try:
         if args.scl:
-            return TuningSpec(root=args.root, scale=read_scl(args.scl), scale_name=args.scl.name,
+            spec = TuningSpec(root=args.root, scale=read_scl(args.scl), scale_name=args.scl.name,
                               mapping=read_kbm(args.kbm) if args.kbm else None)
-        return TuningSpec(args.temperament, args.root)
+        else:
+            spec = TuningSpec(args.temperament, args.root)
+        spec.build(args.a4)  # a mapping whose reference key plays nothing fails here, not in the analysis thread
+        return spec
     except ValueError as err:
         if err.__class__ is not ValueError:  # a TuningFileError names its file
             raise
@@ -129,13 +132,13 @@ def _settings(args, **more):
 
 
 def cmd_temperaments(args) -> int:
+    from app.notes import SHARP_NAMES
     from app.tuning import TEMPERAMENTS
 
     print("Built-in temperaments (--temperament NAME --root KEY); offsets in cents from equal temperament, root C:\n")
     for name, (what, offsets) in TEMPERAMENTS.items():
         print(f"  {name:14s}{what}")
-        print(" " * 16 + "  ".join(f"{n} {o:+.1f}" for n, o in zip(("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#",
-                                                                   "A", "Bb", "B"), offsets)))
+        print(" " * 16 + "  ".join(f"{n} {o:+.1f}" for n, o in zip(SHARP_NAMES, offsets)))
     print("\nThe root keeps its equal-tempered pitch for the reference A4, so under a temperament rooted on C the A "
           "moves\n(in meantone on C, A4's target is 10.3 cents under 440 Hz). A Scala file (--scl) is placed the same "
           "way,\nits 1/1 on the root, unless a keyboard mapping (--kbm) sets its reference.")

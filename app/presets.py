@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from app.notes import NOTE_MAX, NOTE_MIN, midi_from_name, note_name
+from app.tuning import MAX_FILE_BYTES
 
 
 STRING_REACH_CENTS = 100.0  # a string is named for pitches within a semitone of it
@@ -88,6 +89,11 @@ SWEETENERS: dict[str, dict[int, float]] = {
 }
 
 
+def valid_offset(cents) -> bool:
+    """A sweetener's cents: a finite number within ±MAX_SWEETENER_CENTS."""
+    return not isinstance(cents, bool) and isinstance(cents, (int, float)) and abs(cents) <= MAX_SWEETENER_CENTS
+
+
 class SweetenerError(ValueError):
     """A sweetener file that cannot be used: one line naming the file."""
 
@@ -102,7 +108,7 @@ def load_sweetener(path: Path) -> tuple[str, dict[int, float]]:
     """(name, offsets) from a file save_sweetener wrote. Raises SweetenerError naming the file and the fault."""
     path = Path(path)
     try:
-        if path.stat().st_size > 1_000_000:
+        if path.stat().st_size > MAX_FILE_BYTES:
             raise SweetenerError(f"{path}: too large for a sweetener file")
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
@@ -117,7 +123,7 @@ def load_sweetener(path: Path) -> tuple[str, dict[int, float]]:
             midi = midi_from_name(str(name))
         except ValueError as err:
             raise SweetenerError(f"{path}: {err}") from None
-        if isinstance(cents, bool) or not isinstance(cents, (int, float)) or not abs(cents) <= MAX_SWEETENER_CENTS:
+        if not valid_offset(cents):
             raise SweetenerError(f"{path}: {name}: {cents!r} is not a number of cents from -50 to 50")
         offsets[midi] = float(cents)
     return str(data.get("name") or path.stem), offsets

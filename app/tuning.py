@@ -28,6 +28,7 @@ from app.notes import SHARP_NAMES, midi_from_name, midi_to_hz, note_name
 # A .scl or .kbm file larger than this is not a tuning file (the Scala archive's largest are tens of kB).
 MAX_FILE_BYTES = 1_000_000
 MAX_DEGREES = 4096
+MAX_TARGETS = 100_000  # an unmapped scale's degrees from 8 Hz to 13 kHz: a period of a few cents would make millions
 # A keyed tuning names the key whose target is nearest, once it is nearer than the tracker's key by more than this:
 # twice the tracker's hysteresis at the half-semitone (app.tracker.TrackerParams.margin_cents), so in equal
 # temperament the tracker's own choice always stands.
@@ -72,7 +73,7 @@ SIXTH_PYTHAGOREAN = PURE - PYTHAGOREAN_COMMA / 6
 QUARTER_PYTHAGOREAN = PURE - PYTHAGOREAN_COMMA / 4
 
 # name: (what it is, offsets from equal temperament in cents for C, C#, ... B on a root of C). Each is built from
-# its definition (a chain of fifths, or ratios); tests/test_tuning.py checks them against published tables.
+# its definition (a chain of fifths, or ratios); tests/app/test_tuning.py checks them against published tables.
 TEMPERAMENTS: dict[str, tuple[str, tuple[float, ...]]] = {
     "equal": ("equal temperament", (0.0,) * 12),
     "just": ("5-limit just intonation: 1/1 16/15 9/8 6/5 5/4 4/3 45/32 3/2 8/5 5/3 9/5 15/8",
@@ -113,6 +114,16 @@ class Scale:
     def period(self) -> float:
         return self.cents[-1]
 
+    @property
+    def degrees(self) -> tuple[float, ...]:
+        """Each degree's pitch above the 1/1 within one period, degree 0 first."""
+        return (0.0, *self.cents[:-1])
+
+    @property
+    def is_octave_12(self) -> bool:
+        """Twelve notes to an octave: it plays the keys, as a temperament does."""
+        return self.size == 12 and abs(self.period - 1200.0) < 1e-9
+
 
 def _pitch(text: str) -> float:
     """A Scala pitch line's value in cents: a number with a period is cents; otherwise a ratio `a/b` or an integer
@@ -123,9 +134,12 @@ def _pitch(text: str) -> float:
     value = words[0]
     if "." in value:
         try:
-            return float(value)
+            cents = float(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a number of cents") from None
+        if not math.isfinite(cents):
+            raise ValueError(f"{value!r} is not a finite number of cents")
+        return cents
     num, _, den = value.partition("/")
     try:
         ratio = Fraction(int(num), int(den) if den else 1)
@@ -133,7 +147,7 @@ def _pitch(text: str) -> float:
         raise ValueError(f"{value!r} is neither cents (with a period) nor a ratio like 5/4") from None
     if ratio <= 0:
         raise ValueError(f"the ratio {value} is not positive")
-    return 1200 * math.log2(ratio)
+    return 1200 * (math.log2(ratio.numerator) - math.log2(ratio.denominator))  # exact for integers of any size
 
 
 def _read_text(path: Path) -> list[str]:
@@ -184,9 +198,11 @@ def read_scl(path: Path) -> Scale:
             cents.append(_pitch(text))
         except ValueError as err:
             raise TuningFileError(f"{path}: line {n}: {err}") from None
-    if cents[-1] <= 0:
-        raise TuningFileError(f"{path}: line {pitch_lines[count - 1][0]}: the period (the last pitch) must be above "
-                              "the 1/1")
+        if abs(cents[-1]) > 1e6:
+            raise TuningFileError(f"{path}: line {n}: {cents[-1]:.3g} cents is beyond any audible interval")
+    if cents[-1] < 1.0:
+        raise TuningFileError(f"{path}: line {pitch_lines[count - 1][0]}: the period (the last pitch) must be at "
+                              "least a cent above the 1/1")
     extra = [n for n, text in pitch_lines[count:] if text.strip()]
     if extra:
         raise TuningFileError(f"{path}: line {extra[0]}: more pitches than the {count} announced on line {n_line}")
@@ -204,6 +220,8 @@ class KeyboardMapping:
     reference_hz: float
     octave_degree: int
     pattern: tuple[int | None, ...]
+    first_key: int = 0  # keys outside first_key..last_key have no target
+    last_key: int = 127
 
 
 def read_kbm(path: Path) -> KeyboardMapping:
@@ -221,10 +239,11 @@ def read_kbm(path: Path) -> KeyboardMapping:
             values.append(float(text) if name == "reference frequency" else int(text))
         except ValueError:
             raise TuningFileError(f"{path}: line {n}: {text!r} is not a {name}") from None
-    size, _, _, middle, reference, hz, octave = values
+    size, first, last, middle, reference, hz, octave = values
     if not 0 <= size <= MAX_DEGREES:
         raise TuningFileError(f"{path}: line {content[0][0]}: a pattern has 0 to {MAX_DEGREES} keys, not {size}")
-    for n, name, key in ((content[3][0], "middle key", middle), (content[4][0], "reference key", reference)):
+    for n, name, key in ((content[1][0], "first key", first), (content[2][0], "last key", last),
+                         (content[3][0], "middle key", middle), (content[4][0], "reference key", reference)):
         if not 0 <= key <= 127:
             raise TuningFileError(f"{path}: line {n}: the {name} is a MIDI key, 0 to 127, not {key}")
     if not 1.0 <= hz <= 20000.0:
@@ -240,7 +259,7 @@ def read_kbm(path: Path) -> KeyboardMapping:
             raise TuningFileError(f"{path}: line {n}: {text!r} is neither a scale degree nor x") from None
     if len(pattern) < size:
         raise TuningFileError(f"{path}: {size} keys announced, {len(pattern)} mapped")
-    return KeyboardMapping(middle, reference, hz, octave, tuple(pattern))
+    return KeyboardMapping(middle, reference, hz, octave, tuple(pattern), first, last)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,6 +278,8 @@ class Tuning:
     `Tuning.scala`; `target` measures a pitch against it."""
 
     def __init__(self, name: str, hz: np.ndarray, names: list[str], midis: list[int | None], keyed: bool):
+        if len(hz) == 0:
+            raise TuningFileError(f"{name}: no note of it lies in the audible range")
         order = np.argsort(hz)
         self.name = name
         self._hz = np.asarray(hz, dtype=np.float64)[order]
@@ -273,54 +294,57 @@ class Tuning:
                     offsets: dict[int, float] | None = None) -> Tuning:
         """A built-in temperament (a key of TEMPERAMENTS) on a root pitch class ("C", "F#", "Bb"), with per-key
         offsets in cents (MIDI key: cents) added. Raises ValueError for an unknown name or root."""
-        if name not in TEMPERAMENTS:
-            raise ValueError(f"no temperament {name!r}; built in: {', '.join(TEMPERAMENTS)}")
+        check_temperament(name)
         root_pc = root_pitch_class(root)
         table = TEMPERAMENTS[name][1]
-        cents = [table[(m - root_pc) % 12] + (offsets or {}).get(m, 0.0) for m in KEYS]
-        hz = np.array([midi_to_hz(m, a4_hz) * 2 ** (c / 1200) for m, c in zip(KEYS, cents)])
         label = name if name == "equal" else f"{name} on {note_name(root_pc)[:-2]}"
-        return cls(label, hz, [note_name(m) for m in KEYS], list(KEYS), keyed=True)
+        return cls._keys(label, [table[(m - root_pc) % 12] for m in KEYS], a4_hz, offsets or {})
+
+    @classmethod
+    def _keys(cls, name: str, cents: list[float], a4_hz: float, offsets: dict[int, float]) -> Tuning:
+        """A tuning of every MIDI key, each `cents[key] + offsets[key]` from its equal-tempered pitch."""
+        hz = np.array([midi_to_hz(m, a4_hz) * 2 ** ((c + offsets.get(m, 0.0)) / 1200) for m, c in zip(KEYS, cents)])
+        return cls(name, hz, [note_name(m) for m in KEYS], list(KEYS), keyed=True)
 
     @classmethod
     def scala(cls, scale: Scale, root: str = "C", a4_hz: float = 440.0, mapping: KeyboardMapping | None = None,
               offsets: dict[int, float] | None = None, name: str = "scala") -> Tuning:
         """A Scala scale. Without a mapping, its 1/1 sits on the root pitch class at its equal-tempered pitch in
         octave 4; a 12-note scale with an octave period then plays the keys from the root up (named as keys, with
-        `offsets` per key), any other one names degrees. A mapping places degree 0 on its middle key and its
-        reference key at its frequency (the reference A4 is then unused), and maps keys to degrees."""
+        `offsets` per key), any other one names degrees (and takes no offsets). A mapping places degree 0 on its
+        middle key and its reference key at its frequency, and maps keys to degrees: the targets no longer depend on
+        the reference A4 (the tracker still names notes by it; `measure` then moves to the nearest mapped key)."""
         if mapping is not None:
             return cls._mapped(scale, mapping, offsets or {}, name)
         root_midi = 60 + root_pitch_class(root)
         root_hz = midi_to_hz(root_midi, a4_hz)
-        if scale.size == 12 and abs(scale.period - 1200.0) < 1e-9:
-            degrees = (0.0, *scale.cents[:-1])
-            cents = [degrees[(m - root_midi) % 12] - 100 * ((m - root_midi) % 12) + (offsets or {}).get(m, 0.0)
-                     for m in KEYS]
-            hz = np.array([midi_to_hz(m, a4_hz) * 2 ** (c / 1200) for m, c in zip(KEYS, cents)])
-            return cls(name, hz, [note_name(m) for m in KEYS], list(KEYS), keyed=True)
+        if scale.is_octave_12:
+            return cls._keys(name, [scale.degrees[(m - root_midi) % 12] - 100 * ((m - root_midi) % 12) for m in KEYS],
+                             a4_hz, offsets or {})
         return cls(name, *_degrees(scale, root_hz, 4), keyed=False)
 
     @classmethod
     def _mapped(cls, scale: Scale, mapping: KeyboardMapping, offsets: dict[int, float], name: str) -> Tuning:
-        degrees = (0.0, *scale.cents[:-1])
+        degrees = scale.degrees
+
+        def pitch_of(degree: int) -> float:
+            """Cents of a degree (of any size: past the scale's end, in the periods above) over degree 0."""
+            periods, degree = divmod(degree, scale.size)
+            return periods * scale.period + degrees[degree]
 
         def position(key: int) -> float | None:
             """Cents of `key` above degree 0 on the middle key, None if unmapped."""
-            steps = key - mapping.middle_key
-            size = len(mapping.pattern)
-            if size == 0:
-                octave, degree = divmod(steps, scale.size)
-                return octave * scale.period + degrees[degree]
-            octave, index = divmod(steps, size)
-            degree = mapping.pattern[index]
-            if degree is None:
+            if not mapping.first_key <= key <= mapping.last_key:
                 return None
-            deg_octave, degree = divmod(degree, scale.size)
-            return octave * repeat + deg_octave * scale.period + degrees[degree]
+            steps = key - mapping.middle_key
+            if not mapping.pattern:
+                return pitch_of(steps)
+            repeats, index = divmod(steps, len(mapping.pattern))
+            degree = mapping.pattern[index]
+            return None if degree is None else repeats * repeat + pitch_of(degree)
 
         # Each repeat of the pattern moves up by its formal octave degree's pitch (0: the scale's period).
-        repeat = scale.cents[mapping.octave_degree - 1] if 0 < mapping.octave_degree <= scale.size else scale.period
+        repeat = pitch_of(mapping.octave_degree) if mapping.octave_degree > 0 else scale.period
 
         reference = position(mapping.reference_key)
         if reference is None:
@@ -328,7 +352,7 @@ class Tuning:
         keys = [k for k in KEYS if position(k) is not None]
         hz = np.array([mapping.reference_hz * 2 ** ((position(k) - reference + offsets.get(k, 0.0)) / 1200)
                        for k in keys])
-        keyed = scale.size == 12 and len(mapping.pattern) in (0, 12)
+        keyed = mapping_is_keyed(scale, mapping)
         names = [note_name(k) for k in keys] if keyed else [_degree_name(position(k), scale) for k in keys]
         return cls(name, hz, names, list(keys), keyed=keyed)
 
@@ -337,9 +361,7 @@ class Tuning:
         otherwise the nearest target (in cents)."""
         i = self._by_midi.get(midi) if self.keyed and midi is not None else None
         if i is None:
-            x = math.log2(f0_hz)
-            j = int(np.searchsorted(self._log, x))
-            i = min((k for k in (j - 1, j) if 0 <= k < len(self._hz)), key=lambda k: abs(self._log[k] - x))
+            i = self._nearest(math.log2(f0_hz))
         hz = float(self._hz[i])
         return Target(self._names[i], self._midis[i], hz, 1200.0 * math.log2(f0_hz / hz))
 
@@ -351,9 +373,10 @@ class Tuning:
         """The reading of a note the tracker names `midi` (at f0_hz, `cents` from its equal-tempered pitch at a4_hz,
         either None when unmeasured) in this tuning.
 
-        A keyed tuning measures from the named key's target, unless a neighbouring key's target is nearer by more
-        than SWITCH_CENTS (the tracker's hysteresis either side of the half-semitone, so that in equal temperament
-        the tracker's note and cents stand exactly as they were). A scale of degrees names the degree nearest f0
+        A keyed tuning measures from the named key's target, unless the target nearest the pitch is nearer by more
+        than SWITCH_CENTS (twice the tracker's hysteresis at the half-semitone, so that in equal temperament the
+        tracker's note and cents stand exactly as they were; a keyboard mapping's reference far from A4 moves
+        every key). A scale of degrees names the degree nearest f0
         (None without an f0)."""
         i = self._by_midi.get(midi) if self.keyed else None
         if i is None:
@@ -363,13 +386,17 @@ class Tuning:
 
         if cents is not None:
             x = math.log2(midi_to_hz(midi, a4_hz)) + cents / 1200.0  # the pitch measured
-            for j in (i - 1, i + 1):
-                if (0 <= j < len(self._hz) and (offset(i) or offset(j))  # equal-tempered keys: the tracker's choice
-                        and 1200.0 * (abs(x - self._log[i]) - abs(x - self._log[j])) > SWITCH_CENTS):
-                    i = j
+            j = self._nearest(x)
+            if (j != i and (offset(i) or offset(j))  # equal-tempered keys: the tracker's choice stands
+                    and 1200.0 * (abs(x - self._log[i]) - abs(x - self._log[j])) > SWITCH_CENTS):
+                i = j
         key = self._midis[i]
         return Target(self._names[i], key, float(self._hz[i]),
                       None if cents is None else cents - 100.0 * (key - midi) - offset(i))
+
+    def _nearest(self, log2_hz: float) -> int:
+        j = int(np.searchsorted(self._log, log2_hz))
+        return min((k for k in (j - 1, j) if 0 <= k < len(self._hz)), key=lambda k: abs(self._log[k] - log2_hz))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -385,13 +412,23 @@ class TuningSpec:
     offsets: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self):
-        if self.temperament not in TEMPERAMENTS:
-            raise ValueError(f"no temperament {self.temperament!r}; built in: {', '.join(TEMPERAMENTS)}")
+        check_temperament(self.temperament)
         root_pitch_class(self.root)
 
     @property
+    def keyed(self) -> bool:
+        """Whether it tunes keys (so a sweetener's per-key offsets apply), rather than naming a scale's degrees."""
+        if self.scale is None:
+            return True
+        return mapping_is_keyed(self.scale, self.mapping) if self.mapping is not None else self.scale.is_octave_12
+
+    @property
+    def sweetened(self) -> bool:
+        return self.keyed and any(c for _, c in self.offsets)
+
+    @property
     def is_equal(self) -> bool:
-        return self.scale is None and self.temperament == "equal" and not any(c for _, c in self.offsets)
+        return self.scale is None and self.temperament == "equal" and not self.sweetened
 
     @property
     def label(self) -> str:
@@ -400,7 +437,7 @@ class TuningSpec:
             base = self.temperament if self.temperament == "equal" else f"{self.temperament} on {self.root}"
         else:
             base = self.scale_name if self.mapping is not None else f"{self.scale_name or 'scale'} on {self.root}"
-        return base + (", sweetened" if any(c for _, c in self.offsets) else "")
+        return base + (", sweetened" if self.sweetened else "")
 
     def build(self, a4_hz: float) -> Tuning:
         offsets = dict(self.offsets)
@@ -411,7 +448,7 @@ class TuningSpec:
 
 def _degree_name(cents_above_middle: float, scale: Scale) -> str:
     """`4/31 o5`: degree 4 of 31 in octave 5 (periods counted from octave 4 at degree 0 of the middle key)."""
-    degrees = np.array((0.0, *scale.cents[:-1]))
+    degrees = np.array(scale.degrees)
     octave, rest = divmod(cents_above_middle, scale.period)
     degree = int(np.argmin(np.abs(degrees - rest)))
     return f"{degree}/{scale.size} o{int(octave) + 4}"
@@ -420,9 +457,12 @@ def _degree_name(cents_above_middle: float, scale: Scale) -> str:
 def _degrees(scale: Scale, root_hz: float, root_octave: int) -> tuple[np.ndarray, list[str], list[None]]:
     """Every degree of an unmapped scale from 8 Hz to 13 kHz: frequencies and names (`4/31 o5`), root_hz being
     degree 0 of octave root_octave."""
-    degrees = (0.0, *scale.cents[:-1])
+    degrees = scale.degrees
     low = math.floor(1200 * math.log2(8.0 / root_hz) / scale.period)
     high = math.ceil(1200 * math.log2(13000.0 / root_hz) / scale.period)
+    if (high - low + 1) * scale.size > MAX_TARGETS:
+        raise TuningFileError(f"a scale of {scale.size} notes in a period of {scale.period:g} cents has more than "
+                              f"{MAX_TARGETS} notes in the audible range")
     hz, names = [], []
     for octave in range(low, high + 1):
         for k, c in enumerate(degrees):
@@ -431,6 +471,17 @@ def _degrees(scale: Scale, root_hz: float, root_octave: int) -> tuple[np.ndarray
                 hz.append(f)
                 names.append(f"{k}/{scale.size} o{octave + root_octave}")
     return np.array(hz), names, [None] * len(hz)
+
+
+def check_temperament(name: str) -> None:
+    """ValueError naming the built-ins unless `name` is one."""
+    if name not in TEMPERAMENTS:
+        raise ValueError(f"no temperament {name!r}; built in: {', '.join(TEMPERAMENTS)}")
+
+
+def mapping_is_keyed(scale: Scale, mapping: KeyboardMapping) -> bool:
+    """A 12-note scale whose mapping plays one degree per key, 12 keys to the repeat: it names keys."""
+    return scale.size == 12 and len(mapping.pattern) in (0, 12)
 
 
 def root_pitch_class(root: str) -> int:

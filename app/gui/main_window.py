@@ -393,7 +393,10 @@ class MainWindow(QMainWindow):
         string = self._string(r)
         if string is None or not self._tuning.keyed:
             return r.cents if r.f0_hz is not None else None
-        return 1200.0 * math.log2(r.f0_hz / self._tuning.target_hz(string))
+        try:
+            return 1200.0 * math.log2(r.f0_hz / self._tuning.target_hz(string))
+        except KeyError:  # a keyboard mapping that leaves the string's key unmapped
+            return r.cents
 
     def _text(self) -> None:
         self._input_events()

@@ -9,6 +9,7 @@ QSettings.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.engine import A4_MAX_HZ, A4_MIN_HZ
 from app.notes import SHARP_NAMES, midi_from_name, note_name
 from app.presets import (MAX_SWEETENER_CENTS, PRESETS, SWEETENERS, TRANSPOSITIONS, SweetenerError, load_sweetener,
-                         preset, save_sweetener)
+                         preset, save_sweetener, valid_offset)
 from app.tuning import TEMPERAMENTS, TuningFileError, TuningSpec, read_kbm, read_scl
 
 SCALA = "scala"  # the temperament list's entry for a loaded Scala file
@@ -315,28 +316,39 @@ class SettingsPanel(QWidget):
         self.flats.setChecked(str(qs.value("tuning/flats", "false")).lower() in ("true", "1"))
         self.damping.setValue(int(qs.value("tuning/damping", 12)))
         self._saved_channel = int(qs.value("input/channel", -1))
-        self.transpose_custom.setValue(int(qs.value("tuning/transpose_custom", 0)))
+        self.transpose_custom.setValue(int(_number(qs.value("tuning/transpose_custom", 0), 0)))
         self.root.setCurrentIndex(max(0, self.root.findData(str(qs.value("tuning/root", "C")))))
         try:
-            self.custom_offsets = {midi_from_name(n): float(c)
-                                   for n, c in json.loads(str(qs.value("tuning/custom_offsets", "{}"))).items()}
+            saved = json.loads(str(qs.value("tuning/custom_offsets", "{}")))
+            self.custom_offsets = {midi_from_name(n): float(c) for n, c in saved.items() if valid_offset(c)}
         except (ValueError, TypeError, AttributeError):
             self.custom_offsets = {}
         self.sweetener.setCurrentIndex(max(0, self.sweetener.findData(str(qs.value("tuning/sweetener", "None")))))
+        temperament = str(qs.value("tuning/temperament", "equal"))
         scl, kbm = str(qs.value("tuning/scl", "")), str(qs.value("tuning/kbm", ""))
         if scl:
             try:
                 self.load_scala(Path(scl), Path(kbm) if kbm else None)
             except TuningFileError as err:
-                self.message.emit(f"{err}; equal temperament is in use")
-        self.temperament.setCurrentIndex(max(0, self.temperament.findData(str(qs.value("tuning/temperament", "equal")))))
+                if temperament == SCALA:  # the one in use: say so; a file merely remembered goes quietly
+                    self.message.emit(f"{err}; equal temperament is in use")
+        self.temperament.setCurrentIndex(max(0, self.temperament.findData(temperament)))
         self.view.setCurrentIndex(max(0, self.view.findData(str(qs.value("display/view", "needle")))))
-        self.in_tune.setValue(float(qs.value("display/in_tune_cents", 2.0)))
+        self.in_tune.setValue(_number(qs.value("display/in_tune_cents", 2.0), 2.0))
 
     def restore_channel(self) -> None:
         i = self.channel.findData(None if getattr(self, "_saved_channel", -1) < 0 else self._saved_channel)
         if i >= 0:
             self.channel.setCurrentIndex(i)
+
+
+def _number(value, default: float) -> float:
+    """A saved number, or `default` when the saved value is not one (a hand-edited or corrupt settings file)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
 
 
 class SweetenerEditor(QDialog):
@@ -376,8 +388,9 @@ class SweetenerEditor(QDialog):
                 m, value = midi_from_name(name), float(cents or 0)
             except ValueError:
                 raise ValueError(f"row {row + 1}: {name!r} {cents!r} is not a note and a number of cents") from None
-            if abs(value) > MAX_SWEETENER_CENTS:
-                raise ValueError(f"row {row + 1}: {value:g} cents is more than ±{MAX_SWEETENER_CENTS:g}")
+            if not valid_offset(value):
+                raise ValueError(f"row {row + 1}: {value:g} cents is not a number from -{MAX_SWEETENER_CENTS:g} to "
+                                 f"{MAX_SWEETENER_CENTS:g}")
             if value:
                 out[m] = value
         return out

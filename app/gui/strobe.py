@@ -3,7 +3,7 @@
 As on a hardware strobe tuner's disc, each band moves `cents x gain` stripes a second, to the right when sharp and
 to the left when flat: the coarse band for the approach, the fine band, ten times faster, for the last tenth of a
 cent (at 0.1 cent it drifts a stripe every 10 s, at 1 cent a stripe a second). With no reading the bands stop and
-grey out. The needle's damping smooths the reading it is given.
+grey out. The bands move by each newest reading, undamped, as a strobe disc does.
 """
 
 from __future__ import annotations

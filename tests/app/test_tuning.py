@@ -67,6 +67,16 @@ def test_per_key_offsets_move_only_their_keys():
     assert sweetened.target(midi_to_hz(45), 45).cents == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_sweetener_applies_to_keys_and_not_to_a_scales_degrees():
+    from app.tuning import TuningSpec
+
+    offsets = ((69, 2.0),)
+    assert TuningSpec(offsets=offsets).label == "equal, sweetened"
+    edo31 = Scale("31", tuple(1200 * k / 31 for k in range(1, 32)))
+    spec = TuningSpec(scale=edo31, scale_name="31.scl", offsets=offsets)
+    assert spec.label == "31.scl on C" and not spec.keyed and not spec.sweetened
+
+
 def test_unknown_names_and_roots_are_refused_in_one_line():
     with pytest.raises(ValueError, match="no temperament 'mean'; built in: equal, just"):
         Tuning.temperament("mean")
@@ -135,12 +145,23 @@ def test_a_keyboard_mapping_sets_the_reference_and_the_keys(tmp_path):
     assert tuning.keyed and tuning.target_hz(69) == pytest.approx(432.0)
     assert tuning.target_hz(62) == pytest.approx(432.0 / 1.5)  # A is the 3/2 above D
     assert tuning.target_hz(74) == pytest.approx(2 * 432.0 / 1.5)
-    # Unmapped keys have no target; a 7-key white-note pattern of a 12-note scale names degrees.
-    white = read_kbm(write(tmp_path, "w.kbm", "12\n0\n127\n60\n69\n440\n12\n0\nx\n2\nx\n4\n5\nx\n7\nx\n9\nx\n11\n"))
+    # Unmapped keys (x, or outside the first and last key) have no target.
+    white = read_kbm(write(tmp_path, "w.kbm", "12\n0\n100\n60\n69\n440\n12\n0\nx\n2\nx\n4\n5\nx\n7\nx\n9\nx\n11\n"))
     tuning = Tuning.scala(scale, mapping=white)
-    with pytest.raises(KeyError):
-        tuning.target_hz(61)
+    assert tuning.keyed
+    for unmapped in (61, 101):
+        with pytest.raises(KeyError):
+            tuning.target_hz(unmapped)
     assert tuning.target_hz(69) == pytest.approx(440.0) and tuning.target_hz(60) == pytest.approx(440.0 * 3 / 5)
+    # Seven keys to a repeat of a 12-note scale (the white keys' degrees), named as degrees; each repeat of the
+    # pattern moves up by the formal octave degree, here 24: two octaves, past the scale's end.
+    seven = KeyboardMapping(60, 69, 440.0, 24, (0, 2, 4, 5, 7, 9, 11))
+    tuning = Tuning.scala(scale, mapping=seven)
+    assert not tuning.keyed
+    t = tuning.target(440.0)  # key 69: the second repeat's third key, degree 4 (5/4), two octaves over key 60
+    assert (t.name, t.midi) == ("4/12 o6", 69) and t.cents == pytest.approx(0.0, abs=1e-9)
+    up = tuning.target(440.0 / 1.25)  # key 67, the second repeat's first: degree 0, two octaves over key 60
+    assert (up.name, up.midi) == ("0/12 o6", 67) and up.cents == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -156,7 +177,9 @@ def test_a_keyboard_mapping_sets_the_reference_and_the_keys(tmp_path):
     ("bad\n", r"bad\.scl: no note count after the description \(line 1\)"),
     ("bad\n5\n5/4\n2/1\n", r"bad\.scl: 5 notes announced on line 2, 2 given"),
     ("bad\n1\n2/1\n3/1\n", r"bad\.scl: line 4: more pitches than the 1 announced on line 2"),
-    ("bad\n2\n5/4\n-100.0\n", r"bad\.scl: line 4: the period \(the last pitch\) must be above the 1/1"),
+    ("bad\n2\n5/4\n-100.0\n", r"bad\.scl: line 4: the period \(the last pitch\) must be at least a cent above"),
+    ("bad\n2\n1.0e309\n2/1\n", r"bad\.scl: line 3: '1\.0e309' is not a finite number of cents"),
+    ("bad\n2\n" + "9" * 400 + "/1\n2/1\n", r"bad\.scl: line 3: 1\.59e\+06 cents is beyond any audible interval"),
     (b"\x00\x01\xff\xfe junk", r"bad\.scl: not a text file"),
 ])
 def test_a_bad_scale_file_gets_one_line_naming_the_file_and_the_line(tmp_path, text, message):
@@ -209,5 +232,24 @@ def test_a_tempered_tuning_names_the_key_whose_target_is_nearest():
     for cents in (-53.0, -20.0, 0.0, 49.9, 53.0):
         same = EQUAL.measure(69, midi_to_hz(69 + cents / 100), cents, a4)
         assert (same.midi, same.cents) == (69, cents)
-    assert meantone.measure(60, None, None, a4) == meantone.measure(60, None, None, a4)
-    assert meantone.measure(60, None, None, a4).cents is None
+    unmeasured = meantone.measure(60, None, None, a4)  # a note without a pitch: its target, no cents
+    assert (unmeasured.midi, unmeasured.cents) == (60, None) and unmeasured.target_hz == pytest.approx(midi_to_hz(60))
+
+
+def test_a_mapping_with_its_reference_far_from_a4_reads_the_mapped_key():
+    """Baroque pitch by a keyboard mapping: key 69 at 392 Hz. The tracker, at A4 = 440, names a 392 Hz tone G4;
+    the tuning reads it as A4 at 0 cents."""
+    scale = Scale("12-et", tuple(100.0 * k for k in range(1, 13)))
+    low = Tuning.scala(scale, mapping=KeyboardMapping(60, 69, 392.0, 12, tuple(range(12))))
+    g4 = 1200 * math.log2(392.0 / midi_to_hz(67))  # the tracker's cents from G4 at A4 = 440: -0.02
+    t = low.measure(67, 392.0, g4, 440.0)
+    assert (t.name, t.midi) == ("A4", 69) and t.cents == pytest.approx(0.0, abs=1e-9)
+    assert low.measure(67, 392.0 * 2 ** (10 / 1200), g4 + 10.0, 440.0).cents == pytest.approx(10.0, abs=1e-9)
+
+
+def test_scales_too_fine_or_out_of_hearing_are_refused_not_built():
+    with pytest.raises(TuningFileError, match="more than 100000 notes in the audible range"):
+        Tuning.scala(Scale("fine", tuple(0.1 * k for k in range(1, 1001))))  # a thousand notes to 100 cents
+    with pytest.raises(TuningFileError, match="the mapping's reference key 69 plays no degree"):
+        Tuning.scala(Scale("12", tuple(100.0 * k for k in range(1, 13))),
+                     mapping=KeyboardMapping(60, 69, 440.0, 12, tuple(range(12)), first_key=70, last_key=127))

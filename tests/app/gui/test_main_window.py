@@ -145,7 +145,7 @@ def test_the_tuning_settings_persist_between_runs(qtbot, make_window, tmp_path):
     assert p2.temperament.currentText() == "Scala: 31.scl" and p2.root.currentData() == "D"
     assert p2.sweetener.currentData() == "custom" and p2.offsets == {45: 1.5}
     assert p2.view.currentData() == "strobe" and p2.in_tune.value() == 0.5 and p2.transpose_semitones == -5
-    assert p2.tuning_spec().label == "31.scl on D, sweetened"
+    assert p2.tuning_spec().label == "31.scl on D"  # a 31-note scale names degrees: no per-key sweetener
 
 
 def test_temperament_and_root_change_the_cents_shown(qtbot, make_window):
@@ -175,6 +175,20 @@ def test_a_sweetened_string_reads_from_its_offset_target(qtbot, make_window):
     qtbot.waitUntil(lambda: window.state()["cents"] == "+3.0 cents", timeout=3000)
     qtbot.waitUntil(lambda: window.needle.shown is not None and abs(window.needle.shown - 3.0) < 0.1, timeout=3000)
     assert window.state()["target"] == "string B3 · equal, sweetened"
+
+
+def test_a_string_whose_key_a_mapping_leaves_out_reads_from_its_note(qtbot, make_window, tmp_path):
+    """A 12-key mapping with A (the guitar's A2 string among them) unmapped: the needle falls back to the note's own
+    reading instead of failing every frame."""
+    scl, kbm = tmp_path / "12.scl", tmp_path / "no-a.kbm"
+    scl.write_text("12-et\n12\n" + "".join(f"{100.0 * k:.1f}\n" for k in range(1, 13)))
+    kbm.write_text("12\n0\n127\n60\n60\n261.6256\n12\n0\n1\n2\n3\n4\n5\n6\n7\n8\nx\n10\n11\n")
+    window = make_window("tone:110")
+    panel = window.settings_panel
+    panel.preset.setCurrentIndex(panel.preset.findText("Guitar: standard"))
+    panel.load_scala(scl, kbm)
+    qtbot.waitUntil(lambda: "string A2" in window.state()["target"], timeout=5000)
+    assert window._shown_cents(window._last) is not None
 
 
 def test_a_bad_scala_file_says_so_and_the_tuning_stays(qtbot, make_window, tmp_path):
@@ -214,7 +228,8 @@ def test_the_strobe_view_drifts_with_the_deviation_and_stands_still_in_tune(qtbo
     window.session.source.frequency_hz = 440.0 * 2 ** (4 / 1200)  # 4 cents sharp
     qtbot.waitUntil(lambda: (window.state()["strobe_cents"] or 0) > 3.5, timeout=3000)
     before = list(window.strobe.phases)
-    qtbot.waitUntil(lambda: window.strobe.phases[0] != before[0], timeout=3000)  # the rates: test_strobe.py
+    qtbot.waitUntil(lambda: window.strobe.phases[0] != before[0], timeout=3000)
+    assert (window.strobe.phases[0] - before[0]) % 1.0 < 0.5  # sharp: to the right (the rates: test_strobe.py)
 
 
 def test_a_custom_transposition_and_the_in_tune_zone(qtbot, make_window):
