@@ -19,7 +19,6 @@ import numpy as np
 from tqdm import tqdm
 
 from app import features
-from app.engine import Settings
 from app.notes import MIDI_MAX, MIDI_MIN, class_labels, label_index, midi_to_hz
 from app.params import LOW_SPECTRUM, VGGISH, FrontEndParams, LowSpectrumParams
 from model_build import synth
@@ -249,8 +248,7 @@ class PatchMaker:
 
     def __init__(self, bank: NoteBank, augmenter: Augmenter | None = None, params: FrontEndParams = VGGISH,
                  low_register_boost: float = 1.0, low: LowSpectrumParams | None = None, noise_onsets: bool = False,
-                 no_note_loudest_db: float = VALIDATION_NO_NOTE_LOUDEST_DB, no_note_quietest_db: float = -90.0,
-                 faded_is_none: bool = False):
+                 no_note_loudest_db: float = VALIDATION_NO_NOTE_LOUDEST_DB, no_note_quietest_db: float = -90.0):
         """low: also give each patch's low spectrum (app.features.low_spectrum of the audio the patch ends with);
         batches are then {"log_mel": ..., "low_spectrum": ...}, the two-input model's input names.
 
@@ -259,14 +257,8 @@ class PatchMaker:
 
         no_note_loudest_db, no_note_quietest_db: the loudest and quietest no-note noise, in dB of full scale RMS
         (the defaults: the validation splits'; training's are BuildConfig's). Either bound leaves the random draws
-        as they were: only the levels move.
-
-        faded_is_none: a note patch whose note ends under the app's gate (the level of its last hop, before any room
-        or noise) is labelled "no note": the app shows none there and never asks the model (training; validation
-        keeps the key and records the level, `load_validation_levels`). No draw changes, only labels."""
+        as they were: only the levels move."""
         self.bank = bank
-        self.faded_is_none = faded_is_none
-        self.gate_dbfs = Settings().gate_dbfs
         self.noise_onsets = noise_onsets
         self.no_note_loudest_db = no_note_loudest_db
         self.no_note_quietest_db = no_note_quietest_db
@@ -359,8 +351,6 @@ class PatchMaker:
         signal = signal + floor
         if aug is not None:
             signal = aug.clip(rng, aug.noise(rng, signal, note_rms))
-        if self.faded_is_none and level_dbfs < self.gate_dbfs:
-            return self._features(signal), label_index(None), -1, level_dbfs
         return self._features(signal), label_index(midi), i, level_dbfs
 
     def _features(self, signal: np.ndarray):

@@ -72,8 +72,7 @@ def distribute_strategy():
 
 def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams | None) -> PatchMaker:
     """The patches training draws from the bank's training notes, augmented and mixed as the config says (its no-note
-    noise, also starting after silence; the low register's weight; a note faded under the app's gate is no note).
-    Fine-tuning's replay draws the same.
+    noise, also starting after silence; the low register's weight). Fine-tuning's replay draws the same.
 
     low: the model's low-spectrum settings (config.low_params, vggish.low_params), or None for none."""
     augmenter = None
@@ -81,7 +80,7 @@ def training_maker(config: BuildConfig, bank: NoteBank, low: LowSpectrumParams |
         augmenter = Augmenter(np.random.default_rng(config.seed + 5), config.room_impulse_responses, training_probabilities(config))
     return PatchMaker(bank.subset(~bank.validation), augmenter, low_register_boost=config.low_register_boost,
                       low=low, noise_onsets=True, no_note_loudest_db=config.no_note_loudest_db,
-                      no_note_quietest_db=config.no_note_quietest_db, faded_is_none=True)
+                      no_note_quietest_db=config.no_note_quietest_db)
 
 
 def false_note_rate(model, x_val, y_val) -> float | None:
