@@ -1,0 +1,414 @@
+"""Strum tuning: every expected string's deviation at once, read from the partials that string sounds.
+
+The preset (or the user's list) says which strings to expect, so each string is looked for only where its own
+partials can lie: n f0 sqrt(1 + B n^2), n = 1, 2, ..., with f0 within SEARCH_CENTS of its target and B, the
+string's inharmonicity, fitted per string. One Hann-windowed spectrum of the newest WINDOW_S at ANALYSIS_RATE_HZ
+serves every string. Each hop, StringReader.read:
+
+  1. Own partials: where no other expected string's partial can fall (every partial of the others counts, stretched
+     by up to B_SHARE), the interpolated peak near where the partial should be, if it is a main lobe and stands
+     SOUNDING_DB over the floor. A string that has partials of its own but sounds none of them is silent,
+     whatever its shared partials hold: a muted E2 under a sounding B3, its third.
+  2. With f0 known to a cent or so from those, the string's other partials are looked for within NEAR_CENTS of
+     where its fit puts them, if no other string can sound there. More partials fit B, so that this string's
+     partials under another string's are placed within a fraction of a hertz.
+  3. Shared partials, for strings with too few of their own: the other strings' partials are placed where their
+     fits put them, and this string's is the one frequency that, with them, best explains the complex spectrum
+     there (least squares in the amplitudes, every candidate frequency scored at once). A string with no partial of
+     its own (B3 and E4 over E2 in standard tuning: B3 = 3 x E2 within 2 cents, E4 = 4 x E2) comes last, and is
+     read only once one of its partials stands ESTABLISH_HZ or more from every other string's; nearer than
+     UNRESOLVED_HZ, a partial counts only if it is SHARE_EXCESS_DB louder than the others would make it there.
+     This is what is done for strings an octave or a twelfth apart: while the upper string sits within a hertz or
+     two of the lower one's partials, and their partials' inharmonicity does not set them apart, it cannot be told
+     from the lower string's harmonics, and is not shown rather than shown as in tune.
+  4. f0 and B from a weighted fit of log(f_n / n) = log f0 + B n^2 / 2 over the partials found.
+
+StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
+the tuning, or None when it does not sound. Mode: "strum" when two or more strings sound, "single" when one does,
+None when none (or the input is under the gate).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+import soxr
+
+from app.notes import midi_from_name, midi_to_hz, note_name
+
+ANALYSIS_RATE_HZ = 16000
+WINDOW_S = 0.40
+HOP_S = 0.05
+NFFT = 16384  # zero-padded: 0.98 Hz bins, for interpolation
+MAX_PARTIAL_HZ = 5000.0
+MAX_PARTIALS = 12
+SEARCH_CENTS = 45.0  # a string is read within this much of its target
+NEAR_CENTS = 8.0  # once a string's f0 is known, its further partials are looked for this near where it puts them
+RESOLVE_HZ = 2.0 / WINDOW_S  # a Hann main lobe's half width: 5 Hz
+SOUNDING_DB = 20.0  # a partial stands this far over the spectrum's floor ...
+DYNAMIC_RANGE_DB = 50.0  # ... which lies at least this far under the loudest peak
+MAIN_LOBE_DB = 8.0  # how far a peak's shape may fall 3/4 of a window bin either side and still be a main lobe
+B_MAX = 2e-3  # a fitted inharmonicity above this is not believed (f0 from the partials' mean then)
+B_SHARE = 2e-4  # how far other strings' partials may be stretched where a string looks for its own
+MIN_OWN_PARTIALS = 2  # a string with fewer partials of its own is also read from its lowest JOINT_PARTIALS shared ones
+JOINT_PARTIALS = 4
+FINE_STEPS = 5  # the joint fit's fine grid: this many steps either side of its coarse best
+JOINT_SHARE_DB = 6.0  # a joint fit's candidate this much weaker than the partials placed beside it is not there
+CANCEL_DB = 1.0  # a joint fit's amplitude this far over the band's peak is one of a cancelling pair
+ESTABLISH_HZ = 2.5  # a string with nothing of its own is read once a partial stands this far from the others' ...
+UNRESOLVED_HZ = 1.0  # ... and nearer than this, a partial is its only if SHARE_EXCESS_DB louder than theirs
+SHARE_EXCESS_DB = 6.0
+MIN_RATE_HZ = 8000.0
+GATE_DBFS = -60.0  # under this level (the newest hop's RMS) no string sounds: the app's gate
+STRING_MIN, STRING_MAX = 21, 96  # A0 to C7: strings with two partials under MAX_PARTIAL_HZ
+
+
+def parse_strings(text: str) -> tuple[int, ...]:
+    """'E2,A2,D3,G3,B3,E4' (commas or spaces) to MIDI notes, in that order. Raises ValueError with one line on an
+    unknown name, an empty list, a string out of range, or one given twice (a unison pair cannot be told apart)."""
+    names = [n for n in text.replace(",", " ").split() if n]
+    if not names:
+        raise ValueError("no strings given: list them, e.g. --strings E2,A2,D3,G3,B3,E4")
+    strings = tuple(midi_from_name(n) for n in names)
+    for name, midi in zip(names, strings):
+        if not STRING_MIN <= midi <= STRING_MAX:
+            raise ValueError(f"string {name} is outside what strum tuning reads ({note_name(STRING_MIN)} to "
+                             f"{note_name(STRING_MAX)})")
+    twice = sorted({note_name(m) for m in strings if strings.count(m) > 1})
+    if twice:
+        raise ValueError(f"string {twice[0]} is given twice: strings in unison cannot be told apart")
+    return strings
+
+
+def string_targets(tuning, strings, a4_hz: float) -> tuple[float, ...]:
+    """Where each string should sound in `tuning` (an app.tuning.Tuning): its key's target, or for a scale of
+    degrees the degree nearest its equal-tempered pitch."""
+    return tuple(tuning.target(midi_to_hz(m, a4_hz), midi=m).target_hz for m in strings)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits) + 0.0  # + 0.0: no "-0.0"
+
+
+@dataclasses.dataclass(frozen=True)
+class StringReading:
+    target: str  # "E2"
+    midi: int
+    cents: float | None  # from the target; None when the string does not sound
+    f0_hz: float | None
+    sounding: bool
+
+    def to_json(self) -> dict:
+        return {"target": self.target, "midi": self.midi, "cents": _rounded(self.cents, 1),
+                "f0_hz": _rounded(self.f0_hz, 2), "sounding": self.sounding}
+
+
+@dataclasses.dataclass(frozen=True)
+class StrumResult:
+    t_s: float
+    mode: str | None  # "strum", "single" or None
+    strings: tuple[StringReading, ...]
+
+    def to_json(self) -> dict:
+        return {"t_s": round(self.t_s, 4), "mode": self.mode, "strings": [s.to_json() for s in self.strings]}
+
+
+@dataclasses.dataclass
+class _Partial:
+    n: int
+    hz: float
+    level_db: float
+
+
+def _dirichlet(theta: np.ndarray, n: int) -> np.ndarray:
+    """sum_{k<n} exp(j theta k), the transform of n ones (n where theta is a multiple of 2 pi)."""
+    den = 1.0 - np.exp(1j * theta)
+    small = np.abs(den) < 1e-9
+    return np.where(small, n, (1.0 - np.exp(1j * theta * n)) / np.where(small, 1.0, den))
+
+
+@functools.lru_cache(maxsize=4)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n)
+
+
+class _Spectrum:
+    """The complex spectrum of one Hann-windowed window, and that window's transform for fitting sinusoids to it."""
+
+    def __init__(self, x: np.ndarray, rate_hz: float):
+        self.n = len(x)
+        window = _hann(self.n)
+        self.gain = float(np.sum(window))  # a unit sinusoid's peak in |X|
+        self.rate_hz = rate_hz
+        self.hz_per_bin = rate_hz / NFFT
+        self.x = np.fft.rfft((x - x.mean()) * window, NFFT)
+        self.mag_db = 20.0 * np.log10(np.abs(self.x) + 1e-12)
+        # The floor: the spectrum's median, or DYNAMIC_RANGE_DB under its loudest peak if that is higher (a window's
+        # leakage, the skirts of decaying partials and the sympathetic ringing in recorded samples lie down there).
+        upto = self.mag_db[: int(MAX_PARTIAL_HZ / self.hz_per_bin)]
+        self.floor_db = max(float(np.median(upto)), float(upto.max()) - DYNAMIC_RANGE_DB)
+
+    def peak(self, lo_hz: float, hi_hz: float) -> tuple[float, float] | None:
+        """(Hz, dB) of the highest local maximum between lo_hz and hi_hz, interpolated on the log magnitude; None if
+        the highest point is the band's edge (a neighbour's peak rising into it)."""
+        lo, hi = max(1, int(lo_hz / self.hz_per_bin)), min(len(self.mag_db) - 2, int(hi_hz / self.hz_per_bin) + 1)
+        if hi <= lo:
+            return None
+        k = lo + int(np.argmax(self.mag_db[lo : hi + 1]))
+        a, b, c = self.mag_db[k - 1 : k + 2]
+        if not (b >= a and b >= c):
+            return None
+        d = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
+        # A sinusoid's peak is the window's main lobe, 4 window bins wide: 3/4 of a bin either side it is down only
+        # ~3.5 dB. A side lobe of a louder peak nearby is a bin wide and has fallen far more there.
+        side = round(0.75 * NFFT / self.n)
+        if k - side < 0 or k + side >= len(self.mag_db) or min(self.mag_db[k - side], self.mag_db[k + side]) < b - MAIN_LOBE_DB:
+            return None
+        return (k + d) * self.hz_per_bin, b - 0.25 * (a - c) * d
+
+    def loudest(self, lo_hz: float, hi_hz: float) -> float:
+        lo, hi = max(1, int(lo_hz / self.hz_per_bin)), int(hi_hz / self.hz_per_bin) + 1
+        return float(self.mag_db[lo : hi + 1].max())
+
+    def _responses(self, f_hz: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """(bins, frequencies): the windowed spectrum of unit complex sinusoids at f_hz, at the given bins (the Hann
+        window's closed form: half a rectangle's transform less a quarter of each of its two shifted copies)."""
+        theta = 2 * np.pi * (np.asarray(f_hz)[None, :] / self.rate_hz - bins[:, None] / NFFT)
+        alpha = 2 * np.pi / (self.n - 1)
+        return (0.5 * _dirichlet(theta, self.n) - 0.25 * _dirichlet(theta + alpha, self.n)
+                - 0.25 * _dirichlet(theta - alpha, self.n))
+
+    def joint(self, lo_hz: float, hi_hz: float, known_hz: list[float]) -> tuple[float, float, float] | None:
+        """(Hz, dB, Hz from the nearest known) of the one sinusoid between lo_hz and hi_hz that, with sinusoids at
+        known_hz (amplitudes unknown), best explains the complex spectrum around it (least squares). With the known
+        ones projected out, a candidate r explains |r^H P y|^2 / |P r|^2 of what is left, so every candidate is
+        scored at once. None when it comes out more than JOINT_SHARE_DB under the strongest known one; 0 Hz from the
+        nearest when it is one of a cancelling pair."""
+        span = 0.5 * (hi_hz - lo_hz) + RESOLVE_HZ
+        centre = 0.5 * (lo_hz + hi_hz)
+        bins = np.arange(max(1, int((centre - span) / self.hz_per_bin)), int((centre + span) / self.hz_per_bin) + 2)
+        y = self.x[bins]
+        q = None
+        if known_hz:
+            q, _ = np.linalg.qr(self._responses(np.asarray(known_hz), bins))
+            y = y - q @ (q.conj().T @ y)
+
+        def best(grid: np.ndarray) -> tuple[int, np.ndarray]:
+            r = self._responses(grid, bins)
+            if q is not None:
+                r = r - q @ (q.conj().T @ r)
+            score = np.abs(r.conj().T @ y) ** 2 / (np.sum(np.abs(r) ** 2, axis=0) + 1e-30)
+            return int(np.argmax(score)), score
+
+        # Coarse, a fifth of a window bin apart (the score's peak is a main lobe 4 window bins wide), then fine
+        # around the best, then a parabola through the fine grid's top three.
+        coarse_step = 0.2 * self.rate_hz / self.n
+        i, _ = best(np.arange(lo_hz, hi_hz + coarse_step, coarse_step))
+        fine_step = coarse_step / FINE_STEPS
+        grid = lo_hz + i * coarse_step + fine_step * np.arange(-FINE_STEPS, FINE_STEPS + 1)
+        j, score = best(grid)
+        d = 0.0
+        if 0 < j < len(grid) - 1:
+            a, b, c = score[j - 1 : j + 2]
+            d = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
+        f = float(grid[j] + d * fine_step)
+        k = self._responses(np.asarray(known_hz), bins) if known_hz else None
+        # All amplitudes at once, to weigh the candidate against the known ones: a string that does not sound still
+        # takes what the others' slightly misplaced partials leave over, but much less than they hold.
+        a = np.concatenate([self._responses(np.array([f]), bins), k], axis=1) if known_hz else self._responses(
+            np.array([f]), bins)
+        coef = np.abs(np.linalg.lstsq(a, self.x[bins], rcond=None)[0]) * self.gain
+        ceiling = float(self.mag_db[bins].max())
+        raw = 20.0 * math.log10(coef[0] + 1e-12)
+        level = min(raw, ceiling)
+        if len(coef) > 1 and level < min(20.0 * math.log10(coef[1:].max() + 1e-12), ceiling) - JOINT_SHARE_DB:
+            return None
+        # Two sinusoids nearer than the window resolves, fitted with large opposite amplitudes that cancel, are how
+        # least squares explains one partial that is not quite a steady sinusoid (it decays, or sits a little off
+        # where its string's fit puts it): the candidate's frequency then means nothing.
+        apart = min((abs(f - g) for g in known_hz), default=math.inf) if raw <= ceiling + CANCEL_DB else 0.0
+        return f, level, apart
+
+
+def _level_at(partials: list[_Partial], n: int) -> float:
+    """A string's level (dB) at partial n, from the partials found: a tilt in dB per octave of partial number fitted
+    through them (one partial: flat)."""
+    if len(partials) < 2:
+        return partials[0].level_db
+    x = np.log2([p.n for p in partials])
+    tilt, offset = np.polyfit(x, [p.level_db for p in partials], 1)
+    return float(offset + tilt * math.log2(n))
+
+
+def _fit_f0(partials: list[_Partial]) -> tuple[float, float]:
+    """(f0, B) from partials by weighted least squares on log(f_n / n) = log f0 + B n^2 / 2; B is 0 with fewer than
+    three partials (or a fit outside 0..B_MAX)."""
+    n = np.array([p.n for p in partials], dtype=np.float64)
+    y = np.log(np.array([p.hz for p in partials]) / n)
+    w = 10.0 ** (np.array([p.level_db for p in partials]) / 20.0)
+    if len(partials) >= 3:
+        a = np.stack([np.ones_like(n), 0.5 * n**2], axis=1) * w[:, None]
+        (log_f0, b), *_ = np.linalg.lstsq(a, y * w, rcond=None)
+        if 0.0 <= b <= B_MAX:
+            return math.exp(log_f0), float(b)
+    return math.exp(float(np.sum(w * y) / np.sum(w))), 0.0
+
+
+
+
+class StringReader:
+    """Reads expected strings from windows of audio at rate_hz. Which partials each string shares with another is
+    worked out once, from the targets."""
+
+    def __init__(self, targets_hz, rate_hz: float, top_hz: float | None = None):
+        self.targets_hz = tuple(targets_hz)
+        self.rate_hz = rate_hz
+        self.top_hz = min(MAX_PARTIAL_HZ, 0.45 * rate_hz, top_hz or math.inf)
+        self.reach = 2 ** (SEARCH_CENTS / 1200)
+        # (n, f, shared): whether another string's partial can fall where this one is looked for. Every partial of
+        # the others counts, not only the MAX_PARTIALS each string is read from, stretched by up to B_SHARE.
+        reach = self.reach
+        others = [[(n * g / reach, n * g * reach * math.sqrt(1 + B_SHARE * n * n))
+                   for n in range(1, int(self.top_hz * reach / g) + 1)] for g in self.targets_hz]
+        self.nominal = [[(n, f, any(lo - RESOLVE_HZ < f * reach and f / reach < hi + RESOLVE_HZ
+                                    for j, ranges in enumerate(others) if j != i for lo, hi in ranges))
+                         for n, f in self.partials(f0)] for i, f0 in enumerate(self.targets_hz)]
+        self.owned = [any(not shared for _, _, shared in ps) for ps in self.nominal]
+
+    def partials(self, f0: float, b: float = 0.0) -> list[tuple[int, float]]:
+        return [(n, n * f0 * math.sqrt(1 + b * n * n)) for n in range(1, MAX_PARTIALS + 1) if n * f0 < self.top_hz]
+
+    @staticmethod
+    def _placement_error_hz(found: list[_Partial], f0: float, n: int) -> float:
+        """How far partial n of a string may lie from where its fit puts it, if its inharmonicity is B_SHARE more
+        than its measured partials showed: nothing within their range, growing as n^3 beyond it."""
+        top = max(p.n for p in found)
+        return 0.0 if n <= top else 0.5 * n * f0 * B_SHARE * (n * n - top * top)
+
+    def _pending_may_sound(self, f_hz: float, i: int, pending: set[int]) -> bool:
+        """Whether a partial of a string other than i that is not read, and may sound (it has no partial of its own
+        to tell), may lie at f_hz."""
+        return any(f / self.reach - RESOLVE_HZ < f_hz < f * self.reach + RESOLVE_HZ
+                   for j in pending if j != i for _, f, _ in self.nominal[j])
+
+    def read(self, x: np.ndarray) -> list[tuple[float | None, float]]:
+        """Each string's (f0, or None where it does not sound; its strongest partial's level in dB over the
+        spectrum's floor), from a window of audio at rate_hz."""
+        spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
+        reach = self.reach
+        found: list[list[_Partial]] = [[] for _ in self.targets_hz]
+        for i, ps in enumerate(self.nominal):  # 1. each string's own partials
+            for n, f, shared in ps:
+                peak = None if shared else spectrum.peak(f / reach, f * reach)
+                if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
+                    found[i].append(_Partial(n, *peak))
+        fits = [_fit_f0(p) if p else None for p in found]
+        # Strings not read yet that may sound: those with no partial of their own. One that has some and sounds none
+        # is silent.
+        pending = {i for i, owned in enumerate(self.owned) if not owned}
+        # 2. Further partials near where each fit puts them: none within 2 RESOLVE_HZ of another fitted string's
+        # partial, and none where a string not yet read may sound.
+        near = 2 ** (NEAR_CENTS / 1200)
+        placed = [self.partials(*fit) if fit else [] for fit in fits]
+        for i, fit in enumerate(fits):
+            if fit is None:
+                continue
+            have = {p.n for p in found[i]}
+            for n, g in placed[i]:
+                if n in have or self._pending_may_sound(g, i, pending) or any(
+                        abs(h - g) < 2 * RESOLVE_HZ for j, ps in enumerate(placed) if j != i for _, h in ps):
+                    continue
+                peak = spectrum.peak(g / near, g * near)
+                if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
+                    found[i].append(_Partial(n, *peak))
+            fits[i] = _fit_f0(found[i])
+        # 3. Too few of its own: its lowest shared partials, the others' placed. Strings with no partial of their own
+        # come last, with every other string placed; one with partials of its own that sounds none is silent.
+        for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
+            ps = self.nominal[i]
+            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]):
+                continue
+            own = {p.n for p in found[i]}
+            estimate = fits[i][0] if fits[i] else self.targets_hz[i]
+            for n, _, _ in ps[:JOINT_PARTIALS]:
+                f = n * estimate
+                if n in own or (not found[i] and self._pending_may_sound(f, i, pending)):
+                    continue  # a string not read yet may sound there: nothing to tell this string by
+                # The first partial found is looked for across the whole search; the next ones near where it puts them.
+                span = reach if not found[i] else 2 ** (NEAR_CENTS / 1200)
+                near_known = [(j, m, g) for j, fit in enumerate(fits) if j != i and fit is not None
+                              for m, g in self.partials(*fit) if abs(g - f) < 2 * RESOLVE_HZ + f * (span - 1)]
+                known = [g for _, _, g in near_known]
+                peak = spectrum.joint(f / span, f * span, known) if known else spectrum.peak(f / span, f * span)
+                apart = math.inf
+                if known and peak is not None:
+                    *peak, apart = peak
+                if peak is not None and not found[i] and any(
+                        abs(peak[0] - g) < ESTABLISH_HZ + self._placement_error_hz(found[j], fits[j][0], m)
+                        for j, m, g in near_known):
+                    # Nothing of its own tells this string from its neighbours' partials yet: not this one either.
+                    continue
+                if peak is not None and apart < UNRESOLVED_HZ:
+                    # Too near a neighbour's partial to tell apart: this string's only if the peak is louder than
+                    # the neighbours' partials alone would make it, judged from the levels of their own partials
+                    # (else it is theirs: this string muted, or ringing in sympathy).
+                    expected = 10 * math.log10(sum(10 ** (_level_at(found[j], m) / 10) for j, m, _ in near_known))
+                    if spectrum.loudest(f / span, f * span) < expected + SHARE_EXCESS_DB:
+                        continue
+                if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
+                    found[i].append(_Partial(n, *peak))
+                    estimate = _fit_f0(found[i])[0]
+            fits[i] = _fit_f0(found[i]) if found[i] else None
+            if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
+                pending.discard(i)
+        return [(None if fit is None else fit[0], max((p.level_db for p in ps), default=spectrum.floor_db)
+                 - spectrum.floor_db) for fit, ps in zip(fits, found)]
+
+
+class StrumAnalyzer:
+    """Streams audio at a device's rate; every hop, each expected string's reading and the mode. Not thread-safe."""
+
+    def __init__(self, strings, rate_hz: float, targets_hz=None, a4_hz: float = 440.0, hop_s: float = HOP_S,
+                 gate_dbfs: float = GATE_DBFS):
+        """strings: MIDI notes, in the order to report them (parse_strings); targets_hz: where each should sound in
+        the tuning (default: equal temperament at a4_hz)."""
+        self.strings = tuple(strings)
+        if not self.strings:
+            raise ValueError("no strings to tune")
+        self.targets_hz = tuple(targets_hz) if targets_hz is not None else tuple(midi_to_hz(m, a4_hz) for m in strings)
+        self.rate_hz = float(rate_hz)
+        if not self.rate_hz >= MIN_RATE_HZ:
+            raise ValueError(f"strum tuning needs audio at {MIN_RATE_HZ:g} Hz or more, got {self.rate_hz:g} Hz")
+        self.hop_samples = max(1, round(hop_s * rate_hz))
+        self.gate_dbfs = gate_dbfs
+        self._resampler = soxr.ResampleStream(self.rate_hz, ANALYSIS_RATE_HZ, 1, dtype="float32")
+        # A device rate under twice ANALYSIS_RATE_HZ's band carries partials only up to its own Nyquist share.
+        self._reader = StringReader(self.targets_hz, ANALYSIS_RATE_HZ, top_hz=0.45 * min(self.rate_hz, ANALYSIS_RATE_HZ))
+        self._audio = np.zeros(int(WINDOW_S * ANALYSIS_RATE_HZ), np.float32)
+        self._samples = 0
+
+    def feed(self, audio: np.ndarray):
+        """Results for a recording fed hop by hop, as a microphone would feed it."""
+        for start in range(0, len(audio), self.hop_samples):
+            yield self.process(audio[start : start + self.hop_samples])
+
+    def process(self, block: np.ndarray) -> StrumResult:
+        block = np.asarray(block, dtype=np.float32)
+        y = self._resampler.resample_chunk(block)
+        if len(y):
+            self._audio = np.concatenate([self._audio[len(y) :], y])[-len(self._audio) :]
+        self._samples += len(block)
+        level = 10 * math.log10(float(np.mean(np.square(block, dtype=np.float64))) + 1e-20) if len(block) else -200.0
+        readings = self._reader.read(self._audio) if level >= self.gate_dbfs else [(None, 0.0)] * len(self.strings)
+        strings = []
+        for midi, target, (f0, _) in zip(self.strings, self.targets_hz, readings):
+            cents = None if f0 is None else 1200.0 * math.log2(f0 / target)
+            if cents is not None and abs(cents) > SEARCH_CENTS:  # a fit pulled past the search: not this string
+                cents = None
+            strings.append(StringReading(note_name(midi), midi, cents, None if cents is None else f0, cents is not None))
+        count = sum(s.sounding for s in strings)
+        mode = "strum" if count >= 2 else "single" if count == 1 else None
+        return StrumResult(self._samples / self.rate_hz, mode, tuple(strings))
