@@ -3,7 +3,8 @@
   pitchrec gui               the window: spectrogram, note, cents needle, settings, clip recording
   pitchrec listen            live view in the terminal: note, cents bar, level
   pitchrec devices           list input devices, the default first
-  pitchrec analyze FILE      replay the live analysis on a file: notes, cents, f0 (--json: JSON Lines)
+  pitchrec analyze FILE      replay the live analysis on a file: notes, cents, f0 (--json: JSON Lines);
+                             --strings/--preset: every string of a strum at once
   pitchrec temperaments      list the built-in temperaments (--temperament, --root; or a Scala --scl file)
   pitchrec info              show the model in use and its validation figures
   pitchrec classify FILE     name the note in each 0.96 s patch of a file (the model alone)
@@ -145,19 +146,88 @@ def cmd_temperaments(args) -> int:
     return 0
 
 
+def _strum_strings(args) -> tuple[int, ...] | None:
+    """The strings from --strings or --preset, or None for the single-note analysis. Raises SettingsError."""
+    from app.engine import SettingsError
+    from app.presets import preset
+    from app.strum import parse_strings
+
+    if args.strings is not None and args.preset is not None:
+        raise SettingsError("--strings and --preset both name the strings: choose one")
+    try:
+        if args.preset is not None:
+            strings = preset(args.preset).strings
+            if not strings:
+                raise SettingsError(f"preset {args.preset!r} has no strings to strum")
+            return strings
+        return None if args.strings is None else parse_strings(args.strings)
+    except KeyError as err:
+        raise SettingsError(err.args[0]) from None
+    except ValueError as err:
+        if isinstance(err, SettingsError):
+            raise
+        raise SettingsError(str(err)) from None
+
+
+def replay_strum(path: Path, strings: tuple[int, ...], settings):
+    """Strum readings of a file, hop by hop (app.strum.HOP_S), as a microphone would feed it. Raises SettingsError
+    for a rate strum tuning cannot read, before any result."""
+    from app.audio_file import read_blocks
+    from app.engine import SettingsError
+    from app.features import to_mono
+    from app.strum import StrumAnalyzer, string_targets
+
+    rate, _, blocks = read_blocks(path, 1 << 15)
+    targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)
+    try:
+        analyzer = StrumAnalyzer(strings, rate, targets, gate_dbfs=settings.gate_dbfs)
+    except ValueError as err:
+        raise SettingsError(f"{path}: {err}") from None
+
+    def results():
+        pending = np.zeros(0, np.float32)
+        for block in blocks:
+            pending = np.concatenate([pending, to_mono(block, settings.channel)])
+            whole = len(pending) // analyzer.hop_samples * analyzer.hop_samples
+            yield from analyzer.feed(pending[:whole])
+            pending = pending[whole:]
+        if len(pending):
+            yield from analyzer.feed(pending)
+
+    return results()
+
+
+def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> None:
+    from app.notes import note_name
+
+    strums = sum(r.mode == "strum" for r in results)
+    print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s, strings {' '.join(note_name(m) for m in strings)}, "
+          f"A4 = {args.a4:g} Hz, {settings.tuning.label}; {strums} of {len(results)} hops strummed")
+    for k, midi in enumerate(strings):
+        cents = [r.strings[k].cents for r in results if r.strings[k].sounding]
+        detail = f"{np.median(cents):+6.1f} cents (median)" if cents else "   not heard"
+        print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops")
+
+
 def cmd_analyze(args) -> int:
     import json
 
     from app.model import NoteModel
 
+    strings = _strum_strings(args)
     settings = _settings(args)
-    model = NoteModel(args.model)
-    results = replay(args.file, model, settings)
+    if strings is None:
+        results = replay(args.file, NoteModel(args.model), settings)
+    else:
+        results = replay_strum(args.file, strings, settings)
     if args.json:
         for r in results:
             print(json.dumps(r.to_json()), flush=False)
         return 0
     results = list(results)
+    if strings is not None:
+        print_strum_summary(args, settings, strings, results)
+        return 0
     print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s analysed every {args.hop_ms:g} ms, A4 = {args.a4:g} Hz, "
           f"{settings.tuning.label}")
     for start, end, note, run in segments(results):
@@ -311,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents (from the "
                    "target), f0_hz, confidence, stable (false: a note the waveform shows before the model has confirmed "
                    "it), target_hz (the note's target in the tuning), degree (a non-12-note scale's degree, else null)")
+    p.add_argument("--strings", metavar="LIST", help="strum tuning: the strings to expect, e.g. E2,A2,D3,G3,B3,E4; "
+                   "with --json, one object per 50 ms hop: t_s, mode (strum, single or null), and strings, one per "
+                   "string in the given order: target, midi, cents (null: not sounding), f0_hz, sounding")
+    p.add_argument("--preset", metavar="NAME", help='strum tuning with a preset\'s strings, e.g. "Guitar: standard"')
     p.set_defaults(func=cmd_analyze)
     p = sub.add_parser("temperaments", help="list the built-in temperaments",
                        description="List the built-in temperaments with their offsets from equal temperament.")

@@ -120,6 +120,58 @@ def test_analyze_summary_lists_the_notes(tmp_path):
     assert named == ["A3", "E4", "A4"]
 
 
+def write_strum(path, cents, rate=44100, seconds=1.5, channels=1):
+    """A strum (MIDI -> cents) of synthesized strings, tests/app/test_strum.py's."""
+    from tests.app.test_strum import strum
+
+    mono = strum(cents, seconds=seconds, rate=rate)
+    soundfile.write(path, np.stack([mono] * channels, axis=1) if channels > 1 else mono, rate)
+
+
+@pytest.mark.parametrize("strings", [["--strings", "E2,A2,D3,G3,B3,E4"], ["--preset", "Guitar: standard"]])
+def test_analyze_strum_json_has_one_object_per_hop_and_a_row_per_string(tmp_path, strings):
+    path = tmp_path / "strum.wav"
+    write_strum(path, {40: -3.0, 45: 0.0, 50: 4.0, 55: 0.0, 59: -20.0, 64: 0.0}, channels=2)
+    result = run("analyze", path, "--json", *strings)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == round(1.5 / 0.05)
+    for row in rows:  # the issue's contract
+        assert set(row) == {"t_s", "mode", "strings"} and row["mode"] in ("strum", "single", None)
+        assert [s["target"] for s in row["strings"]] == ["E2", "A2", "D3", "G3", "B3", "E4"]
+        assert [s["midi"] for s in row["strings"]] == [40, 45, 50, 55, 59, 64]
+        for s in row["strings"]:
+            assert set(s) == {"target", "midi", "cents", "f0_hz", "sounding"}
+            assert (s["cents"] is None) == (s["f0_hz"] is None) == (not s["sounding"])
+    last = rows[-1]
+    assert last["mode"] == "strum"
+    assert [s["cents"] for s in last["strings"][:4]] == pytest.approx([-3.0, 0.0, 4.0, 0.0], abs=0.3)
+
+
+def test_analyze_strum_summary_gives_each_string(tmp_path):
+    path = tmp_path / "strum.flac"
+    write_strum(path, {40: 0.0, 45: 12.0})
+    result = run("analyze", path, "--strings", "E2 A2 D3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "strings E2 A2 D3" in lines[0]
+    assert lines[2].split()[:2] == ["A2", "+12.0"] and "not heard" in lines[3]
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--strings", "E2,Q2"], "not a note name: 'Q2'"),
+    (["--strings", ""], "no strings given"),
+    (["--strings", "E2,E2"], "E2 is given twice"),
+    (["--preset", "Banjo"], "no preset 'Banjo'"),
+    (["--preset", "Chromatic"], "has no strings"),
+    (["--preset", "Ukulele", "--strings", "G4,C4"], "choose one"),
+])
+def test_analyze_strum_refuses_bad_strings_in_one_line(tmp_path, options, fragment):
+    path = tmp_path / "strum.wav"
+    write_strum(path, {40: 0.0}, seconds=0.5)
+    assert_one_line_error(run("analyze", path, "--json", *options), fragment)
+
+
 @pytest.mark.parametrize("option, fragment", [(["--a4", "400"], "reference A4"), (["--hop-ms", "0.1"], "hop")])
 def test_analyze_bad_settings(tmp_path, option, fragment):
     path = tmp_path / "a.wav"
