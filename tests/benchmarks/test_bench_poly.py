@@ -1,0 +1,49 @@
+"""bench_poly's strums and scoring, on synthesized strings (the benchmark itself renders soundfonts)."""
+
+import numpy as np
+import pytest
+
+from app.strum import StringReading, StrumResult
+from benchmarks import bench_poly
+from tests.app.test_strum import strum
+
+
+def reading(target, midi, cents):
+    return StringReading(target, midi, cents, None if cents is None else 100.0, cents is not None)
+
+
+def test_score_counts_reads_muted_strings_errors_and_the_mode():
+    s = bench_poly.Strum(np.zeros(10, np.float32), (40, 45), np.array([2.0, np.nan]), np.array([0.2, np.nan]),
+                         None, None, False, False, "x")
+    tally = bench_poly.Tally()
+    results = [StrumResult(t, "strum" if t >= 0.6 else None,
+                           (reading("E2", 40, 2.5 if t >= 0.4 else None), reading("A2", 45, 1.0 if t >= 0.7 else None)))
+               for t in np.arange(0.05, 1.0, 0.05)]
+    bench_poly.score(s, results, tally)
+    row = tally.row()
+    settled = [t for t in np.arange(0.05, 1.0, 0.05) if t >= 0.2 + bench_poly.SETTLE_S]  # 0.5 s on: 10 hops
+    assert row["sounding_hops"] == len(settled) and row["sounding_read"] == 1.0
+    assert row["cents_median"] == pytest.approx(0.5)
+    assert row["muted_hops"] == len(settled)
+    assert row["muted_shown"] == sum(t >= 0.7 for t in settled) and row["muted_in_tune"] == row["muted_shown"]
+    assert row["mode_right"] == pytest.approx(np.mean([t >= 0.6 for t in settled]))
+    assert row["all_read_s_median"] == pytest.approx(0.4 - 0.2)
+
+
+def test_strums_are_detuned_exactly_and_noisy_copies_share_the_strum():
+    rate = bench_poly.RATE_HZ
+    renders = {m: strum({m: 0.0}, seconds=3.2, rate=rate) for m in (40, 45)}
+    strums = bench_poly.make_strums(renders, (40, 45), 4, np.random.default_rng(0), "synth")
+    assert len(strums) == (4 + 2) * len(bench_poly.SNRS)
+    clean = [s for s in strums if s.snr_db is None]
+    assert [s.alone for s in clean] == [False] * 4 + [True] * 2
+    assert clean[1].near and np.all(np.abs(clean[1].true_cents) <= bench_poly.NEAR_CENTS + 0.5)
+    assert [s.damped_s is not None for s in clean[:4]] == [False, False, True, False]
+    muted = clean[3]
+    assert np.isnan(muted.true_cents).sum() == 1 and np.isnan(muted.onsets_s).sum() == 1
+    first = clean[0]
+    gaps = np.diff(np.sort(first.onsets_s))
+    assert np.all((gaps >= bench_poly.STRUM_GAP_S[0]) & (gaps <= bench_poly.STRUM_GAP_S[1]))
+    noisy = strums[:3]
+    assert [s.snr_db for s in noisy] == list(bench_poly.SNRS)
+    assert np.array_equal(noisy[0].true_cents, noisy[1].true_cents)
