@@ -278,20 +278,32 @@ def status_line(r) -> str:
     return f"  {name:4s} {cents}  {cents_bar(r.cents)}  {f0} Hz  {level}  conf {r.confidence:.2f}"
 
 
+def strum_line(strum) -> str:
+    """Every string of a strum: 'strum  E2 -3.2  A2 +0.1  D3   --  ...' ('=' before a string within 2 cents)."""
+    rows = []
+    for s in strum.strings:
+        cents = "  -- " if s.cents is None else f"{s.cents:+5.1f}"
+        mark = "=" if s.cents is not None and abs(s.cents) <= 2.0 else " "
+        rows.append(f"{mark}{s.target:3s}{cents}")
+    return "  strum " + " ".join(rows)
+
+
 def cmd_listen(args) -> int:
     import time
 
     from app import pitch
     from app.live import LiveSession
     from app.model import NoteModel
+    from app.notes import note_name
 
-    settings = _settings(args, channel=args.channel)
+    settings = _settings(args, channel=args.channel, strings=_strum_strings(args) or ())
     session = LiveSession(NoteModel(args.model), settings)
     try:
         session.open_input(args.device)
         state = session.input_state
+        strings = f", strum tuning {' '.join(note_name(m) for m in settings.strings)}" if settings.strings else ""
         print(f"listening on {state.device.key if state.device.index >= 0 else state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz, "
-              f"{settings.tuning.label} (Ctrl-C stops)")
+              f"{settings.tuning.label}{strings} (Ctrl-C stops)")
         if pitch.rate_limit_note(state.rate_hz, args.a4):
             print(pitch.rate_limit_note(state.rate_hz, args.a4))
         version, started, said = 0, time.monotonic(), ""
@@ -308,7 +320,9 @@ def cmd_listen(args) -> int:
             elif result is None or version == previous:  # nothing new (a timeout): print nothing stale
                 continue
             else:
-                line = status_line(result) + (f"  overflows {session.overflows}" if session.overflows else "")
+                strummed = result.strum is not None and result.strum.mode == "strum"
+                line = (strum_line(result.strum) if strummed else status_line(result)) + (
+                    f"  overflows {session.overflows}" if session.overflows else "")
                 said = ""
             if line == said:
                 continue  # a state line once, not every quarter second
@@ -356,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "the root (a scale of other than 12 notes names degrees, as 4/31 o4)")
     live.add_argument("--kbm", type=Path, metavar="FILE", help="with --scl: a Scala keyboard mapping, which places the "
                       "scale and may set another reference")
+    live.add_argument("--strings", metavar="LIST", help="strum tuning: the strings to expect, e.g. E2,A2,D3,G3,B3,E4, "
+                      "each read at once when strummed (analyze --json: one object per 50 ms hop: t_s, mode (strum, "
+                      "single or null), and strings, one per string in the given order: target, midi, cents (null: "
+                      "not sounding), f0_hz, sounding)")
+    live.add_argument("--preset", metavar="NAME", help='strum tuning with a preset\'s strings, e.g. "Guitar: standard"')
     p = sub.add_parser("listen", parents=[live], help="live view in the terminal",
                        description="Live view in the terminal: note, cents bar, f0, level.")
     p.add_argument("--device", "-d", help="input device: index or part of its name (default: the default input), "
@@ -381,10 +400,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON Lines, one object per hop: t_s, note, midi, cents (from the "
                    "target), f0_hz, confidence, stable (false: a note the waveform shows before the model has confirmed "
                    "it), target_hz (the note's target in the tuning), degree (a non-12-note scale's degree, else null)")
-    p.add_argument("--strings", metavar="LIST", help="strum tuning: the strings to expect, e.g. E2,A2,D3,G3,B3,E4; "
-                   "with --json, one object per 50 ms hop: t_s, mode (strum, single or null), and strings, one per "
-                   "string in the given order: target, midi, cents (null: not sounding), f0_hz, sounding")
-    p.add_argument("--preset", metavar="NAME", help='strum tuning with a preset\'s strings, e.g. "Guitar: standard"')
     p.set_defaults(func=cmd_analyze)
     p = sub.add_parser("temperaments", help="list the built-in temperaments",
                        description="List the built-in temperaments with their offsets from equal temperament.")

@@ -32,6 +32,7 @@ from app import features, pitch
 from app.model import NoteModel
 from app.notes import NO_NOTE, NOTE_MAX, NOTE_MIN, midi_from_name, note_name
 from app.onset import OnsetDetector
+from app.strum import StrumAnalyzer, StrumResult, check_strings, string_targets
 from app.tracker import NoteTracker, State, TrackerParams
 from app.tuning import TuningSpec
 
@@ -50,12 +51,18 @@ class Settings:
     channel: int | None = None  # None: mix all channels to mono
     tracker: TrackerParams = TrackerParams()
     tuning: TuningSpec = TuningSpec()  # where each note's target is (the cents are measured from it)
+    strings: tuple[int, ...] = ()  # strum tuning: the strings to read at once (MIDI, in display order); () off
 
     def __post_init__(self):
         if not A4_MIN_HZ <= self.a4_hz <= A4_MAX_HZ:
             raise SettingsError(f"reference A4 must be {A4_MIN_HZ:g} to {A4_MAX_HZ:g} Hz, got {self.a4_hz:g}")
         if not 0.005 <= self.hop_s <= 1.0:
             raise SettingsError(f"hop must be 5 to 1000 ms, got {self.hop_s * 1000:g} ms")
+        if self.strings:
+            try:
+                check_strings(self.strings)
+            except ValueError as err:
+                raise SettingsError(str(err)) from None
 
 
 # The engine before the fast path: the model at every 50 ms hop. Kept so that benchmarks compare the two on the
@@ -77,6 +84,7 @@ class Result:
     model_ran: bool = False  # the model ran this hop
     target_hz: float | None = None  # the note's (or degree's) target in the tuning
     degree: str | None = None  # in a scale that is not 12 keys a note: the degree nearest ("4/31 o4")
+    strum: StrumResult | None = None  # with Settings.strings: every string's latest reading (app.strum)
 
     def to_json(self) -> dict:
         """The `pitchrec analyze --json` schema: these fields are a contract; add, don't rename."""
@@ -150,6 +158,9 @@ class Analyzer:
         heard_top = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz, share=0.5))
         self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi), heard_top)
         self.tuning = settings.tuning.build(settings.a4_hz)
+        self.strum = None if not settings.strings else StrumAnalyzer(
+            settings.strings, rate_hz, string_targets(self.tuning, settings.strings, settings.a4_hz),
+            gate_dbfs=settings.gate_dbfs)
 
     @property
     def hop_samples(self) -> int:
@@ -181,10 +192,11 @@ class Analyzer:
         shown_t_s = t_s if start_s is None else start_s + len(mono) / self.rate_hz
         self._next_start_s = None if start_s is None else shown_t_s
         level = level_dbfs(self._history.audio[-self.hop_samples :])
+        strum = None if self.strum is None else self.strum.push(mono)
 
         if level < self.settings.gate_dbfs:  # below the gate: surely no note, and no inference spent on it
             self.tracker.silence()
-            return Result(shown_t_s, None, None, None, None, 1.0, level, None)
+            return Result(shown_t_s, None, None, None, None, 1.0, level, None, strum=strum)
         if onset_s is not None or not self.tracker.gate_open:  # a new sound, or the gate opening on one
             self.tracker.onset(onset_s if onset_s is not None else t_s - len(mono) / self.rate_hz)
         probs = self._probabilities() if self.tracker.model_due(t_s) else None
@@ -198,7 +210,7 @@ class Analyzer:
         return Result(shown_t_s, note, midi, None if target is None else target.cents, reading.f0_hz,
                       reading.confidence, level, model_note, reading.state is State.CONFIRMED, probs is not None,
                       None if target is None else target.target_hz,
-                      None if target is None or self.tuning.keyed else target.name)
+                      None if target is None or self.tuning.keyed else target.name, strum)
 
     def _probabilities(self) -> np.ndarray:
         if self._low is None:

@@ -72,15 +72,19 @@ def parse_strings(text: str) -> tuple[int, ...]:
     names = [n for n in text.replace(",", " ").split() if n]
     if not names:
         raise ValueError("no strings given: list them, e.g. --strings E2,A2,D3,G3,B3,E4")
-    strings = tuple(midi_from_name(n) for n in names)
-    for name, midi in zip(names, strings):
+    return check_strings(tuple(midi_from_name(n) for n in names))
+
+
+def check_strings(strings: tuple[int, ...]) -> tuple[int, ...]:
+    """The strings (MIDI), if strum tuning can read them; else ValueError with one line."""
+    for midi in strings:
         if not STRING_MIN <= midi <= STRING_MAX:
-            raise ValueError(f"string {name} is outside what strum tuning reads ({note_name(STRING_MIN)} to "
-                             f"{note_name(STRING_MAX)})")
+            raise ValueError(f"string {note_name(midi)} is outside what strum tuning reads ({note_name(STRING_MIN)} "
+                             f"to {note_name(STRING_MAX)})")
     twice = sorted({note_name(m) for m in strings if strings.count(m) > 1})
     if twice:
         raise ValueError(f"string {twice[0]} is given twice: strings in unison cannot be told apart")
-    return strings
+    return tuple(strings)
 
 
 def string_targets(tuning, strings, a4_hz: float) -> tuple[float, ...]:
@@ -388,7 +392,10 @@ class StrumAnalyzer:
         # A device rate under twice ANALYSIS_RATE_HZ's band carries partials only up to its own Nyquist share.
         self._reader = StringReader(self.targets_hz, ANALYSIS_RATE_HZ, top_hz=0.45 * min(self.rate_hz, ANALYSIS_RATE_HZ))
         self._audio = np.zeros(int(WINDOW_S * ANALYSIS_RATE_HZ), np.float32)
+        self._newest = np.zeros(0, np.float32)  # the newest hop at rate_hz, for the gate
         self._samples = 0
+        self._read_at = 0  # self._samples at the last reading
+        self._last: StrumResult | None = None
 
     def feed(self, audio: np.ndarray):
         """Results for a recording fed hop by hop, as a microphone would feed it."""
@@ -396,12 +403,34 @@ class StrumAnalyzer:
             yield self.process(audio[start : start + self.hop_samples])
 
     def process(self, block: np.ndarray) -> StrumResult:
+        """Take a block of mono audio at rate_hz (the newest after all before) and read the strings."""
+        self._take(block)
+        return self._read()
+
+    def push(self, block: np.ndarray) -> StrumResult | None:
+        """Take a block of any length (the live engine's 20 ms hops); read the strings once a hop_samples of audio
+        has come since the last reading was due, else give the last reading again (None before the first)."""
+        self._take(block)
+        if self._samples - self._read_at >= self.hop_samples:
+            due = self._read_at + self.hop_samples  # one reading per hop_samples on average, whatever the blocks
+            result = self._read()
+            self._read_at = max(due, self._samples - self.hop_samples)
+            return result
+        return self._last
+
+    def _take(self, block: np.ndarray) -> None:
         block = np.asarray(block, dtype=np.float32)
         y = self._resampler.resample_chunk(block)
         if len(y):
             self._audio = np.concatenate([self._audio[len(y) :], y])[-len(self._audio) :]
         self._samples += len(block)
-        level = 10 * math.log10(float(np.mean(np.square(block, dtype=np.float64))) + 1e-20) if len(block) else -200.0
+        self._newest = block[-self.hop_samples :] if len(block) >= self.hop_samples else np.concatenate(
+            [self._newest, block])[-self.hop_samples :]
+
+    def _read(self) -> StrumResult:
+        self._read_at = self._samples
+        newest = self._newest
+        level = 10 * math.log10(float(np.mean(np.square(newest, dtype=np.float64))) + 1e-20) if len(newest) else -200.0
         readings = self._reader.read(self._audio) if level >= self.gate_dbfs else [(None, 0.0)] * len(self.strings)
         strings = []
         for midi, target, (f0, _) in zip(self.strings, self.targets_hz, readings):
@@ -411,4 +440,5 @@ class StrumAnalyzer:
             strings.append(StringReading(note_name(midi), midi, cents, None if cents is None else f0, cents is not None))
         count = sum(s.sounding for s in strings)
         mode = "strum" if count >= 2 else "single" if count == 1 else None
-        return StrumResult(self._samples / self.rate_hz, mode, tuple(strings))
+        self._last = StrumResult(self._samples / self.rate_hz, mode, tuple(strings))
+        return self._last

@@ -255,3 +255,22 @@ def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_listen_with_strings_reads_a_tone_as_one_string():
+    # A synthesized A2 alone: strum tuning hears one string, so the usual single-note line stays.
+    result = run("listen", "--device", "tone:110", "--preset", "Guitar: standard", "--lines", "--seconds", "1.5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "strum tuning E2 A2 D3 G3 B3 E4" in lines[0]
+    assert any(line.startswith("A2") for line in lines[1:])
+
+
+def test_strum_line_shows_every_string_and_which_are_silent():
+    from app.cli import strum_line
+    from app.strum import StringReading, StrumResult
+
+    strum = StrumResult(1.0, "strum", (StringReading("E2", 40, -3.24, 82.2, True),
+                                       StringReading("A2", 45, None, None, False),
+                                       StringReading("D3", 50, 1.5, 147.0, True)))
+    assert strum_line(strum).split() == ["strum", "E2", "-3.2", "A2", "--", "=D3", "+1.5"]

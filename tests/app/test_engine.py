@@ -347,3 +347,26 @@ def test_a_tone_above_what_the_rate_carries_is_not_named_an_octave_low():
     assert {r.note for r in results[-20:]} == {None}
     g7 = (0.3 * np.sin(2 * np.pi * midi_to_hz(103) * t)).astype(np.float32)  # the top it carries: named
     assert {r.note for r in list(Analyzer(ScriptedModel([91]), rate, EVERY_50_MS).feed(g7))[-20:]} == {"G7"}  # from G6
+
+
+def test_with_strings_each_result_carries_the_strum_read_every_50_ms():
+    from tests.app.test_strum import strum
+
+    strings = (40, 45, 50)
+    analyzer = Analyzer(ScriptedModel([40]), RATE, Settings(strings=strings))
+    results = run(analyzer, strum({40: -4.0, 45: 2.0, 50: 0.0}, rate=RATE))
+    assert all(r.strum is not None for r in results[3:])
+    # One reading per 50 ms of audio: a new one every 2.5 20 ms hops.
+    readings = {r.strum.t_s for r in results if r.strum is not None}
+    assert len(readings) == pytest.approx(len(results) * 0.02 / 0.05, abs=1)
+    last = results[-1].strum
+    assert last.mode == "strum" and [s.target for s in last.strings] == ["E2", "A2", "D3"]
+    assert [s.cents for s in last.strings] == pytest.approx([-4.0, 2.0, 0.0], abs=0.3)
+    assert Analyzer(ScriptedModel([40]), RATE).process(np.zeros(960, np.float32)).strum is None
+
+
+def test_strum_strings_are_checked():
+    with pytest.raises(ValueError, match="given twice"):
+        Settings(strings=(40, 40))
+    with pytest.raises(ValueError, match="outside"):
+        Settings(strings=(40, 120))

@@ -202,3 +202,22 @@ def test_window_shows_input_lost_and_resumes_when_the_sound_server_returns(pulse
     after = {s["note"].replace("♯", "#") for s in states if s["t"] > back_at}
     assert set(SEQUENCE) <= after, states[-10:]
     assert "input lost" not in states[-1]["input"]
+
+
+def test_listen_with_strings_shows_a_played_strum_string_by_string(pulse, tmp_path):
+    from tests.app.test_strum import strum
+
+    cents = {40: -6.0, 45: 3.0, 50: 0.0, 55: 8.0}
+    audio = np.concatenate([np.zeros(int(LEAD_S * 44100), np.float32), strum(cents, seconds=2.5, rate=44100)])
+    sf.write(tmp_path / "strum.wav", audio, 44100)
+    app = Lines([sys.executable, "-m", "app.cli", "listen", "--device", "pulse", "--lines", "--seconds", "6",
+                 "--strings", "E2,A2,D3,G3"], pulse.env)
+    app.wait_for("strum tuning E2 A2 D3 G3", 20)
+    time.sleep(1.0)
+    pulse.play(tmp_path / "strum.wav").wait(15)
+    app.proc.wait(20)
+    strummed = [line.split() for _, line in app.lines if line.startswith("strum")]
+    assert len(strummed) >= 10, [line for _, line in app.lines[-10:]]
+    # A settled line: every string read within half a cent of its detune ("=" marks those within 2 cents).
+    readings = [[float(v) for v in row[2::2]] for row in strummed if "--" not in row]
+    assert any(np.allclose(r, list(cents.values()), atol=0.5) for r in readings), strummed[-5:]
