@@ -390,8 +390,10 @@ class ToneInput:
     its own thread in blocks, paced by the clock as a sound card would be.
     """
 
-    def __init__(self, frequency_hz: float | None = 440.0, rate_hz: float = 48000.0, block: int = 480, level: float = 0.3):
-        self.device = InputDevice(-1, f"synthesized tone ({frequency_hz or 0:g} Hz)", 1, rate_hz, False, "pitchrec")
+    def __init__(self, frequency_hz=440.0, rate_hz: float = 48000.0, block: int = 480, level: float = 0.3):
+        """frequency_hz: one frequency, several (a chord: each string of a strum, as tone:82.41+110), or None."""
+        shown = "+".join(f"{f:g}" for f in np.atleast_1d(frequency_hz or 0))
+        self.device = InputDevice(-1, f"synthesized tone ({shown} Hz)", 1, rate_hz, False, "pitchrec")
         self.rate_hz = float(rate_hz)
         self.channels = 1
         self.ring = RingBuffer(int(RING_SECONDS * self.rate_hz), 1, self.rate_hz)
@@ -400,20 +402,21 @@ class ToneInput:
         self.overflows = 0
         self.blocks = 0
         self._block = block
-        self._phase = 0.0
+        self._phases: dict[int, float] = {}  # per tone of a chord
         self._rng = np.random.default_rng(0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tone-input", daemon=True)
         self._thread.start()
 
     def _next_block(self) -> np.ndarray:
-        n, f = self._block, self.frequency_hz
+        n = self._block
+        tones = [f for f in np.atleast_1d(self.frequency_hz or 0.0) if f]
         out = self._rng.standard_normal(n).astype(np.float32) * 1e-4
-        if f:
-            phase = self._phase + 2 * np.pi * f * np.arange(1, n + 1) / self.rate_hz
+        for i, f in enumerate(tones):
+            phase = self._phases.get(i, 0.0) + 2 * np.pi * f * np.arange(1, n + 1) / self.rate_hz
             for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)):
-                out += (self.level * a / 1.95 * np.sin(k * phase)).astype(np.float32)
-            self._phase = float(phase[-1] % (2 * np.pi))
+                out += (self.level / len(tones) * a / 1.95 * np.sin(k * phase)).astype(np.float32)
+            self._phases[i] = float(phase[-1] % (2 * np.pi))
         return out[:, None]
 
     def _run(self) -> None:
@@ -441,7 +444,11 @@ def open_input(spec: str | int | None) -> "AudioInput | ToneInput":
     """An input by device spec; "tone:<Hz>" opens a synthesized tone instead of a device."""
     if isinstance(spec, str) and spec.startswith("tone:"):
         try:
-            return ToneInput(float(spec.removeprefix("tone:")))
+            tones = [float(f) for f in spec.removeprefix("tone:").split("+")]
+            if not all(0 <= f < 20000 for f in tones):
+                raise ValueError
         except ValueError:
-            raise DeviceError(f"bad tone spec {spec!r}: expected tone:<Hz>, e.g. tone:440") from None
+            raise DeviceError(f"bad tone spec {spec!r}: expected tone:<Hz>, e.g. tone:440, or a chord, "
+                              f"tone:82.41+110") from None
+        return ToneInput(tones[0] if len(tones) == 1 else tuple(tones))
     return AudioInput(spec)

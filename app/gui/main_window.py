@@ -42,6 +42,7 @@ from app.gui.retrain import RetrainPanel
 from app.gui.settings_panel import SettingsPanel
 from app.gui.spectrogram import SpectrogramView
 from app.gui.strobe import StrobeView
+from app.gui.strum_view import StrumView
 from app.live import STALE_S, LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
@@ -51,6 +52,7 @@ from app.tuning import EQUAL, TuningFileError
 _NOT_ASKED = object()
 DRAW_MS = 33
 TEXT_MS = 150
+STRUM_HOLD_S = 0.6  # switching by itself, the strings' rows stay this long after the last strum heard
 
 
 def _scrolled(page: QWidget) -> QScrollArea:
@@ -103,6 +105,9 @@ class MainWindow(QMainWindow):
         self.needle = CentsNeedle()
         self.strobe = StrobeView()
         self.strobe.hide()
+        self.strum_view = StrumView()  # strum tuning's rows, in place of the note, needle and cents while shown
+        self.strum_view.hide()
+        self._strummed_at = -math.inf  # when a strum was last heard (monotonic s)
         self._tuning = EQUAL  # the tuning in use, built for the reference A4 (the needle's string targets read it)
         self.f0_label = QLabel("f0 –")
         self.f0_label.setObjectName("f0")
@@ -134,6 +139,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.needle, 2, 0, 1, 2)
         grid.addWidget(self.strobe, 2, 0, 1, 2)
         grid.addWidget(self.cents_label, 3, 0, 1, 2)
+        grid.addWidget(self.strum_view, 0, 0, 4, 2)
         grid.addWidget(self.f0_label, 4, 0)
         grid.addWidget(self.confidence_label, 4, 1)
         grid.addWidget(QLabel("Input level"), 5, 0)
@@ -245,7 +251,7 @@ class MainWindow(QMainWindow):
             spec = panel.tuning_spec()
             tuning = spec.build(panel.a4.value())
             settings = Settings(a4_hz=panel.a4.value(), gate_dbfs=float(panel.gate.value()),
-                                channel=panel.channel.currentData(), tuning=spec)
+                                channel=panel.channel.currentData(), tuning=spec, strings=panel.strum_strings)
         except (SettingsError, TuningFileError) as e:
             self.show_message(f"{e}; the settings in use stay")
             return
@@ -254,10 +260,24 @@ class MainWindow(QMainWindow):
         self.history.set_naming(panel.flats.isChecked(), panel.transpose_semitones)
         self.needle.damping_s = panel.damping_s
         self.needle.in_tune_cents = self.strobe.in_tune_cents = panel.in_tune.value()
-        strobe = panel.view.currentData() == "strobe"
-        self.strobe.setVisible(strobe)
-        self.needle.setVisible(not strobe)
+        self.strum_view.set_strings([display_name(m, panel.flats.isChecked(), panel.transpose_semitones)
+                                     for m in settings.strings])
+        self.strum_view.set_in_tune(panel.in_tune.value())
+        self._show_view()
         panel.save(self.qs)
+
+    def _show_view(self) -> None:
+        """Strum tuning's rows while a strum sounds (or pinned), else the note with the needle or the strobe."""
+        panel = self.settings_panel
+        strum = bool(self.session.settings.strings) and (
+            panel.strum.currentData() == "strum" or time.monotonic() - self._strummed_at <= STRUM_HOLD_S)
+        strobe = panel.view.currentData() == "strobe"
+        for widget, shown in ((self.strum_view, strum), (self.note_label, not strum), (self.target_label, not strum),
+                              (self.cents_label, not strum), (self.f0_label, not strum),
+                              (self.confidence_label, not strum), (self.strobe, strobe and not strum),
+                              (self.needle, not strobe and not strum)):
+            if widget.isVisible() != shown:
+                widget.setVisible(shown)
 
     def _fill_models(self) -> None:
         self.model_select.clear()
@@ -344,17 +364,25 @@ class MainWindow(QMainWindow):
         version, result = self.session.results.get(self._version, timeout=0)
         if version != self._version and result is not None:
             self._version, self._last = version, result
-            self.history.add(result.t_s, result.f0_hz, self.session.settings.a4_hz)
-            self.spectrogram.set_pitch(result.f0_hz)
+            # While the strings' rows show, the single-note reading of a chord (its common period) is not drawn.
+            f0 = None if self.strum_view.isVisible() else result.f0_hz
+            self.history.add(result.t_s, f0, self.session.settings.a4_hz)
+            self.spectrogram.set_pitch(f0)
             self.needle.set_cents(self._shown_cents(result))
             self.strobe.set_cents(self._shown_cents(result))
             self.level.setValue(int(max(-80, min(0, result.level_dbfs))))
+            if result.strum is not None:
+                if result.strum.mode == "strum":
+                    self._strummed_at = now
+                self.strum_view.set_reading([s.cents for s in result.strum.strings])
             if self.writer is not None and result.note is not None:
                 self._recorded_notes[result.midi] += 1
             if self.writer is not None and self.writer.error:
                 self.stop_recording()
         if not self.session.fresh:
             self.spectrogram.set_pitch(None)
+            self.strum_view.set_reading([None] * len(self.strum_view.rows))
+        self._show_view()
         if self.strobe.isVisible():
             self.strobe.tick(dt)
         else:
@@ -451,7 +479,8 @@ class MainWindow(QMainWindow):
         """What the window shows, for tests and the end-to-end check (not read from pixels)."""
         return {"note": self.note_label.text(), "stable": self.note_label.isEnabled(), "cents": self.cents_label.text(),
                 "f0": self.f0_label.text(), "target": self.target_label.text(),
-                "view": "strobe" if self.strobe.isVisible() else "needle", "strobe_cents": self.strobe.cents,
+                "view": "strum" if self.strum_view.isVisible() else "strobe" if self.strobe.isVisible() else "needle",
+                "strings": self.strum_view.texts(), "strobe_cents": self.strobe.cents,
                 "needle": self.needle.shown, "input": self.input_status.text(), "device": self.session.input_state.spec,
                 "level_dbfs": None if self._last is None else round(self._last.level_dbfs, 1)}
 

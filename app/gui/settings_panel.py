@@ -112,6 +112,13 @@ class SettingsPanel(QWidget):
         self.in_tune.setPrefix("± ")
         self.in_tune.setSuffix(" cents")
         self.in_tune.setValue(2.0)
+        self.strum = QComboBox()
+        self.strum.setObjectName("strum")
+        self.strum.addItem("Strum: switch by itself", "auto")
+        self.strum.addItem("One string at a time", "single")
+        self.strum.addItem("Strum: every string", "strum")
+        self.strum.setToolTip("Strum all the open strings and read each one at once. By itself, the strings' rows "
+                              "show while two or more sound and the single-note view while one does; or pin either")
         self.flats = QCheckBox("Flats (B♭) instead of sharps (A♯)")
         self.damping = QSlider(Qt.Horizontal)
         self.damping.setRange(0, 100)
@@ -123,6 +130,7 @@ class SettingsPanel(QWidget):
         form.addRow("Reference A4", self.a4)
         form.addRow("Noise gate", self._with_value(self.gate, lambda v: f"{v} dBFS"))
         form.addRow("Instrument", self.preset)
+        form.addRow("Strings", self.strum)
         form.addRow("Temperament", self._row(self.temperament, self.scala_button))
         form.addRow("Root", self.root)
         form.addRow("Sweetener", self._row(self.sweetener, self.edit_sweetener))
@@ -142,8 +150,10 @@ class SettingsPanel(QWidget):
                        self.preset.currentIndexChanged, self.transpose.currentIndexChanged, self.flats.toggled,
                        self.damping.valueChanged, self.temperament.currentIndexChanged, self.root.currentIndexChanged,
                        self.sweetener.currentIndexChanged, self.transpose_custom.valueChanged,
-                       self.view.currentIndexChanged, self.in_tune.valueChanged):
+                       self.view.currentIndexChanged, self.in_tune.valueChanged, self.strum.currentIndexChanged):
             signal.connect(lambda *_: self.changed.emit())
+        self.preset.currentIndexChanged.connect(lambda _: self.strum.setEnabled(bool(self.strings)))
+        self.strum.setEnabled(bool(self.strings))
 
     @staticmethod
     def _row(*widgets) -> QWidget:
@@ -211,6 +221,16 @@ class SettingsPanel(QWidget):
         """The sweetener's cents by MIDI key."""
         name = self.sweetener.currentData()
         return dict(self.custom_offsets) if name == CUSTOM else dict(SWEETENERS.get(name, {}))
+
+    @property
+    def strings(self) -> tuple[int, ...]:
+        """The preset's strings (MIDI, lowest first); () for chromatic."""
+        return preset(self.preset.currentText()).strings
+
+    @property
+    def strum_strings(self) -> tuple[int, ...]:
+        """The strings strum tuning reads: the preset's, unless pinned to one string at a time."""
+        return self.strings if self.strum.currentData() != "single" else ()
 
     def tuning_spec(self) -> TuningSpec:
         """The tuning the panel shows: a built-in temperament or the loaded Scala scale, on the root, sweetened."""
@@ -305,6 +325,7 @@ class SettingsPanel(QWidget):
         qs.setValue("tuning/transpose_custom", self.transpose_custom.value())
         qs.setValue("display/view", self.view.currentData())
         qs.setValue("display/in_tune_cents", self.in_tune.value())
+        qs.setValue("display/strum", self.strum.currentData())
 
     def load(self, qs) -> None:
         self.a4.setValue(float(qs.value("tuning/a4_hz", 440.0)))
@@ -335,6 +356,7 @@ class SettingsPanel(QWidget):
         self.temperament.setCurrentIndex(max(0, self.temperament.findData(temperament)))
         self.view.setCurrentIndex(max(0, self.view.findData(str(qs.value("display/view", "needle")))))
         self.in_tune.setValue(_number(qs.value("display/in_tune_cents", 2.0), 2.0))
+        self.strum.setCurrentIndex(max(0, self.strum.findData(str(qs.value("display/strum", "auto")))))
 
     def restore_channel(self) -> None:
         i = self.channel.findData(None if getattr(self, "_saved_channel", -1) < 0 else self._saved_channel)

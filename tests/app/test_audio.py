@@ -212,3 +212,19 @@ import sys; print("python's own", file=sys.stderr)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "logged: PortAudio: Expression 'r' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3665\n"
     assert done.stderr == "a line of some other library\npython's own\n"
+
+
+def test_a_tone_spec_opens_a_tone_or_a_chord_and_a_bad_one_says_how_to_write_it():
+    from app.audio import DeviceError, ToneInput, open_input
+
+    for spec, tones in (("tone:440", 440.0), ("tone:82.41+110", (82.41, 110.0))):
+        source = open_input(spec)
+        try:
+            assert isinstance(source, ToneInput) and source.frequency_hz == tones
+            block = source._next_block()[:, 0]
+            assert block.shape == (480,) and 0.05 < np.abs(block).max() < 0.5
+        finally:
+            source.close()
+    for bad in ("tone:", "tone:abc", "tone:82+x", "tone:-5"):
+        with pytest.raises(DeviceError, match="tone:82.41\\+110"):
+            open_input(bad)

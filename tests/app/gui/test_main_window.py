@@ -536,3 +536,41 @@ def test_at_1024x640_nothing_overlaps(qtbot, make_window):
         assert window.rect().contains(boxes[a]), (a, boxes[a])
         for b in boxes:
             assert a >= b or not boxes[a].intersects(boxes[b]), (a, b, boxes[a], boxes[b])
+
+
+def test_a_strum_shows_a_row_per_string_and_one_string_the_note(qtbot, make_window):
+    """Three guitar strings sounding together (E2 3 cents flat): the strings' rows replace the note by themselves;
+    one string alone brings the note back; pinned, the rows stay."""
+    from app.notes import midi_to_hz
+
+    e2, a2, d3 = midi_to_hz(40) * 2 ** (-3 / 1200), midi_to_hz(45), midi_to_hz(50) * 2 ** (6 / 1200)
+    window = make_window(f"tone:{e2:.4f}+{a2:.4f}+{d3:.4f}")
+    panel = window.settings_panel
+    assert not panel.strum.isEnabled()  # chromatic: no strings
+    panel.preset.setCurrentIndex(panel.preset.findText("Guitar: standard"))
+    assert panel.strum.isEnabled() and window.session.settings.strings == (40, 45, 50, 55, 59, 64)
+    qtbot.waitUntil(lambda: window.state()["view"] == "strum", timeout=5000)
+    assert window.strum_view.isVisible() and not window.note_label.isVisible() and not window.needle.isVisible()
+    qtbot.waitUntil(lambda: [t for _, t in window.state()["strings"]][:3] == ["-3.0", "+0.0", "+6.0"], timeout=3000)
+    names = [n for n, _ in window.state()["strings"]]
+    assert names == ["E2", "A2", "D3", "G3", "B3", "E4"] and window.state()["strings"][3][1] == "–"
+    assert not window.strum_view.rows[3][0].isEnabled()  # G3 is not sounding: greyed
+
+    window.session.source.frequency_hz = a2  # one string alone: the single-note view returns
+    qtbot.waitUntil(lambda: window.state()["view"] == "needle", timeout=3000)
+    wait_for_note(qtbot, window, "A2")
+    panel.strum.setCurrentIndex(panel.strum.findData("strum"))  # pinned
+    qtbot.waitUntil(lambda: window.state()["view"] == "strum", timeout=3000)
+    qtbot.waitUntil(lambda: [t for _, t in window.state()["strings"]][:2] == ["–", "+0.0"], timeout=3000)
+    panel.strum.setCurrentIndex(panel.strum.findData("single"))  # pinned to one string: no strum reading at all
+    assert window.session.settings.strings == () and window.state()["view"] == "needle"
+
+
+def test_the_strum_setting_is_kept(qtbot, make_window):
+    window = make_window("tone:440", ini="strum.ini")
+    panel = window.settings_panel
+    panel.preset.setCurrentIndex(panel.preset.findText("Bass: 4 strings"))
+    panel.strum.setCurrentIndex(panel.strum.findData("strum"))
+    window.close()
+    again = make_window("tone:440", ini="strum.ini")
+    assert again.settings_panel.strum.currentData() == "strum" and again.session.settings.strings == (28, 33, 38, 43)
