@@ -139,6 +139,21 @@ def _hann(n: int) -> np.ndarray:
     return np.hanning(n)
 
 
+KERNEL_BINS = 400  # the kernel table reaches this many bins either side (a joint fit's band is narrower)
+KERNEL_STEPS = 64  # table points per bin: linear interpolation between them is exact to about 1e-4
+
+
+@functools.lru_cache(maxsize=4)
+def _kernel(n: int) -> np.ndarray:
+    """The spectrum, at a bin d bins below it, of a unit complex sinusoid windowed by n points of Hann, for d from
+    -KERNEL_BINS to +KERNEL_BINS in steps of 1/KERNEL_STEPS: the Hann window's closed form, half a rectangle's
+    transform less a quarter of each of its two shifted copies."""
+    d = np.arange(-KERNEL_BINS * KERNEL_STEPS, KERNEL_BINS * KERNEL_STEPS + 1) / KERNEL_STEPS
+    theta = 2 * np.pi * d / NFFT
+    alpha = 2 * np.pi / (n - 1)
+    return 0.5 * _dirichlet(theta, n) - 0.25 * _dirichlet(theta + alpha, n) - 0.25 * _dirichlet(theta - alpha, n)
+
+
 class _Spectrum:
     """The complex spectrum of one Hann-windowed window, and that window's transform for fitting sinusoids to it."""
 
@@ -178,12 +193,13 @@ class _Spectrum:
         return float(self.mag_db[lo : hi + 1].max())
 
     def _responses(self, f_hz: np.ndarray, bins: np.ndarray) -> np.ndarray:
-        """(bins, frequencies): the windowed spectrum of unit complex sinusoids at f_hz, at the given bins (the Hann
-        window's closed form: half a rectangle's transform less a quarter of each of its two shifted copies)."""
-        theta = 2 * np.pi * (np.asarray(f_hz)[None, :] / self.rate_hz - bins[:, None] / NFFT)
-        alpha = 2 * np.pi / (self.n - 1)
-        return (0.5 * _dirichlet(theta, self.n) - 0.25 * _dirichlet(theta + alpha, self.n)
-                - 0.25 * _dirichlet(theta - alpha, self.n))
+        """(bins, frequencies): the windowed spectrum of unit complex sinusoids at f_hz, at the given bins. It depends
+        only on how many bins the frequency lies from the bin: read from _kernel's table, linearly interpolated."""
+        table = _kernel(self.n)
+        at = (np.asarray(f_hz)[None, :] * (NFFT / self.rate_hz) - bins[:, None] + KERNEL_BINS) * KERNEL_STEPS
+        i = np.clip(at.astype(np.int64), 0, len(table) - 2)
+        w = at - i
+        return table[i] * (1.0 - w) + table[i + 1] * w
 
     def joint(self, lo_hz: float, hi_hz: float, known_hz: list[float]) -> tuple[float, float, float] | None:
         """(Hz, dB, Hz from the nearest known) of the one sinusoid between lo_hz and hi_hz that, with sinusoids at
