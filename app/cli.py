@@ -177,8 +177,11 @@ def replay_strum(path: Path, strings: tuple[int, ...], settings):
     from app.features import to_mono
     from app.strum import StrumAnalyzer, string_targets
 
+    try:
+        targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
     rate, _, blocks = read_blocks(path, 1 << 15)
-    targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)
     try:
         analyzer = StrumAnalyzer(strings, rate, targets, gate_dbfs=settings.gate_dbfs)
     except ValueError as err:
@@ -205,7 +208,7 @@ def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> No
           f"A4 = {args.a4:g} Hz, {settings.tuning.label}; {strums} of {len(results)} hops strummed")
     for k, midi in enumerate(strings):
         cents = [r.strings[k].cents for r in results if r.strings[k].sounding]
-        detail = f"{np.median(cents):+6.1f} cents (median)" if cents else "   not heard"
+        detail = f"{round(float(np.median(cents)), 1) + 0.0:+6.1f} cents (median)" if cents else "   not heard"
         print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops")
 
 
@@ -282,9 +285,9 @@ def strum_line(strum) -> str:
     """Every string of a strum: 'strum  E2 -3.2  A2 +0.1  D3   --  ...' ('=' before a string within 2 cents)."""
     rows = []
     for s in strum.strings:
-        cents = "  -- " if s.cents is None else f"{s.cents:+5.1f}"
+        cents = "--" if s.cents is None else f"{round(s.cents, 1) + 0.0:+.1f}"
         mark = "=" if s.cents is not None and abs(s.cents) <= 2.0 else " "
-        rows.append(f"{mark}{s.target:3s}{cents}")
+        rows.append(f"{mark}{s.target:<4s}{cents:>6}")
     return "  strum " + " ".join(rows)
 
 
@@ -371,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--kbm", type=Path, metavar="FILE", help="with --scl: a Scala keyboard mapping, which places the "
                       "scale and may set another reference")
     live.add_argument("--strings", metavar="LIST", help="strum tuning: the strings to expect, e.g. E2,A2,D3,G3,B3,E4, "
-                      "each read at once when strummed (analyze --json: one object per 50 ms hop: t_s, mode (strum, "
+                      "each read at once when strummed, every 50 ms whatever --hop-ms says (analyze --json: one "
+                      "object per 50 ms hop: t_s, mode (strum, "
                       "single or null), and strings, one per string in the given order: target, midi, cents (null: "
                       "not sounding), f0_hz, sounding)")
     live.add_argument("--preset", metavar="NAME", help='strum tuning with a preset\'s strings, e.g. "Guitar: standard"')

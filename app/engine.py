@@ -22,6 +22,7 @@ see a backlog. The worker stops when its stop Event is set; it waits on that Eve
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import threading
 import time
@@ -35,6 +36,8 @@ from app.onset import OnsetDetector
 from app.strum import StrumAnalyzer, StrumResult, check_strings, string_targets
 from app.tracker import NoteTracker, State, TrackerParams
 from app.tuning import TuningSpec
+
+log = logging.getLogger(__name__)
 
 A4_MIN_HZ, A4_MAX_HZ = 415.0, 466.0
 
@@ -158,9 +161,14 @@ class Analyzer:
         heard_top = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz, share=0.5))
         self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi), heard_top)
         self.tuning = settings.tuning.build(settings.a4_hz)
-        self.strum = None if not settings.strings else StrumAnalyzer(
-            settings.strings, rate_hz, string_targets(self.tuning, settings.strings, settings.a4_hz),
-            gate_dbfs=settings.gate_dbfs)
+        self.strum = None
+        if settings.strings:
+            try:
+                self.strum = StrumAnalyzer(settings.strings, rate_hz, string_targets(self.tuning, settings.strings,
+                                                                                     settings.a4_hz),
+                                           gate_dbfs=settings.gate_dbfs)
+            except ValueError as err:  # a rate under 8 kHz, a string the tuning maps to no key: the note view goes on
+                log.warning("strum tuning off: %s", err)
 
     @property
     def hop_samples(self) -> int:
@@ -184,6 +192,8 @@ class Analyzer:
         mono = features.to_mono(block, self.settings.channel)
         if start_s is not None and self._next_start_s is not None and start_s > self._next_start_s + 0.5 / self.rate_hz:
             self.tracker.silence()  # a gap: what was heard before it says nothing of what follows
+            if self.strum is not None:
+                self.strum = self.strum.fresh()
         frames = self._stream.push(mono)
         onset_s = self._onsets.push(frames if self._onset_stream is None else self._onset_stream.push(mono))
         self._history.push(mono)

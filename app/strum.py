@@ -61,6 +61,10 @@ CANCEL_DB = 1.0  # a joint fit's amplitude this far over the band's peak is one 
 ESTABLISH_HZ = 2.5  # a string with nothing of its own is read once a partial stands this far from the others' ...
 UNRESOLVED_HZ = 1.0  # ... and nearer than this, a partial is its only if SHARE_EXCESS_DB louder than theirs
 SHARE_EXCESS_DB = 6.0
+ONSET_RISE_DB = 6.0  # a block this much louder than the ONSET_REFERENCE_S before it is an onset ...
+ONSET_REFERENCE_S = 0.1
+SHORTEST_S = 0.2  # ... after which strings are read from the audio since it, once this much has come
+SETTLE_S = 0.15
 MIN_RATE_HZ = 8000.0
 GATE_DBFS = -60.0  # under this level (the newest hop's RMS) no string sounds: the app's gate
 STRING_MIN, STRING_MAX = 21, 96  # A0 to C7: strings with two partials under MAX_PARTIAL_HZ
@@ -89,8 +93,20 @@ def check_strings(strings: tuple[int, ...]) -> tuple[int, ...]:
 
 def string_targets(tuning, strings, a4_hz: float) -> tuple[float, ...]:
     """Where each string should sound in `tuning` (an app.tuning.Tuning): its key's target, or for a scale of
-    degrees the degree nearest its equal-tempered pitch."""
-    return tuple(tuning.target(midi_to_hz(m, a4_hz), midi=m).target_hz for m in strings)
+    degrees the degree nearest its equal-tempered pitch. ValueError (one line) for a string whose key a keyboard
+    mapping leaves out, or two strings that come out on one target."""
+    targets = []
+    for m in strings:
+        try:
+            targets.append(tuning.target_hz(m) if tuning.keyed else tuning.target(midi_to_hz(m, a4_hz)).target_hz)
+        except KeyError:
+            raise ValueError(f"string {note_name(m)} has no key in the tuning's keyboard mapping") from None
+    for i, (m, f) in enumerate(zip(strings, targets)):
+        for n, g in zip(strings[i + 1 :], targets[i + 1 :]):
+            if abs(1200 * math.log2(f / g)) < 1.0:
+                raise ValueError(f"strings {note_name(m)} and {note_name(n)} have one target in this tuning "
+                                 f"({f:.2f} Hz): they cannot be told apart")
+    return tuple(targets)
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
@@ -134,7 +150,7 @@ def _dirichlet(theta: np.ndarray, n: int) -> np.ndarray:
     return np.where(small, n, (1.0 - np.exp(1j * theta * n)) / np.where(small, 1.0, den))
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _hann(n: int) -> np.ndarray:
     return np.hanning(n)
 
@@ -143,7 +159,7 @@ KERNEL_BINS = 400  # the kernel table reaches this many bins either side (a join
 KERNEL_STEPS = 64  # table points per bin: linear interpolation between them is exact to about 1e-4
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _kernel(n: int) -> np.ndarray:
     """The spectrum, at a bin d bins below it, of a unit complex sinusoid windowed by n points of Hann, for d from
     -KERNEL_BINS to +KERNEL_BINS in steps of 1/KERNEL_STEPS: the Hann window's closed form, half a rectangle's
@@ -314,9 +330,10 @@ class StringReader:
         return any(f / self.reach - RESOLVE_HZ < f_hz < f * self.reach + RESOLVE_HZ
                    for j in pending if j != i for _, f, _ in self.nominal[j])
 
-    def read(self, x: np.ndarray) -> list[tuple[float | None, float]]:
+    def read(self, x: np.ndarray, whole: bool = True) -> list[tuple[float | None, float]]:
         """Each string's (f0, or None where it does not sound; its strongest partial's level in dB over the
-        spectrum's floor), from a window of audio at rate_hz."""
+        spectrum's floor), from a window of audio at rate_hz. Not `whole` (a window shorter than WINDOW_S, since an
+        onset): the strings with no partial of their own are not read, their partials too near the others' for it."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
         reach = self.reach
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
@@ -349,7 +366,7 @@ class StringReader:
         # come last, with every other string placed; one with partials of its own that sounds none is silent.
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
-            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]):
+            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (not whole and not self.owned[i]):
                 continue
             own = {p.n for p in found[i]}
             estimate = fits[i][0] if fits[i] else self.targets_hz[i]
@@ -411,7 +428,13 @@ class StrumAnalyzer:
         self._newest = np.zeros(0, np.float32)  # the newest hop at rate_hz, for the gate
         self._samples = 0
         self._read_at = 0  # self._samples at the last reading
+        self._since_onset = len(self._audio)  # samples at ANALYSIS_RATE_HZ since the last onset (a level rise)
         self._last: StrumResult | None = None
+
+    def fresh(self) -> StrumAnalyzer:
+        """The same analyzer with nothing heard yet (after a gap in the audio)."""
+        return StrumAnalyzer(self.strings, self.rate_hz, self.targets_hz, hop_s=self.hop_samples / self.rate_hz,
+                             gate_dbfs=self.gate_dbfs)
 
     def feed(self, audio: np.ndarray):
         """Results for a recording fed hop by hop, as a microphone would feed it."""
@@ -438,6 +461,10 @@ class StrumAnalyzer:
         block = np.asarray(block, dtype=np.float32)
         y = self._resampler.resample_chunk(block)
         if len(y):
+            before = self._audio[-int(ONSET_REFERENCE_S * ANALYSIS_RATE_HZ) :]
+            rise = np.mean(np.square(y, dtype=np.float64)) > 10 ** (ONSET_RISE_DB / 10) * (
+                np.mean(np.square(before, dtype=np.float64)) + 1e-12)
+            self._since_onset = len(y) if rise else self._since_onset + len(y)
             self._audio = np.concatenate([self._audio[len(y) :], y])[-len(self._audio) :]
         self._samples += len(block)
         self._newest = block[-self.hop_samples :] if len(block) >= self.hop_samples else np.concatenate(
@@ -447,7 +474,18 @@ class StrumAnalyzer:
         self._read_at = self._samples
         newest = self._newest
         level = 10 * math.log10(float(np.mean(np.square(newest, dtype=np.float64))) + 1e-20) if len(newest) else -200.0
-        readings = self._reader.read(self._audio) if level >= self.gate_dbfs else [(None, 0.0)] * len(self.strings)
+        readings = [(None, 0.0)] * len(self.strings)
+        # A sound that began inside the window is read from its onset on (a window truncated by the onset spreads
+        # every partial and shows strings that are not there), once SHORTEST_S of it has come; in whole hops of
+        # audio, so that few window lengths occur.
+        # The strings with no partial of their own wait until the onset has left the window by SETTLE_S more: a
+        # partial of their neighbour's still swelling or settling there is hertz off where its fit puts it.
+        since = self._since_onset
+        if level >= self.gate_dbfs and since >= len(self._audio) + SETTLE_S * ANALYSIS_RATE_HZ:
+            readings = self._reader.read(self._audio)
+        elif level >= self.gate_dbfs and since >= SHORTEST_S * ANALYSIS_RATE_HZ:
+            step = int(HOP_S * ANALYSIS_RATE_HZ)
+            readings = self._reader.read(self._audio[-min(since // step * step, len(self._audio)) :], whole=False)
         strings = []
         for midi, target, (f0, _) in zip(self.strings, self.targets_hz, readings):
             cents = None if f0 is None else 1200.0 * math.log2(f0 / target)

@@ -16,10 +16,11 @@ The strums (per soundfont, per instrument, per noise condition: clean, 20 dB and
 these are the figures. "tuning" uses 24, 25, 27 (guitars) and 33, 35 (basses): thresholds are set there.
 
 Truth: a string's pitch is its render's own, as strum tuning reads that render alone (own_cents), plus its
-exact detune: what is scored is reading each string in a strum as well as alone, and its detune exactly. Scored per hop from SETTLE_S after
-the last string's onset to the end (ringing) or to the damping:
+exact detune: what is scored is reading each string in a strum as well as alone, and its detune exactly. Strings
+not played (a muted string, and every other string while one sounds alone) are scored from the first onset; the
+rest per hop from SETTLE_S after the last string's onset to the end (ringing) or to the damping:
   - sounding strings read: hops where the string is shown (sounding, with cents);
-  - muted strings: hops shown at all, and shown as in tune (within IN_TUNE_CENTS of its target);
+  - strings not played: hops shown at all, and shown as in tune (within IN_TUNE_CENTS of its target);
   - cents error |shown - true|: median and p90, clean, 20 dB, 10 dB;
   - time to all strings read: from the first onset to the first hop from which every sounding string is shown
     within READ_CENTS of its truth;
@@ -192,7 +193,16 @@ def score(strum: Strum, results, tally: Tally) -> None:
             tally.mode_hops += 1
             tally.mode_right += r.mode is None
             continue
-        if not last_onset + SETTLE_S <= t < end:
+        if not first_onset <= t < end:
+            continue
+        for s, c, on in zip(r.strings, strum.true_cents, shown):  # strings not played: from the first onset on
+            if not np.isfinite(c):
+                tally.muted += 1
+                tally.muted_shown += on
+                if on:
+                    tally.muted_seen[s.target] = tally.muted_seen.get(s.target, 0) + 1
+                tally.muted_in_tune += on and abs(s.cents) <= IN_TUNE_CENTS
+        if t < last_onset + SETTLE_S:
             continue
         tally.mode_hops += 1
         tally.mode_right += r.mode == ("single" if strum.alone else "strum")
@@ -204,12 +214,6 @@ def score(strum: Strum, results, tally: Tally) -> None:
                     tally.missed[s.target] = tally.missed.get(s.target, 0) + 1
                 if on:
                     tally.errors.append(abs(s.cents - c))
-            elif not strum.alone:
-                tally.muted += 1
-                tally.muted_shown += on
-                if on:
-                    tally.muted_seen[s.target] = tally.muted_seen.get(s.target, 0) + 1
-                tally.muted_in_tune += on and abs(s.cents) <= IN_TUNE_CENTS
     if not strum.alone:
         tally.to_all_read_s.append(np.nan if all_read_at is None else all_read_at - first_onset)
 

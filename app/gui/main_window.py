@@ -47,6 +47,7 @@ from app.live import STALE_S, LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import display_name, hz_to_midi, note_name
 from app.presets import preset
+from app.strum import string_targets
 from app.tuning import EQUAL, TuningFileError
 
 _NOT_ASKED = object()
@@ -250,8 +251,14 @@ class MainWindow(QMainWindow):
         try:
             spec = panel.tuning_spec()
             tuning = spec.build(panel.a4.value())
+            strings = panel.strum_strings
+            try:
+                string_targets(tuning, strings, panel.a4.value())
+            except ValueError as e:  # a string the tuning leaves without a key: strum tuning off, the rest goes on
+                self.show_message(f"strum tuning off: {e}")
+                strings = ()
             settings = Settings(a4_hz=panel.a4.value(), gate_dbfs=float(panel.gate.value()),
-                                channel=panel.channel.currentData(), tuning=spec, strings=panel.strum_strings)
+                                channel=panel.channel.currentData(), tuning=spec, strings=strings)
         except (SettingsError, TuningFileError) as e:
             self.show_message(f"{e}; the settings in use stay")
             return
@@ -371,17 +378,14 @@ class MainWindow(QMainWindow):
             self.needle.set_cents(self._shown_cents(result))
             self.strobe.set_cents(self._shown_cents(result))
             self.level.setValue(int(max(-80, min(0, result.level_dbfs))))
-            if result.strum is not None:
-                if result.strum.mode == "strum":
-                    self._strummed_at = now
-                self.strum_view.set_reading([s.cents for s in result.strum.strings])
+            if result.strum is not None and result.strum.mode == "strum":
+                self._strummed_at = now
             if self.writer is not None and result.note is not None:
                 self._recorded_notes[result.midi] += 1
             if self.writer is not None and self.writer.error:
                 self.stop_recording()
         if not self.session.fresh:
             self.spectrogram.set_pitch(None)
-            self.strum_view.set_reading([None] * len(self.strum_view.rows))
         self._show_view()
         if self.strobe.isVisible():
             self.strobe.tick(dt)
@@ -436,6 +440,9 @@ class MainWindow(QMainWindow):
             self.level.setValue(self.level.minimum())
         r = self._last
         self.level.setEnabled(r is not None)
+        strum = None if r is None else r.strum  # the rows' text at the text's pace, as the note's
+        self.strum_view.set_reading([None] * len(self.strum_view.rows) if strum is None else
+                                    [s.cents for s in strum.strings])
         if state.status == "lost":
             why = f" ({state.error})" if state.error else ""
             self.input_status.setText(f"⚠ input lost: the device stopped sending audio; retrying{why}"[:160])

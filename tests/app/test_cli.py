@@ -165,10 +165,15 @@ def test_analyze_strum_summary_gives_each_string(tmp_path):
     (["--preset", "Banjo"], "no preset 'Banjo'"),
     (["--preset", "Chromatic"], "has no strings"),
     (["--preset", "Ukulele", "--strings", "G4,C4"], "choose one"),
+    (["--strings", "E2,A2", "--scl", "{scl}", "--kbm", "{kbm}"], "string E2 has no key in the tuning's keyboard"),
 ])
 def test_analyze_strum_refuses_bad_strings_in_one_line(tmp_path, options, fragment):
     path = tmp_path / "strum.wav"
     write_strum(path, {40: 0.0}, seconds=0.5)
+    # A 12-tone scale mapped from C3 (MIDI 48) up: E2 and A2 have no key.
+    (tmp_path / "12.scl").write_text("12-et\n12\n" + "".join(f"{100.0 * k:.1f}\n" for k in range(1, 13)))
+    (tmp_path / "from48.kbm").write_text("12\n48\n127\n60\n69\n440.0\n12\n" + "".join(f"{k}\n" for k in range(12)))
+    options = [o.format(scl=tmp_path / "12.scl", kbm=tmp_path / "from48.kbm") for o in options]
     assert_one_line_error(run("analyze", path, "--json", *options), fragment)
 
 
@@ -264,6 +269,7 @@ def test_listen_with_strings_reads_a_tone_as_one_string():
     lines = result.stdout.splitlines()
     assert "strum tuning E2 A2 D3 G3 B3 E4" in lines[0]
     assert any(line.startswith("A2") for line in lines[1:])
+    assert not any(line.startswith("strum") for line in lines)
 
 
 def test_strum_line_shows_every_string_and_which_are_silent():
@@ -272,5 +278,8 @@ def test_strum_line_shows_every_string_and_which_are_silent():
 
     strum = StrumResult(1.0, "strum", (StringReading("E2", 40, -3.24, 82.2, True),
                                        StringReading("A2", 45, None, None, False),
-                                       StringReading("D3", 50, 1.5, 147.0, True)))
-    assert strum_line(strum).split() == ["strum", "E2", "-3.2", "A2", "--", "=D3", "+1.5"]
+                                       StringReading("D3", 50, 1.5, 147.0, True),
+                                       StringReading("Bb1", 34, -12.34, 57.9, True),
+                                       StringReading("G3", 55, -0.04, 196.0, True)))
+    assert strum_line(strum).split() == ["strum", "E2", "-3.2", "A2", "--", "=D3", "+1.5", "Bb1", "-12.3", "=G3",
+                                         "+0.0"]

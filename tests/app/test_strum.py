@@ -75,15 +75,17 @@ def test_a_strum_nearly_in_tune_reads_the_strings_with_partials_of_their_own_exa
 def test_a_muted_string_is_never_shown(muted):
     # In tune, the hardest case: a muted B3 sits 2 cents from E2's third partial, a muted E4 on E2's fourth.
     cents = {m: 0.0 for i, m in enumerate(GUITAR) if i != muted}
-    results = settled(GUITAR, strum(cents))
+    results = settled(GUITAR, strum(cents), after_s=0.0)  # every hop, the strum's onset included
     assert readings(results, muted) == []
     assert all(r.strings[muted].cents is None and r.strings[muted].f0_hz is None for r in results)
 
 
 @pytest.mark.parametrize("alone", range(len(GUITAR)))
-def test_a_string_alone_is_single_mode(alone):
-    results = settled(GUITAR, strum({GUITAR[alone]: 7.0}))
-    assert {r.mode for r in results} == {"single"}
+@pytest.mark.parametrize("b", [0.0, 1e-4])
+def test_a_string_alone_is_single_mode(alone, b):
+    # From its pluck on, whether its partials are harmonic or stretched, no other string is shown.
+    results = settled(GUITAR, strum({GUITAR[alone]: 7.0}, b=b), after_s=0.0)
+    assert {r.mode for r in results} <= {"single", None} and results[-1].mode == "single"
     assert np.median(readings(results, alone)) == pytest.approx(7.0, abs=0.5)
 
 
@@ -153,3 +155,27 @@ def test_strings_parse_in_the_order_given(text, expected):
 def test_bad_string_lists_are_refused_in_one_line(text, message):
     with pytest.raises(ValueError, match=message):
         parse_strings(text)
+
+
+def test_strings_a_keyboard_mapping_leaves_out_or_puts_on_one_target_are_refused(tmp_path):
+    from app.tuning import read_kbm, read_scl
+
+    (tmp_path / "12.scl").write_text("12-et\n12\n" + "".join(f"{100.0 * k:.1f}\n" for k in range(1, 13)))
+    (tmp_path / "5.scl").write_text("5-edo\n5\n" + "".join(f"{240.0 * k:.1f}\n" for k in range(1, 6)))
+    (tmp_path / "from48.kbm").write_text("12\n48\n127\n60\n69\n440.0\n12\n" + "".join(f"{k}\n" for k in range(12)))
+    unmapped = TuningSpec(root="C", scale=read_scl(tmp_path / "12.scl"), scale_name="12",
+                          mapping=read_kbm(tmp_path / "from48.kbm")).build(440.0)
+    with pytest.raises(ValueError, match="string E2 has no key"):
+        string_targets(unmapped, GUITAR, 440.0)
+    assert string_targets(unmapped, (50, 55), 440.0) == pytest.approx((midi_to_hz(50), midi_to_hz(55)))
+    five = TuningSpec(root="C", scale=read_scl(tmp_path / "5.scl"), scale_name="5").build(440.0)  # 240-cent steps
+    with pytest.raises(ValueError, match="strings E2 and F2 have one target"):
+        string_targets(five, (40, 41), 440.0)
+
+
+def test_a_gap_in_the_audio_starts_the_strum_afresh():
+    analyzer = StrumAnalyzer(GUITAR, RATE)
+    list(analyzer.feed(strum({45: 0.0})))
+    fresh = analyzer.fresh()
+    assert fresh.strings == analyzer.strings and fresh.targets_hz == analyzer.targets_hz
+    assert fresh.process(np.zeros(800, np.float32)).mode is None

@@ -549,19 +549,19 @@ def test_a_strum_shows_a_row_per_string_and_one_string_the_note(qtbot, make_wind
     assert not panel.strum.isEnabled()  # chromatic: no strings
     panel.preset.setCurrentIndex(panel.preset.findText("Guitar: standard"))
     assert panel.strum.isEnabled() and window.session.settings.strings == (40, 45, 50, 55, 59, 64)
-    qtbot.waitUntil(lambda: window.state()["view"] == "strum", timeout=5000)
+    qtbot.waitUntil(lambda: window.state()["view"] == "strum", timeout=8000)
     assert window.strum_view.isVisible() and not window.note_label.isVisible() and not window.needle.isVisible()
-    qtbot.waitUntil(lambda: [t for _, t in window.state()["strings"]][:3] == ["-3.0", "+0.0", "+6.0"], timeout=3000)
+    qtbot.waitUntil(lambda: [t for _, t in window.state()["strings"]][:3] == ["-3.0", "+0.0", "+6.0"], timeout=8000)
     names = [n for n, _ in window.state()["strings"]]
     assert names == ["E2", "A2", "D3", "G3", "B3", "E4"] and window.state()["strings"][3][1] == "–"
     assert not window.strum_view.rows[3][0].isEnabled()  # G3 is not sounding: greyed
 
     window.session.source.frequency_hz = a2  # one string alone: the single-note view returns
-    qtbot.waitUntil(lambda: window.state()["view"] == "needle", timeout=3000)
+    qtbot.waitUntil(lambda: window.state()["view"] == "needle", timeout=8000)
     wait_for_note(qtbot, window, "A2")
     panel.strum.setCurrentIndex(panel.strum.findData("strum"))  # pinned
-    qtbot.waitUntil(lambda: window.state()["view"] == "strum", timeout=3000)
-    qtbot.waitUntil(lambda: [t for _, t in window.state()["strings"]][:2] == ["–", "+0.0"], timeout=3000)
+    qtbot.waitUntil(lambda: window.state()["view"] == "strum", timeout=8000)
+    qtbot.waitUntil(lambda: [t for _, t in window.state()["strings"]][:2] == ["–", "+0.0"], timeout=8000)
     panel.strum.setCurrentIndex(panel.strum.findData("single"))  # pinned to one string: no strum reading at all
     assert window.session.settings.strings == () and window.state()["view"] == "needle"
 
