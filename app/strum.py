@@ -24,7 +24,9 @@ serves every string. Each hop, StringReader.read:
   4. f0 and B from a weighted fit of log(f_n / n) = log f0 + B n^2 / 2 over the partials found.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
-the tuning, or None when it does not sound. Mode: "strum" when two or more strings sound, "single" when one does,
+the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
+from SHORTEST_S on, and the strings with no partial of their own only once the onset has left the window: a window
+that cuts a sound off spreads its partials, and shows strings that are not there. Mode: "strum" when two or more strings sound, "single" when one does,
 None when none (or the input is under the gate).
 """
 
