@@ -208,8 +208,10 @@ def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> No
           f"A4 = {args.a4:g} Hz, {settings.tuning.label}; {strums} of {len(results)} hops strummed")
     for k, midi in enumerate(strings):
         cents = [r.strings[k].cents for r in results if r.strings[k].sounding]
+        unsure = sum(not r.strings[k].resolved for r in results)
         detail = f"{round(float(np.median(cents)), 1) + 0.0:+6.1f} cents (median)" if cents else "   not heard"
-        print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops")
+        told = f"; not told from the other strings' partials in {unsure} (tune it alone)" if unsure else ""
+        print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops{told}")
 
 
 def cmd_analyze(args) -> int:
@@ -282,10 +284,11 @@ def status_line(r) -> str:
 
 
 def strum_line(strum) -> str:
-    """Every string of a strum: 'strum  E2 -3.2  A2 +0.1  D3   --  ...' ('=' before a string within 2 cents)."""
+    """Every string of a strum: 'strum  E2 -3.2  A2 +0.1  D3   --  ...' ('=' before a string within 2 cents; '?' for
+    one that may be sounding but cannot be told from the others' partials)."""
     rows = []
     for s in strum.strings:
-        cents = "--" if s.cents is None else f"{round(s.cents, 1) + 0.0:+.1f}"
+        cents = ("--" if s.resolved else "?") if s.cents is None else f"{round(s.cents, 1) + 0.0:+.1f}"
         mark = "=" if s.cents is not None and abs(s.cents) <= 2.0 else " "
         rows.append(f"{mark}{s.target:<4s}{cents:>6}")
     return "  strum " + " ".join(rows)
@@ -377,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "each read at once when strummed, every 50 ms whatever --hop-ms says (analyze --json: one "
                       "object per 50 ms hop: t_s, mode (strum, "
                       "single or null), and strings, one per string in the given order: target, midi, cents (null: "
-                      "not sounding), f0_hz, sounding)")
+                      "not sounding), f0_hz, sounding, resolved (false: may be sounding, but cannot be told from "
+                      "the other strings' partials))")
     live.add_argument("--preset", metavar="NAME", help='strum tuning with a preset\'s strings, e.g. "Guitar: standard"')
     p = sub.add_parser("listen", parents=[live], help="live view in the terminal",
                        description="Live view in the terminal: note, cents bar, f0, level.")

@@ -122,10 +122,13 @@ class StringReading:
     cents: float | None  # from the target; None when the string does not sound
     f0_hz: float | None
     sounding: bool
+    # False: not read, but there is sound where it would be that the other strings' partials may explain (B3 and
+    # E4 within a hertz or two of E2's): it may be sounding, and cannot be told apart; tune it alone
+    resolved: bool = True
 
     def to_json(self) -> dict:
         return {"target": self.target, "midi": self.midi, "cents": _rounded(self.cents, 1),
-                "f0_hz": _rounded(self.f0_hz, 2), "sounding": self.sounding}
+                "f0_hz": _rounded(self.f0_hz, 2), "sounding": self.sounding, "resolved": self.resolved}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,9 +335,10 @@ class StringReader:
         return any(f / self.reach - RESOLVE_HZ < f_hz < f * self.reach + RESOLVE_HZ
                    for j in pending if j != i for _, f, _ in self.nominal[j])
 
-    def read(self, x: np.ndarray, whole: bool = True) -> list[tuple[float | None, float]]:
-        """Each string's (f0, or None where it does not sound; its strongest partial's level in dB over the
-        spectrum's floor), from a window of audio at rate_hz. Not `whole` (a window shorter than WINDOW_S, since an
+    def read(self, x: np.ndarray, whole: bool = True) -> list[tuple[float | None, float, bool]]:
+        """Each string's (f0, or None where it is not read; its strongest partial's level in dB over the spectrum's
+        floor; whether, not read, it may be sounding but cannot be told from the others), from a window of audio at
+        rate_hz. Not `whole` (a window shorter than WINDOW_S, since an
         onset): the strings with no partial of their own are not read, their partials too near the others' for it."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
         reach = self.reach
@@ -404,7 +408,16 @@ class StringReader:
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
                 pending.discard(i)
         return [(None if fit is None else fit[0], max((p.level_db for p in ps), default=spectrum.floor_db)
-                 - spectrum.floor_db) for fit, ps in zip(fits, found)]
+                 - spectrum.floor_db, fit is None and self._heard_unread(spectrum, i))
+                for i, (fit, ps) in enumerate(zip(fits, found))]
+
+    def _heard_unread(self, spectrum: _Spectrum, i: int) -> bool:
+        """Whether string i, with no partial of its own and not read, has sound where its fundamental would be: it
+        may be sounding, but cannot be told from the other strings' partials there."""
+        if self.owned[i]:
+            return False
+        f = self.targets_hz[i]
+        return spectrum.loudest(f / self.reach, f * self.reach) - spectrum.floor_db >= SOUNDING_DB
 
 
 class StrumAnalyzer:
@@ -476,7 +489,7 @@ class StrumAnalyzer:
         self._read_at = self._samples
         newest = self._newest
         level = 10 * math.log10(float(np.mean(np.square(newest, dtype=np.float64))) + 1e-20) if len(newest) else -200.0
-        readings = [(None, 0.0)] * len(self.strings)
+        readings = [(None, 0.0, False)] * len(self.strings)
         # A sound that began inside the window is read from its onset on (a window truncated by the onset spreads
         # every partial and shows strings that are not there), once SHORTEST_S of it has come; in whole hops of
         # audio, so that few window lengths occur.
@@ -489,11 +502,12 @@ class StrumAnalyzer:
             step = int(HOP_S * ANALYSIS_RATE_HZ)
             readings = self._reader.read(self._audio[-min(since // step * step, len(self._audio)) :], whole=False)
         strings = []
-        for midi, target, (f0, _) in zip(self.strings, self.targets_hz, readings):
+        for midi, target, (f0, _, unsure) in zip(self.strings, self.targets_hz, readings):
             cents = None if f0 is None else 1200.0 * math.log2(f0 / target)
             if cents is not None and abs(cents) > SEARCH_CENTS:  # a fit pulled past the search: not this string
                 cents = None
-            strings.append(StringReading(note_name(midi), midi, cents, None if cents is None else f0, cents is not None))
+            strings.append(StringReading(note_name(midi), midi, cents, None if cents is None else f0, cents is not None,
+                                         resolved=not unsure))
         count = sum(s.sounding for s in strings)
         mode = "strum" if count >= 2 else "single" if count == 1 else None
         self._last = StrumResult(self._samples / self.rate_hz, mode, tuple(strings))

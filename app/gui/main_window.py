@@ -441,8 +441,10 @@ class MainWindow(QMainWindow):
         r = self._last
         self.level.setEnabled(r is not None)
         strum = None if r is None else r.strum  # the rows' text at the text's pace, as the note's
-        self.strum_view.set_reading([None] * len(self.strum_view.rows) if strum is None else
-                                    [s.cents for s in strum.strings])
+        if strum is None:
+            self.strum_view.set_reading([None] * len(self.strum_view.rows))
+        else:
+            self.strum_view.set_reading([s.cents for s in strum.strings], [s.resolved for s in strum.strings])
         if state.status == "lost":
             why = f" ({state.error})" if state.error else ""
             self.input_status.setText(f"⚠ input lost: the device stopped sending audio; retrying{why}"[:160])

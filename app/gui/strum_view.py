@@ -77,12 +77,16 @@ class StrumView(QWidget):
             bar.in_tune_cents = cents
             bar.update()
 
-    def set_reading(self, cents: list[float | None]) -> None:
-        """Each string's deviation in the rows' order; None greys the row (not sounding)."""
-        for (name, text, bar), c in zip(self.rows, cents):
-            name.setEnabled(c is not None)
+    def set_reading(self, cents: list[float | None], resolved: list[bool] | None = None) -> None:
+        """Each string's deviation in the rows' order; None greys the row (not sounding), or shows "?" where the
+        string is not resolved: it may be sounding, but cannot be told from the other strings' partials."""
+        for k, ((name, text, bar), c) in enumerate(zip(self.rows, cents)):
+            unsure = c is None and resolved is not None and not resolved[k]
+            name.setEnabled(c is not None or unsure)
             text.setEnabled(c is not None)
-            text.setText("–" if c is None else f"{round(c, 1) + 0.0:+.1f}")
+            text.setText("?" if unsure else "–" if c is None else f"{round(c, 1) + 0.0:+.1f}")
+            text.setToolTip("cannot be told from the other strings' partials here: tune this string alone"
+                            if unsure else "")
             bar.set_cents(c)
 
     def texts(self) -> list[tuple[str, str]]:

@@ -141,7 +141,7 @@ def test_analyze_strum_json_has_one_object_per_hop_and_a_row_per_string(tmp_path
         assert [s["target"] for s in row["strings"]] == ["E2", "A2", "D3", "G3", "B3", "E4"]
         assert [s["midi"] for s in row["strings"]] == [40, 45, 50, 55, 59, 64]
         for s in row["strings"]:
-            assert set(s) == {"target", "midi", "cents", "f0_hz", "sounding"}
+            assert set(s) == {"target", "midi", "cents", "f0_hz", "sounding", "resolved"}  # the issue's, and resolved
             assert (s["cents"] is None) == (s["f0_hz"] is None) == (not s["sounding"])
     last = rows[-1]
     assert last["mode"] == "strum"

@@ -131,7 +131,7 @@ def test_json_has_one_entry_per_string_in_the_order_given():
     row = result.to_json()
     assert set(row) == {"t_s", "mode", "strings"}
     assert [s["target"] for s in row["strings"]] == ["E4", "E2", "A2"]
-    assert all(set(s) == {"target", "midi", "cents", "f0_hz", "sounding"} for s in row["strings"])
+    assert all(set(s) == {"target", "midi", "cents", "f0_hz", "sounding", "resolved"} for s in row["strings"])
     assert row["strings"][1]["cents"] == pytest.approx(-3.0, abs=0.2)
 
 
@@ -179,3 +179,15 @@ def test_a_gap_in_the_audio_starts_the_strum_afresh():
     fresh = analyzer.fresh()
     assert fresh.strings == analyzer.strings and fresh.targets_hz == analyzer.targets_hz
     assert fresh.process(np.zeros(800, np.float32)).mode is None
+
+
+def test_b3_that_cannot_be_told_from_e2s_third_is_marked_unresolved_not_silent():
+    # Everything in tune, B3 muted: E2's third partial sounds where B3 would; B3 is not shown, and said to be
+    # undecided rather than silent. Strings with partials of their own are always told apart. With A2 and D3
+    # alone, nothing sounds where B3 would: it is silent (E4, on A2's third partial, is undecided).
+    results = settled(GUITAR, strum({m: 0.0 for m in GUITAR if m != 59}))
+    assert all(not r.strings[4].sounding and not r.strings[4].resolved for r in results)
+    assert all(s.resolved for r in results for s in r.strings[:4])
+    quiet = settled(GUITAR, strum({45: 0.0, 50: 0.0}))
+    assert all(r.strings[4].resolved and not r.strings[4].sounding for r in quiet)
+    assert all(not r.strings[5].resolved and not r.strings[5].sounding for r in quiet)
