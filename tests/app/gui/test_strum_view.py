@@ -13,7 +13,7 @@ def test_rows_show_readings_silence_and_strings_not_told_apart(qtbot):
     view.set_strings(["E2", "A2", "B3"])
     view.set_reading([-3.04, None, None], [True, True, False])
     assert view.texts() == [("E2", "-3.0"), ("A2", "–"), ("B3", "?")]
-    name, text, bar = view.rows[1]
+    name, _, bar = view.rows[1]
     assert not name.isEnabled() and bar.cents is None  # silent: greyed, no mark
     assert view.rows[2][0].isEnabled() and "tune this string alone" in view.rows[2][1].toolTip()
     view.set_in_tune(0.5)
