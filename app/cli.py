@@ -126,10 +126,17 @@ def _tuning(args):
 
 
 def _settings(args, **more):
-    """Settings from the options analyze and listen share."""
-    from app.engine import Settings
+    """Settings from the options analyze and listen share. Raises SettingsError for strum strings the tuning cannot
+    place (a key its keyboard mapping leaves out, two strings on one target)."""
+    from app.engine import Settings, SettingsError
+    from app.strum import string_targets
 
-    return Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, tuning=_tuning(args), **more)
+    settings = Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, tuning=_tuning(args), **more)
+    try:
+        string_targets(settings.tuning.build(settings.a4_hz), settings.strings, settings.a4_hz)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+    return settings
 
 
 def cmd_temperaments(args) -> int:
@@ -177,10 +184,7 @@ def replay_strum(path: Path, strings: tuple[int, ...], settings):
     from app.features import to_mono
     from app.strum import StrumAnalyzer, string_targets
 
-    try:
-        targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)
-    except ValueError as err:
-        raise SettingsError(str(err)) from None
+    targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)  # checked: _settings
     rate, _, blocks = read_blocks(path, 1 << 15)
     try:
         analyzer = StrumAnalyzer(strings, rate, targets, gate_dbfs=settings.gate_dbfs)
@@ -220,7 +224,7 @@ def cmd_analyze(args) -> int:
     from app.model import NoteModel
 
     strings = _strum_strings(args)
-    settings = _settings(args)
+    settings = _settings(args, strings=strings or ())
     if strings is None:
         results = replay(args.file, NoteModel(args.model), settings)
     else:

@@ -283,3 +283,11 @@ def test_strum_line_shows_every_string_and_which_are_silent():
                                        StringReading("G3", 55, -0.04, 196.0, True)))
     assert strum_line(strum).split() == ["strum", "E2", "-3.2", "A2", "--", "=D3", "+1.5", "Bb1", "-12.3", "=G3",
                                          "+0.0"]
+
+
+def test_listen_refuses_strings_the_tuning_cannot_place_in_one_line(tmp_path):
+    (tmp_path / "12.scl").write_text("12-et\n12\n" + "".join(f"{100.0 * k:.1f}\n" for k in range(1, 13)))
+    (tmp_path / "from48.kbm").write_text("12\n48\n127\n60\n69\n440.0\n12\n" + "".join(f"{k}\n" for k in range(12)))
+    result = run("listen", "--device", "tone:110", "--strings", "E2,A2", "--scl", tmp_path / "12.scl", "--kbm",
+                 tmp_path / "from48.kbm", "--seconds", "0.5")
+    assert_one_line_error(result, "string E2 has no key in the tuning's keyboard mapping")
