@@ -205,7 +205,7 @@ def replay_strum(path: Path, strings: tuple[int, ...], settings):
 
 
 def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> None:
-    from app.notes import note_name
+    from app.notes import cents_text, note_name
 
     strums = sum(r.mode == "strum" for r in results)
     print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s, strings {' '.join(note_name(m) for m in strings)}, "
@@ -213,7 +213,7 @@ def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> No
     for k, midi in enumerate(strings):
         cents = [r.strings[k].cents for r in results if r.strings[k].sounding]
         unsure = sum(not r.strings[k].resolved for r in results)
-        detail = f"{round(float(np.median(cents)), 1) + 0.0:+6.1f} cents (median)" if cents else "   not heard"
+        detail = f"{cents_text(np.median(cents)):>6} cents (median)" if cents else "   not heard"
         told = f"; not told from the other strings' partials in {unsure} (tune it alone)" if unsure else ""
         print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops{told}")
 
@@ -290,9 +290,11 @@ def status_line(r) -> str:
 def strum_line(strum) -> str:
     """Every string of a strum: 'strum  E2 -3.2  A2 +0.1  D3   --  ...' ('=' before a string within 2 cents; '?' for
     one that may be sounding but cannot be told from the others' partials)."""
+    from app.notes import cents_text
+
     rows = []
     for s in strum.strings:
-        cents = ("--" if s.resolved else "?") if s.cents is None else f"{round(s.cents, 1) + 0.0:+.1f}"
+        cents = ("--" if s.resolved else "?") if s.cents is None else cents_text(s.cents)
         mark = "=" if s.cents is not None and abs(s.cents) <= 2.0 else " "
         rows.append(f"{mark}{s.target:<4s}{cents:>6}")
     return "  strum " + " ".join(rows)

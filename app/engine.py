@@ -31,7 +31,7 @@ import numpy as np
 
 from app import features, pitch
 from app.model import NoteModel
-from app.notes import NO_NOTE, NOTE_MAX, NOTE_MIN, midi_from_name, note_name
+from app.notes import NO_NOTE, NOTE_MAX, NOTE_MIN, midi_from_name, note_name, rounded
 from app.onset import OnsetDetector
 from app.strum import StrumAnalyzer, StrumResult, check_strings, string_targets
 from app.tracker import NoteTracker, State, TrackerParams
@@ -91,16 +91,15 @@ class Result:
 
     def to_json(self) -> dict:
         """The `pitchrec analyze --json` schema: these fields are a contract; add, don't rename."""
-        r = lambda v, n: None if v is None else round(float(v), n) + 0.0  # noqa: E731  (+ 0.0: no "-0.0")
         return {
             "t_s": round(self.t_s, 4),
             "note": self.note,
             "midi": self.midi,
-            "cents": r(self.cents, 2),
-            "f0_hz": r(self.f0_hz, 3),
+            "cents": rounded(self.cents, 2),
+            "f0_hz": rounded(self.f0_hz, 3),
             "confidence": round(float(self.confidence), 3),
             "stable": self.stable if self.note is not None else None,
-            "target_hz": r(self.target_hz, 3),
+            "target_hz": rounded(self.target_hz, 3),
             "degree": self.degree,
         }
 

@@ -64,6 +64,16 @@ def label_index(midi: int | None) -> int:
 FLAT_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "G♭", "G", "A♭", "A", "B♭", "B")
 
 
+def rounded(value: float | None, digits: int) -> float | None:
+    """value to `digits` decimals (None stays None), never -0.0: a reading of -0.04 cents is 0.0, shown "+0.0"."""
+    return None if value is None else round(float(value), digits) + 0.0
+
+
+def cents_text(cents: float) -> str:
+    """Cents to a tenth, signed, as the displays show them: "+1.5", "-3.0", "+0.0" (never "-0.0")."""
+    return f"{rounded(cents, 1):+.1f}"
+
+
 def display_name(midi: int, flats: bool = False, transpose: int = 0) -> str:
     """Name for display: `transpose` semitones added (a B♭ instrument reads 2 above concert), sharps or flats."""
     m = midi + transpose

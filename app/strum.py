@@ -39,7 +39,7 @@ import math
 import numpy as np
 import soxr
 
-from app.notes import midi_from_name, midi_to_hz, note_name
+from app.notes import midi_from_name, midi_to_hz, note_name, rounded
 
 ANALYSIS_RATE_HZ = 16000
 WINDOW_S = 0.40
@@ -111,10 +111,6 @@ def string_targets(tuning, strings, a4_hz: float) -> tuple[float, ...]:
     return tuple(targets)
 
 
-def _rounded(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(float(value), digits) + 0.0  # + 0.0: no "-0.0"
-
-
 @dataclasses.dataclass(frozen=True)
 class StringReading:
     target: str  # "E2"
@@ -127,8 +123,8 @@ class StringReading:
     resolved: bool = True
 
     def to_json(self) -> dict:
-        return {"target": self.target, "midi": self.midi, "cents": _rounded(self.cents, 1),
-                "f0_hz": _rounded(self.f0_hz, 2), "sounding": self.sounding, "resolved": self.resolved}
+        return {"target": self.target, "midi": self.midi, "cents": rounded(self.cents, 1),
+                "f0_hz": rounded(self.f0_hz, 2), "sounding": self.sounding, "resolved": self.resolved}
 
 
 @dataclasses.dataclass(frozen=True)

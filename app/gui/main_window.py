@@ -45,7 +45,7 @@ from app.gui.strobe import StrobeView
 from app.gui.strum_view import StrumView
 from app.live import STALE_S, LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
-from app.notes import display_name, hz_to_midi, note_name
+from app.notes import cents_text, display_name, hz_to_midi, note_name
 from app.presets import preset
 from app.strum import string_targets
 from app.tuning import EQUAL, TuningFileError
@@ -477,7 +477,7 @@ class MainWindow(QMainWindow):
         parts = ([f"string {display_name(string, panel.flats.isChecked(), panel.transpose_semitones)}"] if string is not None
                  else []) + ([f"degree {r.degree}"] if r.degree else []) + ([spec.label] if not spec.is_equal else [])
         self.target_label.setText(" · ".join(parts))
-        self.cents_label.setText("" if cents is None else f"{round(cents, 1) + 0.0:+.1f} cents")
+        self.cents_label.setText("" if cents is None else f"{cents_text(cents)} cents")
         self.f0_label.setText("f0 –" if r.f0_hz is None else f"f0 {r.f0_hz:.2f} Hz")
         self.confidence_label.setText(f"confidence {r.confidence:.2f}")
 

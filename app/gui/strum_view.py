@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from app.gui.needle import IN_TUNE_CENTS
+from app.notes import cents_text
 
 
 class CentsBar(QWidget):
@@ -84,7 +85,7 @@ class StrumView(QWidget):
             unsure = c is None and resolved is not None and not resolved[k]
             name.setEnabled(c is not None or unsure)
             text.setEnabled(c is not None)
-            text.setText("?" if unsure else "–" if c is None else f"{round(c, 1) + 0.0:+.1f}")
+            text.setText("?" if unsure else "–" if c is None else cents_text(c))
             text.setToolTip("cannot be told from the other strings' partials here: tune this string alone"
                             if unsure else "")
             bar.set_cents(c)
