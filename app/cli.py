@@ -126,17 +126,10 @@ def _tuning(args):
 
 
 def _settings(args, **more):
-    """Settings from the options analyze and listen share. Raises SettingsError for strum strings the tuning cannot
-    place (a key its keyboard mapping leaves out, two strings on one target)."""
-    from app.engine import Settings, SettingsError
-    from app.strum import string_targets
+    """Settings from the options analyze and listen share."""
+    from app.engine import Settings
 
-    settings = Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, tuning=_tuning(args), **more)
-    try:
-        string_targets(settings.tuning.build(settings.a4_hz), settings.strings, settings.a4_hz)
-    except ValueError as err:
-        raise SettingsError(str(err)) from None
-    return settings
+    return Settings(hop_s=args.hop_ms / 1000.0, a4_hz=args.a4, tuning=_tuning(args), **more)
 
 
 def cmd_temperaments(args) -> int:
@@ -184,7 +177,7 @@ def replay_strum(path: Path, strings: tuple[int, ...], settings):
     from app.features import to_mono
     from app.strum import StrumAnalyzer, string_targets
 
-    targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)  # checked: _settings
+    targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)  # checked by Settings
     rate, _, blocks = read_blocks(path, 1 << 15)
     try:
         analyzer = StrumAnalyzer(strings, rate, targets, gate_dbfs=settings.gate_dbfs)

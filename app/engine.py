@@ -61,9 +61,9 @@ class Settings:
             raise SettingsError(f"reference A4 must be {A4_MIN_HZ:g} to {A4_MAX_HZ:g} Hz, got {self.a4_hz:g}")
         if not 0.005 <= self.hop_s <= 1.0:
             raise SettingsError(f"hop must be 5 to 1000 ms, got {self.hop_s * 1000:g} ms")
-        if self.strings:
+        if self.strings:  # strings strum tuning can read, each on a target of its own in the tuning
             try:
-                check_strings(self.strings)
+                string_targets(self.tuning.build(self.a4_hz), check_strings(self.strings), self.a4_hz)
             except ValueError as err:
                 raise SettingsError(str(err)) from None
 
@@ -166,7 +166,7 @@ class Analyzer:
                 self.strum = StrumAnalyzer(settings.strings, rate_hz, string_targets(self.tuning, settings.strings,
                                                                                      settings.a4_hz),
                                            gate_dbfs=settings.gate_dbfs)
-            except ValueError as err:  # a rate under 8 kHz, a string the tuning maps to no key: the note view goes on
+            except ValueError as err:  # a rate under 8 kHz: the note view goes on
                 log.warning("strum tuning off: %s", err)
 
     @property

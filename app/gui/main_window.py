@@ -11,6 +11,7 @@ and history scroll on, empty.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
 import time
@@ -47,7 +48,6 @@ from app.live import STALE_S, LiveSession, usable_channel
 from app.model import DEFAULT_MODEL, ModelError, NoteModel
 from app.notes import cents_text, display_name, hz_to_midi, note_name
 from app.presets import preset
-from app.strum import string_targets
 from app.tuning import EQUAL, TuningFileError
 
 _NOT_ASKED = object()
@@ -251,14 +251,13 @@ class MainWindow(QMainWindow):
         try:
             spec = panel.tuning_spec()
             tuning = spec.build(panel.a4.value())
-            strings = panel.strum_strings
-            try:
-                string_targets(tuning, strings, panel.a4.value())
-            except ValueError as e:  # a string the tuning leaves without a key: strum tuning off, the rest goes on
-                self.show_message(f"strum tuning off: {e}")
-                strings = ()
             settings = Settings(a4_hz=panel.a4.value(), gate_dbfs=float(panel.gate.value()),
-                                channel=panel.channel.currentData(), tuning=spec, strings=strings)
+                                channel=panel.channel.currentData(), tuning=spec)
+            if panel.strum_strings:
+                try:
+                    settings = dataclasses.replace(settings, strings=panel.strum_strings)
+                except SettingsError as e:  # a string the tuning leaves without a key: strum tuning off, the rest on
+                    self.show_message(f"strum tuning off: {e}")
         except (SettingsError, TuningFileError) as e:
             self.show_message(f"{e}; the settings in use stay")
             return

@@ -574,3 +574,16 @@ def test_the_strum_setting_is_kept(qtbot, make_window):
     window.close()
     again = make_window("tone:440", ini="strum.ini")
     assert again.settings_panel.strum.currentData() == "strum" and again.session.settings.strings == (28, 33, 38, 43)
+
+
+def test_strings_the_tuning_cannot_place_turn_strum_tuning_off_and_say_so(qtbot, make_window, tmp_path):
+    scl, kbm = tmp_path / "12.scl", tmp_path / "from48.kbm"
+    scl.write_text("12-et\n12\n" + "".join(f"{100.0 * k:.1f}\n" for k in range(1, 13)))
+    kbm.write_text("12\n48\n127\n60\n69\n440.0\n12\n" + "".join(f"{k}\n" for k in range(12)))  # keys from C3 up
+    window = make_window("tone:440")
+    panel = window.settings_panel
+    panel.preset.setCurrentIndex(panel.preset.findText("Guitar: standard"))
+    assert window.session.settings.strings == (40, 45, 50, 55, 59, 64)
+    panel.load_scala(scl, kbm)
+    assert window.session.settings.strings == () and window.session.settings.tuning.scale_name
+    assert "strum tuning off: string E2 has no key" in window.statusBar().currentMessage()
