@@ -438,7 +438,7 @@ class StrumAnalyzer:
         self._audio = np.zeros(int(WINDOW_S * ANALYSIS_RATE_HZ), np.float32)
         self._newest = np.zeros(0, np.float32)  # the newest hop at rate_hz, for the gate
         self._samples = 0
-        self._read_at = 0  # self._samples at the last reading
+        self._read_at = 0  # push: self._samples when the last reading was due
         self._since_onset = len(self._audio)  # samples at ANALYSIS_RATE_HZ since the last onset (a level rise)
         self._last: StrumResult | None = None
 
@@ -482,7 +482,6 @@ class StrumAnalyzer:
             [self._newest, block])[-self.hop_samples :]
 
     def _read(self) -> StrumResult:
-        self._read_at = self._samples
         newest = self._newest
         level = 10 * math.log10(float(np.mean(np.square(newest, dtype=np.float64))) + 1e-20) if len(newest) else -200.0
         readings = [(None, 0.0, False)] * len(self.strings)
