@@ -15,8 +15,11 @@ The strums (per soundfont, per instrument, per noise condition: clean, 20 dB and
 "held-out" uses the programs the note model never trains on (26 jazz guitar, 34 electric bass, pick):
 these are the figures. "tuning" uses 24, 25, 27 (guitars) and 33, 35 (basses): thresholds are set there.
 
-Truth: a string's pitch is its render's own, as strum tuning reads that render alone (own_cents), plus its
-exact detune: what is scored is reading each string in a strum as well as alone, and its detune exactly. Strings
+Truth: a string's pitch is its render's own, as strum tuning reads that render alone at the same time since its
+note-on (own_track), plus its exact detune: what is scored is reading each string in a strum as well as alone, and
+its detune exactly. A soundfont's plucked string glides while it rings (alone, FluidR3's bass E1 reads +6 cents
+0.2 s in and -1 by 2.5 s; its guitar E2 +2 and -4), so a truth that held one pitch for the whole strum would charge
+the reader with the string's own glide. Strings
 not played (a muted string, and every other string while one sounds alone) are scored from the first onset; the
 rest per hop from SETTLE_S after the last string's onset to the end (ringing) or to the damping:
   - sounding strings read: hops where the string is shown (sounding, with cents);
@@ -70,13 +73,23 @@ INSTRUMENTS = {  # name -> (preset, held-out programs, tuning programs)
 class Strum:
     audio: np.ndarray
     strings: tuple[int, ...]  # the preset's, MIDI
-    true_cents: np.ndarray  # (strings,) each string's true pitch from its target, cents (NaN: muted)
+    true_cents: np.ndarray  # (strings,) each string's true pitch from its target over its sustain, cents (NaN: muted)
     onsets_s: np.ndarray  # (strings,) NaN: muted
     damped_s: float | None
     snr_db: float | None
     alone: bool  # one string alone (single mode)
     near: bool  # every string within NEAR_CENTS of its target
     label: str
+    # per string, its render's glide: (seconds since its onset, cents from its pitch over the sustain), or None
+    glides: tuple = ()
+
+    def truth(self, t_s: float) -> np.ndarray:
+        """(strings,) each string's true pitch from its target at time t_s, cents (NaN: muted)."""
+        c = self.true_cents.copy()
+        for k, glide in enumerate(self.glides):
+            if glide is not None and np.isfinite(c[k]):
+                c[k] += np.interp(t_s - self.onsets_s[k], *glide)
+        return c
 
 
 def render_strings(program: int, kind: str, strings: tuple[int, ...]) -> dict[int, np.ndarray]:
@@ -89,23 +102,32 @@ def render_strings(program: int, kind: str, strings: tuple[int, ...]) -> dict[in
             if midi in strings}
 
 
-def own_cents(audio: np.ndarray, midi: int) -> float:
-    """A render's own pitch from its key, in cents, as strum tuning reads the string alone: the median over its
-    sustain (0.6 to 1.6 s). A soundfont's samples are not exactly at their keys' pitches, and no other reading of
-    them is exact either (a period tracker reads a stretched string's partials sharper than its fundamental), so
-    the strums score each string's detune, which is exact, as bench_live scores FluidR3's detuned copies."""
-    readings = [r.strings[0].cents for r in StrumAnalyzer([midi], RATE_HZ).feed(audio[: int(1.6 * RATE_HZ)])
-                if r.t_s >= 0.6 and r.strings[0].cents is not None]
-    if not readings:
+def own_track(audio: np.ndarray, midi: int) -> tuple[np.ndarray, np.ndarray]:
+    """A render's own pitch from its key, hop by hop, as strum tuning reads the string alone: (seconds since the
+    note-on, cents). A soundfont's samples are not exactly at their keys' pitches, and no other reading of them is
+    exact either (a period tracker reads a stretched string's partials sharper than its fundamental), so the strums
+    score each string's detune, which is exact, as bench_live scores FluidR3's detuned copies."""
+    readings = [(r.t_s, r.strings[0].cents) for r in StrumAnalyzer([midi], RATE_HZ).feed(audio)
+                if r.strings[0].cents is not None]
+    if not any(0.6 <= t <= 1.6 for t, _ in readings):
         raise RuntimeError(f"strum tuning reads nothing in the render of MIDI {midi} alone")
-    return float(np.median(readings))
+    t, cents = np.array(readings).T
+    return t, cents
+
+
+def own_cents(track: tuple[np.ndarray, np.ndarray]) -> float:
+    """A render's pitch over its sustain, 0.6 to 1.6 s: the median of its own_track there."""
+    t, cents = track
+    return float(np.median(cents[(t >= 0.6) & (t <= 1.6)]))
 
 
 def make_strums(renders: dict[int, np.ndarray], strings: tuple[int, ...], count: int, rng: np.random.Generator,
                 label: str) -> list[Strum]:
     import soxr
 
-    base = {m: own_cents(renders[m], m) for m in strings}
+    tracks = {m: own_track(renders[m], m) for m in strings}
+    base = {m: own_cents(tracks[m]) for m in strings}
+    glides = tuple((tracks[m][0], tracks[m][1] - base[m]) for m in strings)
     n = int((FIRST_ONSET_S + RING_S) * RATE_HZ)
     strums = []
     plans = [(i, None) for i in range(count)] + [(None, k) for k in range(len(strings))]
@@ -138,7 +160,8 @@ def make_strums(renders: dict[int, np.ndarray], strings: tuple[int, ...], count:
             if snr is not None:
                 ringing = x[int(np.nanmax(onsets) * RATE_HZ) : int((damped_s or n / RATE_HZ) * RATE_HZ)]
                 y = x + rng.standard_normal(n) * np.sqrt(np.mean(ringing**2)) * 10 ** (-snr / 20)
-            strums.append(Strum(y.astype(np.float32), strings, true, onsets, damped_s, snr, alone is not None, near, label))
+            strums.append(Strum(y.astype(np.float32), strings, true, onsets, damped_s, snr, alone is not None, near, label,
+                                glides))
     return strums
 
 
@@ -181,9 +204,10 @@ def score(strum: Strum, results, tally: Tally) -> None:
     all_read_at = None
     for r in results:
         t = r.t_s
+        truth = strum.truth(t)
         shown = [s.cents is not None for s in r.strings]
         ok = [s.cents is not None and abs(s.cents - c) <= READ_CENTS
-              for s, c in zip(r.strings, strum.true_cents) if np.isfinite(c)]
+              for s, c in zip(r.strings, truth) if np.isfinite(c)]
         if t >= first_onset and t < end:
             if all(ok) and all_read_at is None:
                 all_read_at = t
@@ -195,7 +219,7 @@ def score(strum: Strum, results, tally: Tally) -> None:
             continue
         if not first_onset <= t < end:
             continue
-        for s, c, on in zip(r.strings, strum.true_cents, shown):  # strings not played: from the first onset on
+        for s, c, on in zip(r.strings, truth, shown):  # strings not played: from the first onset on
             if not np.isfinite(c):
                 tally.muted += 1
                 tally.muted_shown += on
@@ -206,7 +230,7 @@ def score(strum: Strum, results, tally: Tally) -> None:
             continue
         tally.mode_hops += 1
         tally.mode_right += r.mode == ("single" if strum.alone else "strum")
-        for s, c, on in zip(r.strings, strum.true_cents, shown):
+        for s, c, on in zip(r.strings, truth, shown):
             if np.isfinite(c):
                 tally.sounding += 1
                 tally.read += on

@@ -48,3 +48,21 @@ def test_strums_are_detuned_exactly_and_noisy_copies_share_the_strum():
     noisy = strums[:3]
     assert [s.snr_db for s in noisy] == list(bench_poly.SNRS)
     assert np.array_equal(noisy[0].true_cents, noisy[1].true_cents)
+
+
+def test_truth_follows_each_strings_own_glide_from_its_onset():
+    glide = (np.array([0.2, 1.0, 2.0]), np.array([4.0, 0.0, -2.0]))  # sharp after the pluck, flat as it rings
+    s = bench_poly.Strum(np.zeros(10, np.float32), (40, 45, 50), np.array([1.0, 3.0, np.nan]),
+                         np.array([0.2, 0.5, np.nan]), None, None, False, False, "x", (glide, None, glide))
+    truth = s.truth(1.2)  # E2 1.0 s into its sound, A2 (no glide known) as over its sustain, D3 muted
+    assert truth[0] == pytest.approx(1.0) and truth[1] == pytest.approx(3.0) and np.isnan(truth[2])
+    assert s.truth(0.3)[0] == pytest.approx(5.0)  # before the track's first reading: its first
+    assert s.truth(2.7)[0] == pytest.approx(-1.0)  # 2.5 s in: past the glide's last reading, -2, plus 1
+
+
+def test_own_track_reads_a_render_alone_hop_by_hop():
+    rate = bench_poly.RATE_HZ
+    render = strum({45: 2.0}, seconds=2.0, rate=rate)
+    t, cents = bench_poly.own_track(render, 45)
+    assert np.all(np.diff(t) > 0) and t[0] <= 0.3
+    assert bench_poly.own_cents((t, cents)) == pytest.approx(2.0, abs=0.3)
