@@ -20,7 +20,9 @@ serves every string. Each hop, StringReader.read:
      UNRESOLVED_HZ, a partial counts only if it is SHARE_EXCESS_DB louder than the others would make it there.
      This is what is done for strings an octave or a twelfth apart: while the upper string sits within a hertz or
      two of the lower one's partials, and their partials' inharmonicity does not set them apart, it cannot be told
-     from the lower string's harmonics, and is not shown rather than shown as in tune.
+     from the lower string's harmonics, and is not shown rather than shown as in tune. Beside one string sounding
+     alone, it counts only within LONE_SHARE_DB of that string's level: weaker, it is an open string ringing in
+     sympathy with the one plucked.
   4. f0 and B from a weighted fit of log(f_n / n) = log f0 + B n^2 / 2 over the partials found.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
@@ -63,6 +65,7 @@ CANCEL_DB = 1.0  # a joint fit's amplitude this far over the band's peak is one 
 ESTABLISH_HZ = 2.5  # a string with nothing of its own is read once a partial stands this far from the others' ...
 UNRESOLVED_HZ = 1.0  # ... and nearer than this, a partial is its only if SHARE_EXCESS_DB louder than theirs
 SHARE_EXCESS_DB = 6.0
+LONE_SHARE_DB = 10.0  # beside one string alone, a string with no partial of its own counts only this near its level
 ONSET_RISE_DB = 6.0  # a block this much louder than the ONSET_REFERENCE_S before it is an onset ...
 ONSET_REFERENCE_S = 0.1
 SHORTEST_S = 0.2  # ... after which strings are read from the audio since it, once this much has come
@@ -366,6 +369,11 @@ class StringReader:
             fits[i] = _fit_f0(found[i])
         # 3. Too few of its own: its lowest shared partials, the others' placed. Strings with no partial of their own
         # come last, with every other string placed; one with partials of its own that sounds none is silent.
+        # Beside one string alone with partials of its own, such a string counts only within LONE_SHARE_DB of it:
+        # what stands apart from a lone string's partials, much weaker, is that string ringing in sympathy (as a
+        # soundfont's samples and a real guitar's open strings do), and a string plucked alone is not a strum.
+        sounding = [j for j, owned in enumerate(self.owned) if owned and fits[j] is not None]
+        lone_db = max(p.level_db for p in found[sounding[0]]) if len(sounding) == 1 else None
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
             if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (not whole and not self.owned[i]):
@@ -400,6 +408,9 @@ class StringReader:
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
                     estimate = _fit_f0(found[i])[0]
+            if lone_db is not None and not self.owned[i] and found[i] and (
+                    max(p.level_db for p in found[i]) < lone_db - LONE_SHARE_DB):
+                found[i] = []
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
                 pending.discard(i)

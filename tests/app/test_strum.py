@@ -98,6 +98,16 @@ def test_octave_strings_apart_are_both_read_and_the_upper_one_muted_is_not_shown
     assert readings(lower_alone, 1) == [] and {r.mode for r in lower_alone} == {"single"}
 
 
+@pytest.mark.parametrize("under_db", [15.0, 25.0])
+def test_a_string_ringing_in_sympathy_beside_one_plucked_alone_is_not_shown(under_db):
+    # E2 plucked alone and the open B3 ringing in sympathy well under it, 25 cents sharp (so that it stands apart from
+    # E2's third partial): one string alone, not a strum with B3 in it.
+    audio = strum({40: 0.0}) + 10 ** (-under_db / 20) * strum({59: 25.0})
+    results = settled(GUITAR, audio, after_s=0.0)
+    assert readings(results, 4) == [] and {r.mode for r in results} <= {"single", None}
+    assert np.median(readings(results, 0)) == pytest.approx(0.0, abs=0.3)
+
+
 def test_silence_and_sound_under_the_gate_show_no_string():
     quiet = strum({45: 0.0}) * 10 ** (-50 / 20)  # peaks near -64 dBFS
     for audio in (np.zeros(RATE, np.float32), quiet):
