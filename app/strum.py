@@ -21,8 +21,8 @@ serves every string. Each hop, StringReader.read:
      This is what is done for strings an octave or a twelfth apart: while the upper string sits within a hertz or
      two of the lower one's partials, and their partials' inharmonicity does not set them apart, it cannot be told
      from the lower string's harmonics, and is not shown rather than shown as in tune. Beside one string sounding
-     alone, it counts only within LONE_SHARE_DB of that string's level: weaker, it is an open string ringing in
-     sympathy with the one plucked.
+     alone whose partials lie where its own do, it counts only if its loudest partial comes within LONE_SHARE_DB of
+     that string's loudest: weaker, it is taken for an open string ringing in sympathy with the one plucked.
   4. f0 and B from a weighted fit of log(f_n / n) = log f0 + B n^2 / 2 over the partials found.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
@@ -369,11 +369,12 @@ class StringReader:
             fits[i] = _fit_f0(found[i])
         # 3. Too few of its own: its lowest shared partials, the others' placed. Strings with no partial of their own
         # come last, with every other string placed; one with partials of its own that sounds none is silent.
-        # Beside one string alone with partials of its own, such a string counts only within LONE_SHARE_DB of it:
-        # what stands apart from a lone string's partials, much weaker, is that string ringing in sympathy (as a
-        # soundfont's samples and a real guitar's open strings do), and a string plucked alone is not a strum.
+        # Beside one string sounding alone (of those with partials of their own), such a string whose partials all lie
+        # near the lone string's counts only within LONE_SHARE_DB of the lone string's loudest partial: much weaker,
+        # it is taken for an open string ringing in sympathy with the one plucked (as a soundfont's samples and a real
+        # guitar's open strings do), and a string plucked alone is not a strum.
         sounding = [j for j, owned in enumerate(self.owned) if owned and fits[j] is not None]
-        lone_db = max(p.level_db for p in found[sounding[0]]) if len(sounding) == 1 else None
+        lone = sounding[0] if len(sounding) == 1 else None
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
             if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (not whole and not self.owned[i]):
@@ -408,8 +409,7 @@ class StringReader:
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
                     estimate = _fit_f0(found[i])[0]
-            if lone_db is not None and not self.owned[i] and found[i] and (
-                    max(p.level_db for p in found[i]) < lone_db - LONE_SHARE_DB):
+            if lone is not None and not self.owned[i] and found[i] and self._in_sympathy(found[i], found[lone], fits[lone]):
                 found[i] = []
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
@@ -417,6 +417,14 @@ class StringReader:
         return [(None if fit is None else fit[0], max((p.level_db for p in ps), default=spectrum.floor_db)
                  - spectrum.floor_db, fit is None and self._heard_unread(spectrum, i))
                 for i, (fit, ps) in enumerate(zip(fits, found))]
+
+    def _in_sympathy(self, partials: list[_Partial], lone: list[_Partial], fit: tuple[float, float]) -> bool:
+        """Whether a string with no partial of its own, its partials found, may be ringing in sympathy with the one
+        string sounding alone (its partials found, and their fit): every partial near one of the lone string's, and
+        the loudest more than LONE_SHARE_DB under the lone string's loudest."""
+        placed = [g for _, g in self.partials(*fit)]
+        return all(any(abs(g - p.hz) < g * (self.reach - 1) + RESOLVE_HZ for g in placed) for p in partials) and (
+            max(p.level_db for p in partials) < max(p.level_db for p in lone) - LONE_SHARE_DB)
 
     def _heard_unread(self, spectrum: _Spectrum, i: int) -> bool:
         """Whether string i, with no partial of its own and not read, has sound where its fundamental would be: it

@@ -17,11 +17,11 @@ these are the figures. "tuning" uses 24, 25, 27 (guitars) and 33, 35 (basses): t
 
 Truth: a string's pitch is its render's own, as strum tuning reads that render alone at the same time since its
 note-on (own_track), plus its exact detune: what is scored is reading each string in a strum as well as alone, and
-its detune exactly. A soundfont's plucked string glides while it rings (alone, FluidR3's bass E1 reads +6 cents
-0.2 s in and -1 by 2.5 s; its guitar E2 +2 and -4), so a truth that held one pitch for the whole strum would charge
-the reader with the string's own glide. Strings
-not played (a muted string, and every other string while one sounds alone) are scored from the first onset; the
-rest per hop from SETTLE_S after the last string's onset to the end (ringing) or to the damping:
+its detune exactly. A soundfont's plucked string glides while it rings (alone, FluidR3's finger bass E1 reads +6
+cents 0.3 s in and -1 by 2.5 s, its nylon guitar's E2 +3 and -4), so a truth that held one pitch for the whole
+strum would charge the reader with the string's own glide. Strings not played (a muted string, and every other
+string while one sounds alone) are scored from the first onset; the rest per hop from SETTLE_S after the last
+string's onset to the end (ringing) or to the damping:
   - sounding strings read: hops where the string is shown (sounding, with cents);
   - strings not played: hops shown at all, and shown as in tune (within IN_TUNE_CENTS of its target);
   - cents error |shown - true|: median and p90, clean, 20 dB, 10 dB;

@@ -48,6 +48,9 @@ def test_strums_are_detuned_exactly_and_noisy_copies_share_the_strum():
     noisy = strums[:3]
     assert [s.snr_db for s in noisy] == list(bench_poly.SNRS)
     assert np.array_equal(noisy[0].true_cents, noisy[1].true_cents)
+    # each string's truth follows its own render's reading: exact synthesized strings do not glide
+    assert len(first.glides) == 2 and all(g is not None for g in first.glides)
+    assert np.allclose(first.truth(float(np.max(first.onsets_s)) + 1.0), first.true_cents, atol=0.3)
 
 
 def test_truth_follows_each_strings_own_glide_from_its_onset():
