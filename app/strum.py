@@ -422,7 +422,8 @@ class StringReader:
         """Whether a string with no partial of its own, its partials found, may be ringing in sympathy with the one
         string sounding alone (its partials found, and their fit): every partial near one of the lone string's, and
         the loudest more than LONE_SHARE_DB under the lone string's loudest."""
-        placed = [g for _, g in self.partials(*fit)]
+        f0, b = fit  # every partial the lone string may sound, not only the MAX_PARTIALS it is read from
+        placed = [n * f0 * math.sqrt(1 + b * n * n) for n in range(1, int(self.top_hz / f0) + 1)]
         return all(any(abs(g - p.hz) < g * (self.reach - 1) + RESOLVE_HZ for g in placed) for p in partials) and (
             max(p.level_db for p in partials) < max(p.level_db for p in lone) - LONE_SHARE_DB)
 
