@@ -45,20 +45,25 @@ class Prediction:
 def _native_stderr_silenced():
     """LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" to file descriptor 2, and no
     setting turns it off; it would break one-line error output. Load errors still arrive as exceptions.
-    NB: for these few milliseconds, other threads' writes to stderr are lost too."""
+    Descriptor 2 itself is silenced, not sys.stderr's: in the app, descriptor 2 is the pipe that takes PortAudio's
+    lines to the log (app.audio.portaudio_output_to_the_log) and sys.stderr writes to the terminal apart from it.
+    NB: for these few milliseconds, other threads' writes to descriptor 2 are lost too."""
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (pytest capture, GUI): nothing to do
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (a windowed process without a console): nothing to silence
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
     try:
         with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
+            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, fd)
+        os.dup2(saved, 2)
         os.close(saved)
 
 

@@ -121,3 +121,23 @@ def test_importing_the_app_does_not_import_tensorflow_or_librosa():
     result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_loading_silences_litert_on_descriptor_2_even_where_sys_stderr_writes_elsewhere():
+    # As in the app (app.audio.portaudio_output_to_the_log): descriptor 2 is a pipe and sys.stderr another
+    # descriptor. LiteRT's "Created TensorFlow Lite XNNPACK delegate" must not reach the pipe; a subprocess, since
+    # LiteRT may say it once per process.
+    code = """
+import io, os, sys
+read_end, write_end = os.pipe()
+os.dup2(write_end, 2)
+sys.stderr = io.TextIOWrapper(io.FileIO(os.dup(1), "w"))
+from app.model import NoteModel
+NoteModel()
+os.close(2)
+os.close(write_end)
+print(os.read(read_end, 65536).decode(errors="replace"), end="")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "XNNPACK" not in proc.stdout and "INFO" not in proc.stdout
