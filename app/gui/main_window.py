@@ -440,10 +440,7 @@ class MainWindow(QMainWindow):
         r = self._last
         self.level.setEnabled(r is not None)
         strum = None if r is None else r.strum  # the rows' text at the text's pace, as the note's
-        if strum is None:
-            self.strum_view.set_reading([None] * len(self.strum_view.rows))
-        else:
-            self.strum_view.set_reading([s.cents for s in strum.strings], [s.resolved for s in strum.strings])
+        self.strum_view.set_reading(None if strum is None else strum.strings)
         if state.status == "lost":
             why = f" ({state.error})" if state.error else ""
             self.input_status.setText(f"⚠ input lost: the device stopped sending audio; retrying{why}"[:160])

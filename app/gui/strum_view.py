@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from app.gui.needle import IN_TUNE_CENTS
 from app.notes import cents_text
+from app.strum import StringReading
 
 
 class CentsBar(QWidget):
@@ -78,11 +81,14 @@ class StrumView(QWidget):
             bar.in_tune_cents = cents
             bar.update()
 
-    def set_reading(self, cents: list[float | None], resolved: list[bool] | None = None) -> None:
-        """Each string's deviation in the rows' order; None greys the row (not sounding), or shows "?" where the
-        string is not resolved: it may be sounding, but cannot be told from the other strings' partials."""
-        for k, ((name, text, bar), c) in enumerate(zip(self.rows, cents)):
-            unsure = c is None and resolved is not None and not resolved[k]
+    def set_reading(self, strings: Sequence[StringReading] | None) -> None:
+        """Each string's reading (app.strum), in the rows' order; None clears every row. A string not sounding is
+        greyed, or shows "?" where it is not resolved: it may be sounding, but cannot be told from the other strings'
+        partials."""
+        for k, (name, text, bar) in enumerate(self.rows):
+            reading = strings[k] if strings else None
+            c = None if reading is None else reading.cents
+            unsure = c is None and reading is not None and not reading.resolved
             name.setEnabled(c is not None or unsure)
             text.setEnabled(c is not None)
             text.setText("?" if unsure else "–" if c is None else cents_text(c))
