@@ -28,8 +28,8 @@ serves every string. Each hop, StringReader.read:
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
 from SHORTEST_S on, and the strings with no partial of their own only once the onset has left the window: a window
-that cuts a sound off spreads its partials, and shows strings that are not there. Mode: "strum" when two or more strings sound, "single" when one does,
-None when none (or the input is under the gate).
+that cuts a sound off spreads its partials, and shows strings that are not there. Mode: "strum" when two or more
+strings sound, "single" when one does, None when none (or the input is under the gate).
 """
 
 from __future__ import annotations
@@ -318,8 +318,10 @@ class StringReader:
                          for n, f in self.partials(f0)] for i, f0 in enumerate(self.targets_hz)]
         self.owned = [any(not shared for _, _, shared in ps) for ps in self.nominal]
 
-    def partials(self, f0: float, b: float = 0.0) -> list[tuple[int, float]]:
-        return [(n, n * f0 * math.sqrt(1 + b * n * n)) for n in range(1, MAX_PARTIALS + 1) if n * f0 < self.top_hz]
+    def partials(self, f0: float, b: float = 0.0, most: int | None = MAX_PARTIALS) -> list[tuple[int, float]]:
+        """(n, f_n) of the partials under top_hz: the first `most` (those a string is read from), or all of them."""
+        count = most if most is not None else math.ceil(self.top_hz / f0)
+        return [(n, n * f0 * math.sqrt(1 + b * n * n)) for n in range(1, count + 1) if n * f0 < self.top_hz]
 
     @staticmethod
     def _placement_error_hz(found: list[_Partial], f0: float, n: int) -> float:
@@ -337,8 +339,8 @@ class StringReader:
     def read(self, x: np.ndarray, whole: bool = True) -> list[tuple[float | None, float, bool]]:
         """Each string's (f0, or None where it is not read; its strongest partial's level in dB over the spectrum's
         floor; whether, not read, it may be sounding but cannot be told from the others), from a window of audio at
-        rate_hz. Not `whole` (a window shorter than WINDOW_S, since an
-        onset): the strings with no partial of their own are not read, their partials too near the others' for it."""
+        rate_hz. Not `whole` (a window shorter than WINDOW_S, since an onset): the strings with no partial of their own
+        are not read, their partials too near the others' for it."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
         reach = self.reach
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
@@ -377,7 +379,8 @@ class StringReader:
         lone = sounding[0] if len(sounding) == 1 else None
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
-            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (not whole and not self.owned[i]):
+            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (
+                    not whole and not self.owned[i]):
                 continue
             own = {p.n for p in found[i]}
             estimate = fits[i][0] if fits[i] else self.targets_hz[i]
@@ -409,7 +412,8 @@ class StringReader:
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
                     estimate = _fit_f0(found[i])[0]
-            if lone is not None and not self.owned[i] and found[i] and self._in_sympathy(found[i], found[lone], fits[lone]):
+            if lone is not None and not self.owned[i] and found[i] and self._in_sympathy(
+                    found[i], found[lone], fits[lone]):
                 found[i] = []
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
@@ -422,8 +426,7 @@ class StringReader:
         """Whether a string with no partial of its own, its partials found, may be ringing in sympathy with the one
         string sounding alone (its partials found, and their fit): every partial near one of the lone string's, and
         the loudest more than LONE_SHARE_DB under the lone string's loudest."""
-        f0, b = fit  # every partial the lone string may sound, not only the MAX_PARTIALS it is read from
-        placed = [n * f0 * math.sqrt(1 + b * n * n) for n in range(1, int(self.top_hz / f0) + 1)]
+        placed = [g for _, g in self.partials(*fit, most=None)]  # every partial it may sound, not only those read
         return all(any(abs(g - p.hz) < g * (self.reach - 1) + RESOLVE_HZ for g in placed) for p in partials) and (
             max(p.level_db for p in partials) < max(p.level_db for p in lone) - LONE_SHARE_DB)
 
