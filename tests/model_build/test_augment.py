@@ -109,13 +109,12 @@ def test_training_draws_rooms_and_noise_as_the_config_says():
     from model_build.config import BuildConfig
     from model_build.train import training_maker
 
-    config = BuildConfig(room_p=0.6, noise_p=0.7, room_impulse_responses=2)
+    config = BuildConfig(room_p=0.5, noise_p=0.8, snr_db=(5.0, 25.0), shift_cents=25.0, shift_synth_cents=True,
+                         room_impulse_responses=2)
     p = training_maker(config, tiny_bank(), low=None).augmenter.p
-    assert (p.room, p.noise, p.shift_cents, p.synth_cents) == (0.6, 0.7, 30.0, False)
-    assert dataclasses.replace(p, room=0.4, noise=0.5, shift_cents=20.0, synth_cents=True) == Probabilities()
-    config = dataclasses.replace(config, shift_cents=30.0, shift_synth_cents=False, snr_db=(0.0, 30.0))
-    p = training_maker(config, tiny_bank(), low=None).augmenter.p
-    assert (p.shift_cents, p.synth_cents, p.snr_db) == (30.0, False, (0.0, 30.0))
+    assert (p.room, p.noise, p.snr_db, p.shift_cents, p.synth_cents) == (0.5, 0.8, (5.0, 25.0), 25.0, True)
+    # the rest are the augmenter's own defaults
+    assert dataclasses.replace(p, room=0.4, noise=0.5, snr_db=(0.0, 40.0), shift_cents=20.0) == Probabilities()
 
 
 def test_noise_lands_at_the_drawn_snr_below_the_note():

@@ -83,7 +83,7 @@ def test_a_setting_out_of_range_is_one_line_and_exit_code_1(caplog, tmp_path):
 
 
 def test_the_one_corpus_is_the_one_the_shipped_model_is_made_from():
-    """Version 9's corpus (once `--corpus v10`); earlier ones are rebuilt from git history (docs/model-history.md)."""
+    """Version 11's corpus (v13); earlier ones are rebuilt from git history (docs/model-history.md)."""
     from model_build.cli import _config
     from model_build.config import BuildConfig
 
@@ -92,7 +92,7 @@ def test_the_one_corpus_is_the_one_the_shipped_model_is_made_from():
     assert config.synth_families is None and set(config.soundfonts) == {"fluidr3", "musescore"} and config.augment
     assert config.drop_sub_octave_notes and config.low_register_boost == 2.0
     assert (config.no_note_quietest_db, config.no_note_loudest_db) == (-70.0, -6.0)
-    assert (config.room_p, config.noise_p, config.snr_db) == (0.6, 0.6, (0.0, 40.0))
+    assert (config.room_p, config.noise_p, config.snr_db) == (0.6, 0.7, (0.0, 30.0))
     assert (config.shift_cents, config.shift_synth_cents) == (30.0, False)
     assert (config.transfer_final_epochs, config.transfer_decay) == (3, 0.7)
     with pytest.raises(SystemExit):  # the option is gone
