@@ -261,7 +261,10 @@ class NoteTracker:
             whole = wave.strongest_period(self._lo, self._hi)
             if (whole is not None and whole.clarity >= p.whole_range_clarity
                     and wave.sounds_its_own_partials(whole.f0_hz)):
-                return Verdict(int(round(hz_to_midi(whole.f0_hz, self.a4_hz))), False, model_midi, probs, measured)
+                # Searched over the range's notes ±half a semitone: a period refined past that edge is the edge's note
+                # (a C8 played 50 cents sharp is C8, not a C#8 the app does not name).
+                midi = min(max(int(round(hz_to_midi(whole.f0_hz, self.a4_hz))), self._lo), self._hi)
+                return Verdict(midi, False, model_midi, probs, measured)
             if self.shown is None:
                 # Out of no note, a note the waveform does not bear out must lead switch_verdicts in a row, however
                 # sure the model is: one confident verdict in noise (a low note in pink noise's rumble) shows nothing.
@@ -379,8 +382,10 @@ class NoteTracker:
             self._above_checked_s = t_s
             if not wave.sounds_its_own_partials(est.f0_hz):
                 self._recheck()
-        if abs(exact - self.shown) * 100.0 > 50.0 + p.margin_cents:
-            self._show(int(round(exact)), State.PROVISIONAL)
+        # Out of the shown note's margin: the note nearest, within the range (a C8 measured 55 cents sharp stays C8).
+        moved = min(max(int(round(exact)), self._lo), self._hi)
+        if abs(exact - self.shown) * 100.0 > 50.0 + p.margin_cents and moved != self.shown:
+            self._show(moved, State.PROVISIONAL)
             self._recheck()
         cents = 100.0 * (exact - self.shown)
         self._in_margin = abs(cents) <= 50.0 + p.margin_cents

@@ -149,6 +149,25 @@ def test_the_waveform_moves_the_note_when_the_pitch_leaves_its_margin():
     assert run.calls[1] == 0.34 and moved[0.34].state is State.CONFIRMED
 
 
+class SharpWave(Wave):
+    """Periodic at `midi` (fractional) wherever the tracker looks."""
+
+    def __init__(self, midi: float):
+        super().__init__({round(midi): 0.97})
+        self.midi = midi
+
+    def near(self, midi, semitones=1.25):
+        return PitchEstimate(midi_to_hz(self.midi), 0.97, self.above) if abs(self.midi - midi) <= semitones else None
+
+
+def test_a_pitch_out_of_the_top_note_s_margin_stays_the_top_note():
+    # A soft C8 of a stretched piano read 60 cents sharp: C8 +60 cents, not a C#8 the app does not name.
+    run = Run()
+    run.hops(0.3, Wave({108: 0.97}), 108, onset=True)
+    sharp = [r for _, r in run.hops(0.3, SharpWave(108.6), 108)]
+    assert {r.midi for r in sharp} == {108} and sharp[-1].cents == pytest.approx(60.0, abs=0.01)
+
+
 def test_a_sound_that_moves_up_an_octave_under_a_confirmed_note_is_followed():
     # A saxophone's attack sounds the octave below; then only the note's own partials remain. The sound still
     # repeats at the shown note's period (every period of the note above repeats twice in it), so the pitch stage
@@ -281,6 +300,27 @@ def test_the_model_is_asked_about_the_fused_note_the_waveform_sets_right():
     run = Run()
     readings = dict(run.hops(0.3, Wave({45: 0.97}), 43, onset=True))
     assert readings[0.1].midi == 45 and readings[0.1].state is State.CONFIRMED
+
+
+class EdgeWave(Wave):
+    """Nothing periodic where the model looks; over the whole range, one clear period at `midi` (fractional)."""
+
+    def __init__(self, midi: float):
+        super().__init__({})
+        self.midi = midi
+
+    def strongest_period(self, lowest, highest):
+        return PitchEstimate(midi_to_hz(self.midi), 0.95)
+
+
+@pytest.mark.parametrize("midi, shown", [(108.52, 108), (20.48, 21), (96.3, 96)])
+def test_a_period_refined_past_the_range_s_edge_names_the_edge_note(midi, shown):
+    # The whole-range search reaches half a semitone past A0 and C8; its refined period can fall just beyond (a
+    # soft C8 of a stretched piano, 50 cents sharp): the app names A0 to C8 only.
+    run = Run()
+    readings = run.hops(0.6, EdgeWave(midi), shown, onset=True)
+    named = {r.midi for _, r in readings} - {None}
+    assert named == {shown}
 
 
 def test_params_are_checked():
