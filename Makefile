@@ -52,8 +52,8 @@ benchmark: system-deps $(VENV)/.dev
 
 # Rebuild the shipped model, version 11: the corpus of model_build.config.BuildConfig (A0 to C8), both inputs, the
 # head's dense layers factorised at rank 32 (under 5 MB), by transfer from version 10's float weights, training draws
-# seeded 10, keeping the last epoch or the mean of the last three, whichever scores better on validation (~75 min on
-# 2 cores); resumes if interrupted. Earlier versions are rebuilt at the commits docs/model-history.md names.
+# seeded 10, the mean of the last three epochs scored beside them and the best kept (~75 min on 2 cores); resumes
+# if interrupted. Earlier versions are rebuilt at the commits docs/model-history.md names.
 model: system-deps $(VENV)/.dev
 	$(VENV)/bin/pitchrec-build all --low-spectrum --init assets/pretrained/pitchrec-v10.weights.npz --bottleneck 32 \
 		--draw-seed 10 --average-epochs 3 --version 11

@@ -236,6 +236,8 @@ class NoteTracker:
         if model_midi is None:
             return Verdict(None, False, None, probs, {})
         hint = int(round(model_midi + self._a4_offset))
+        if not self._lo <= hint <= self._hi:  # the model's top or bottom class beyond the range at this A4 (466 Hz)
+            return Verdict(None, False, model_midi, probs, {})
         at_once = prob >= p.switch_prob
         named = wave.near(hint, pitch.WIDE_SEARCH_SEMITONES)
         measured = {hint: named}
@@ -382,9 +384,12 @@ class NoteTracker:
             self._above_checked_s = t_s
             if not wave.sounds_its_own_partials(est.f0_hz):
                 self._recheck()
-        # Out of the shown note's margin: the note nearest, within the range (a C8 measured 55 cents sharp stays C8).
-        moved = min(max(int(round(exact)), self._lo), self._hi)
-        if abs(exact - self.shown) * 100.0 > 50.0 + p.margin_cents and moved != self.shown:
+        if abs(exact - self.shown) * 100.0 > 50.0 + p.margin_cents:
+            moved = int(round(exact))
+            if not self._lo <= moved <= self._hi:
+                # Nearer a note beyond the range (C8 more than the margin sharp): not named, and not guessed.
+                self._show(None, State.NONE)
+                return Reading(None, None, None, self._none_confidence(), State.NONE, self._model_midi)
             self._show(moved, State.PROVISIONAL)
             self._recheck()
         cents = 100.0 * (exact - self.shown)

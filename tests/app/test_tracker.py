@@ -160,12 +160,28 @@ class SharpWave(Wave):
         return PitchEstimate(midi_to_hz(self.midi), 0.97, self.above) if abs(self.midi - midi) <= semitones else None
 
 
-def test_a_pitch_out_of_the_top_note_s_margin_stays_the_top_note():
-    # A soft C8 of a stretched piano read 60 cents sharp: C8 +60 cents, not a C#8 the app does not name.
+@pytest.mark.parametrize("low", [False, True])
+def test_a_pitch_past_the_edge_note_s_margin_is_no_note(low):
+    # A soft C8 of a stretched piano read 45 cents sharp stays C8 +45; past the margin it is nearer a C#8, which the
+    # app does not name: no note, not C#8. The same at A0's flat side.
+    edge, step = (21, -1) if low else (108, 1)
     run = Run()
-    run.hops(0.3, Wave({108: 0.97}), 108, onset=True)
-    sharp = [r for _, r in run.hops(0.3, SharpWave(108.6), 108)]
-    assert {r.midi for r in sharp} == {108} and sharp[-1].cents == pytest.approx(60.0, abs=0.01)
+    run.hops(0.3, Wave({edge: 0.97}), edge, onset=True)
+    near = [r for _, r in run.hops(0.2, SharpWave(edge + 0.45 * step), edge)]
+    assert {r.midi for r in near} == {edge} and near[-1].cents == pytest.approx(45.0 * step, abs=0.01)
+    past = [r for _, r in run.hops(0.3, SharpWave(edge + 0.6 * step), edge)]
+    assert {r.midi for r in past} == {None}
+
+
+def test_at_a_high_reference_the_model_s_lowest_class_is_not_shown_below_a0():
+    # At A4 = 466 Hz the model's A0 class (27.5 Hz) is nearest a G#0, below the app's range.
+    tracker = NoteTracker(CLASS_MIDI, a4_hz=466.0)
+    tracker.onset(0.0)
+    wave, shown = Wave({21: 0.97}), set()
+    for k in range(1, 20):
+        answer = probs(21) if tracker.model_due(k * HOP_S) else None
+        shown.add(tracker.step(k * HOP_S, wave, answer).midi)
+    assert shown <= {None} | set(range(21, 109))
 
 
 def test_a_sound_that_moves_up_an_octave_under_a_confirmed_note_is_followed():

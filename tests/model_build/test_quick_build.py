@@ -14,7 +14,7 @@ from app.params import LOW_SPECTRUM  # noqa: E402
 from model_build.cli import main  # noqa: E402
 from model_build.config import FLUIDR3_SF2  # noqa: E402
 
-PRETRAINED = Path(__file__).resolve().parents[2] / "assets" / "pretrained"  # what `make model` starts from
+PRETRAINED = Path(__file__).resolve().parents[2] / "assets" / "pretrained"  # earlier versions' float weights
 
 
 @pytest.mark.slow
