@@ -10,9 +10,7 @@ States (`State`):
 
 A *verdict* is the model's note fused with the waveform (`_verdict`): the waveform names the note within a few
 semitones of the model's, sets an octave, twelfth or fifth mistake right (`app.pitch.octave_check`), and where
-the model's region holds nothing periodic, the one clear period over the whole range may take its place; failing
-that, the model's note stands, except that a note shown, with no onset since, is let go rather than moved to a note
-nothing in the waveform bears out (the tail of a fading note).
+the model's region holds nothing periodic, the one clear period over the whole range may take its place.
 Hysteresis (`_apply`): a new note must lead `switch_verdicts` verdicts in a row unless the model is sure of it at
 once; "no note" must lead `release_verdicts` in a row before a note is let go. Right after an onset the model
 often names no note yet (about 100 ms of a new note must be in its patch), so a provisional note the waveform
@@ -269,12 +267,6 @@ class NoteTracker:
                 # (a C8 played 50 cents sharp is C8, not a C#8 the app does not name).
                 midi = min(max(int(round(hz_to_midi(whole.f0_hz, self.a4_hz))), self._lo), self._hi)
                 return Verdict(midi, False, model_midi, probs, measured)
-            if self.shown is not None and hint != self.shown and self._onset_s is None:
-                # No onset since the shown note, and another note the waveform does not bear out: the shown note is
-                # fading, and the model names what is left of it (a top piano string's partial or resonance, a B0
-                # under a D7). That note has not begun; the shown one ends. (Out of no note, a note the model alone
-                # names is shown after switch_verdicts, below: a low note in loud noise may have no onset to show.)
-                return Verdict(None, False, model_midi, probs, measured)
             if self.shown is None:
                 # Out of no note, a note the waveform does not bear out must lead switch_verdicts in a row, however
                 # sure the model is: one confident verdict in noise (a low note in pink noise's rumble) shows nothing.

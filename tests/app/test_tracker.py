@@ -339,23 +339,6 @@ def test_a_period_refined_past_the_range_s_edge_names_the_edge_note(midi, shown)
     assert named == {shown}
 
 
-def test_a_fading_note_is_let_go_not_moved_to_a_note_nothing_bears_out():
-    # A D7 fades: no onset, nothing periodic left, and the model names B0 twice (what is left of the string). The D7
-    # goes, rather than turning into a B0.
-    run = Run()
-    run.hops(0.6, Wave({98: 0.97}), 98, onset=True)
-    tail = [r.midi for _, r in run.hops(0.3, Wave({}), lambda t: 23 if t < 0.8 else None)]
-    assert tail[0] == 98 and set(tail) == {98, None} and tail[-1] is None
-    assert run.hops(0.3, Wave({}), 23, onset=True)[-1][1].midi == 23  # B0 struck: an onset, and it is shown
-
-
-def test_after_an_onset_the_model_s_note_stands_where_the_waveform_is_unclear():
-    # A low note in loud rumble: the waveform finds no period, the model names E1 after an onset; it is shown.
-    run = Run()
-    readings = run.hops(1.0, Wave({}), 28, onset=True)
-    assert readings[-1][1].midi == 28
-
-
 def test_params_are_checked():
     with pytest.raises(ValueError, match="switch_verdicts"):
         TrackerParams(switch_verdicts=0)
