@@ -387,8 +387,10 @@ class NoteTracker:
         if abs(exact - self.shown) * 100.0 > 50.0 + p.margin_cents:
             moved = int(round(exact))
             if not self._lo <= moved <= self._hi:
-                # Nearer a note beyond the range (C8 more than the margin sharp): not named, and not guessed.
+                # Nearer a note beyond the range (C8 more than the margin sharp): not named, and not guessed; the
+                # model is asked again soon, in case the pitch comes back.
                 self._show(None, State.NONE)
+                self._recheck()
                 return Reading(None, None, None, self._none_confidence(), State.NONE, self._model_midi)
             self._show(moved, State.PROVISIONAL)
             self._recheck()

@@ -173,6 +173,16 @@ def test_a_pitch_past_the_edge_note_s_margin_is_no_note(low):
     assert {r.midi for r in past} == {None}
 
 
+def test_a_pitch_back_inside_the_edge_note_s_margin_is_shown_again_at_the_next_verdict():
+    # C8 wobbles 56 cents sharp for a moment (no note), then back to +40: shown again within a recheck or two, not at
+    # the next heartbeat.
+    run = Run()
+    run.hops(0.3, Wave({108: 0.97}), 108, onset=True)
+    assert {r.midi for _, r in run.hops(0.06, SharpWave(108.56), 108)} == {None}
+    back = [r.midi for _, r in run.hops(0.12, SharpWave(108.4), 108)]
+    assert back[-1] == 108
+
+
 def test_at_a_high_reference_the_model_s_lowest_class_is_not_shown_below_a0():
     # At A4 = 466 Hz the model's A0 class (27.5 Hz) is nearest a G#0, below the app's range.
     tracker = NoteTracker(CLASS_MIDI, a4_hz=466.0)
