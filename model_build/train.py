@@ -197,6 +197,14 @@ class _Run:
         self.state_path, self.last_path = out_dir / "state.json", out_dir / "last.keras"
         fresh = {"epoch": 0, "history": []}
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() and self.last_path.exists() else fresh
+        # A run resumes only with the settings it began with (but its length: --epochs trains on to a new total):
+        # another command's settings would be written over its record, and its model converted as if made with them.
+        now = json.loads(json.dumps(dataclasses.asdict(config)))  # as state.json holds them (tuples as lists)
+        then = self.state.get("config") or {}
+        differ = [f"{k} {then[k]} (now {now[k]})" for k in sorted(set(then) & set(now) - {"epochs"}) if then[k] != now[k]]
+        if self.state["epoch"] and differ:
+            raise ValueError(f"{out_dir} holds a run made with other settings: " + "; ".join(differ)
+                             + "; remove it or train in another --work-dir")
         # The settings this run trains with (the data manifest has the data step's): the model's metadata records them.
         self.state["config"] = dataclasses.asdict(config)
         self.state["augmentation"] = dataclasses.asdict(training_probabilities(config)) if config.augment else None
@@ -359,6 +367,9 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
                                 config.embedding_stack, config.transfer_decay, config.transfer_final_epochs, config.transfer_blocks)
     done = run.state.setdefault("phases", [])
+    if run.state["epoch"] and run.state.get("init_model", str(init_model)) != str(init_model):
+        raise ValueError(f"{out_dir} holds a run from {run.state['init_model']}, not {init_model}; remove it or train "
+                         "in another --work-dir")
     run.state["init_model"] = str(init_model)
     if done and "labels" not in run.state:  # a run from before states kept their classes: its model tells how many
         classes = int(keras.models.load_model(run.last_path).output.shape[-1])

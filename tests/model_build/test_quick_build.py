@@ -44,7 +44,7 @@ def test_quick_build_makes_a_model_the_app_loads(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not FLUIDR3_SF2.exists(), reason="fluid-soundfont-gm not installed")
-def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
+def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path, caplog):
     """--low-spectrum from a one-input model's weights (as from import-vggish): the branch is grown, trained through
     every phase, the last two epochs averaged and mixed with the start, converted with both inputs, and the app feeds
     both."""
@@ -91,8 +91,19 @@ def test_quick_transfer_grows_a_two_input_model_the_app_loads(tmp_path):
     assert [h["epoch"] for h in resumed["history"]] == list(range(1, epochs + 1)) and len(resumed["phases"]) == 5
     # A run of other classes (version 9's, from before A0-C8) is not resumed as this build's.
     assert resumed["labels"] == class_labels()
+    same = ["train", "--quick", "--low-spectrum", "--init", str(init), "--average-epochs", "2", "--mix-init", "0.5",
+            "--work-dir", str(tmp_path / "build")]
     (train_dir / "state.json").write_text(json.dumps({**resumed, "labels": resumed["labels"][2:-13] + ["none"]}))
-    assert main(["train", "--quick", "--low-spectrum", "--init", str(init), "--work-dir", str(tmp_path / "build")]) == 1
+    assert main(same) == 1
+    assert "holds a run of 75 classes" in caplog.text  # 74 notes and "none"
+    # Nor is a run made with other settings or from other weights: `make model` would convert it as this build's.
+    (train_dir / "state.json").write_text(json.dumps(resumed))
+    caplog.clear()
+    assert main(same[:-2] + ["--draw-seed", "3"] + same[-2:]) == 1
+    assert "holds a run made with other settings: draw_seed None (now 3)" in caplog.text
+    other = tmp_path / "other.weights.npz"
+    other.write_bytes(init.read_bytes())
+    assert main([str(other) if a == str(init) else a for a in same]) == 1 and "holds a run from" in caplog.text
     model = NoteModel(out)
     assert model.takes_low_spectrum
     t = np.arange(16000) / 16000
