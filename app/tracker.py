@@ -140,6 +140,7 @@ class NoteTracker:
         self.a4_hz = a4_hz
         self._class_midi = class_midi
         self._class_of = {m: i for i, m in enumerate(class_midi) if m is not None}  # MIDI at 440 Hz -> class index
+        self._none_class = class_midi.index(None) if None in class_midi else None
         self._lo, self._hi = notes
         self._heard_top = self._hi if heard_top is None else max(heard_top, self._hi)
         # The model knows 440 Hz tuning only; its class midi plus this offset is the nearest note at a4_hz.
@@ -410,4 +411,8 @@ class NoteTracker:
         return float(np.clip(near * clarity, 0.0, 1.0))
 
     def _none_confidence(self) -> float:
-        return 0.0 if self._probs is None else float(self._probs.max())
+        """The model's belief in "no note" at its last verdict: its "none" class (not its top class, which may be a
+        note the verdict set aside: beyond the range, or above what the rate carries)."""
+        if self._probs is None:
+            return 0.0
+        return float(self._probs[self._none_class]) if self._none_class is not None else 0.0

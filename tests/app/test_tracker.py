@@ -192,6 +192,8 @@ def test_at_a_high_reference_the_model_s_lowest_class_is_not_shown_below_a0():
         answer = probs(21) if tracker.model_due(k * HOP_S) else None
         shown.add(tracker.step(k * HOP_S, wave, answer).midi)
     assert shown <= {None} | set(range(21, 109))
+    # The "no note" shown is as sure as the model is of no note, not of the A0 set aside.
+    assert tracker.step(20 * HOP_S, wave, probs(21)).confidence == pytest.approx(0.05 / (len(CLASS_MIDI) - 1))
 
 
 def test_a_sound_that_moves_up_an_octave_under_a_confirmed_note_is_followed():
