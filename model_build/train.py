@@ -201,12 +201,13 @@ class _Run:
         # another command's settings would be written over its record, and its model converted as if made with them.
         now = json.loads(json.dumps(dataclasses.asdict(config)))  # as state.json holds them (tuples as lists)
         then = self.state.get("config") or {}
-        differ = [f"{k} {then[k]} (now {now[k]})" for k in sorted(set(then) & set(now) - {"epochs"}) if then[k] != now[k]]
+        differ = [f"{k} {then[k]} (now {now[k]})" for k in sorted(set(then) & set(now) - {"epochs"})
+                  if then[k] != now[k]]
         if self.state["epoch"] and differ:
             raise ValueError(f"{out_dir} holds a run made with other settings: " + "; ".join(differ)
                              + "; remove it or train in another --work-dir")
         # The settings this run trains with (the data manifest has the data step's): the model's metadata records them.
-        self.state["config"] = dataclasses.asdict(config)
+        self.state["config"] = now
         self.state["augmentation"] = dataclasses.asdict(training_probabilities(config)) if config.augment else None
 
     def checkpoint(self, phase: str | None = None):
