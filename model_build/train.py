@@ -10,8 +10,9 @@ Two ways in:
 
 Every epoch draws fresh patches with a seed derived from (build seed, epoch,
 batch), so a run is reproducible and resumes exactly: after each epoch the model
-with its optimizer state is saved to `<out>/last.keras` and the progress to
-`<out>/state.json`; the best model goes to `<out>/best.keras`: the one that names a note on
+with its optimizer state is saved to `<out>/last.keras`, the random states .keras does
+not keep to `<out>/last-random.json` and the progress to `<out>/state.json` (a run
+stopped inside a phase goes on with the optimizer as it was); the best model goes to `<out>/best.keras`: the one that names a note on
 the fewest of the validation split's no-note patches, and among those the most accurate
 (`is_best`). A product that must never show a note on silence or noise does not take a
 checkpoint that does for a few tenths of a point of accuracy. One false note either way is
@@ -44,6 +45,7 @@ import dataclasses
 import json
 import logging
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -229,7 +231,7 @@ class _Run:
                 history.append({"epoch": len(history) + 1, **({"phase": phase} if phase else {}), **logs})
                 if is_best(history, run.no_note_patches):
                     self.model.save(run.out_dir / "best.keras")
-                self.model.save(run.last_path)
+                run.save_last(self.model)
                 if run.keeps_epochs:
                     save_weights(self.model, run.epoch_weights(len(history)))
                     run.epoch_weights(len(history) - run.config.average_epochs).unlink(missing_ok=True)
@@ -241,6 +243,33 @@ class _Run:
 
     def save_state(self) -> None:
         self.state_path.write_text(json.dumps(self.state, indent=2))
+
+    def save_last(self, model) -> None:
+        """The checkpoint a rerun resumes from: the model with its optimizer's state, and the random states training
+        draws from that .keras does not keep (its dropout layers', and Python's, from which fit shuffles each epoch's
+        batches), so that a resumed run goes on exactly as if it had not stopped."""
+        model.save(self.last_path)
+        version, internal, gauss = random.getstate()
+        self.random_path.write_text(json.dumps({"python": [version, list(internal), gauss],
+                                                "dropout": [np.asarray(v).tolist() for v in _seed_states(model)]}))
+
+    def load_last(self):
+        import keras
+
+        model = keras.models.load_model(self.last_path)
+        if self.random_path.exists():
+            saved = json.loads(self.random_path.read_text())
+            version, internal, gauss = saved["python"]
+            random.setstate((version, tuple(internal), gauss))
+            states = _seed_states(model)
+            if len(saved["dropout"]) == len(states):
+                for v, value in zip(states, saved["dropout"]):
+                    v.assign(np.asarray(value, dtype=np.asarray(v).dtype))
+        return model
+
+    @property
+    def random_path(self) -> Path:
+        return self.out_dir / "last-random.json"
 
     @property
     def keeps_epochs(self) -> bool:
@@ -306,6 +335,22 @@ class _Run:
         )
 
 
+def _seed_states(model) -> list:
+    """The model's random-number states (its dropout layers'), in the model's order."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def _carry_optimizer_state(source, model) -> None:
+    """Give the model's newly compiled optimizer the variables of `source`, the optimizer a checkpoint was loaded
+    with (the same trainable weights, in the same order)."""
+    model.optimizer.build(model.trainable_variables)
+    theirs, ours = source.variables, model.optimizer.variables
+    if [tuple(v.shape) for v in theirs] != [tuple(v.shape) for v in ours]:
+        raise ValueError("the checkpoint's optimizer does not match this phase's trainable weights")
+    for mine, saved in zip(ours, theirs):
+        mine.assign(saved)
+
+
 def _compile(model, learning_rate, soft: bool = False) -> None:
     """Adam and cross-entropy, on class indices or (soft) on class distributions; "accuracy" is named so either way."""
     import keras
@@ -329,11 +374,11 @@ def train(config: BuildConfig, data_dir: Path, out_dir: Path, epochs: int | None
     if run.state["epoch"] >= epochs:
         log.info("already trained for %d epochs", run.state["epoch"])
         if run.averaging_due:  # stopped between the last epoch and the average
-            run.average(keras.models.load_model(run.last_path))
+            run.average(run.load_last())
         return run.state
     with distribute_strategy().scope():
         if run.state["epoch"] > 0:
-            model = keras.models.load_model(run.last_path)
+            model = run.load_last()
             log.info("resuming from %s after epoch %d", run.last_path, run.state["epoch"])
         else:
             model = build_model(len(class_labels()), embedding_stack=config.embedding_stack, batch_norm=config.batch_norm,
@@ -382,36 +427,44 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     if len(done) >= len(phases):
         log.info("all %d phases done", len(phases))
         if run.averaging_due:  # stopped between the last epoch and the average
-            run.average(keras.models.load_model(run.last_path))
+            run.average(run.load_last())
         return run.state
     from model_build.convert import load_float_model, saved_labels
 
     def start():  # the init model, grown to this build's classes if it has fewer (version 9's B0-C7)
         return with_classes(load_float_model(init_model), saved_labels(init_model), class_labels())
 
+    # A run that has trained an epoch goes on from its checkpoint (grown and factorised already), also when it stopped
+    # inside its first phase.
+    trained = run.state["epoch"] > 0
     with distribute_strategy().scope():
-        model = keras.models.load_model(run.last_path) if done else start()
+        model = run.load_last() if trained else start()
         if config.distill:
             run.teacher = start()
-        if config.low_spectrum and not done:
+        if config.low_spectrum and not trained:
             model = add_low_branch(model, config.low_params)
         if maker is None and low_params(model) != config.low_params:
             raise ValueError(f"{init_model} takes a low spectrum {low_params(model)}; this build's patches are "
                              f"{config.low_params} (--low-spectrum)")
-        if config.bottleneck and not done and bottleneck_of(model) != config.bottleneck:
+        if config.bottleneck and not trained and bottleneck_of(model) != config.bottleneck:
             if bottleneck_of(model) is not None:
                 raise ValueError(f"{init_model} has a bottleneck {bottleneck_of(model)} wide; --bottleneck asks for "
                                  f"{config.bottleneck}")
             model = factorize(model, config.bottleneck)
-    if config.init_mix and not done:
+    if config.init_mix and not trained:
         save_weights(model, run.start_weights)  # what the average moves back towards (grown, if it was)
     for i in range(len(done), len(phases)):
         phase = phases[i]
+        # The epoch this phase ends with: a run stopped inside it trains only what is left of it, with the optimizer's
+        # state (Adam's moments, its step count) as the checkpoint kept it, as if it had not stopped.
+        first, end = run.state["epoch"], sum(p.epochs for p in phases[: i + 1])
+        inside = first > end - phase.epochs and model.optimizer is not None
+        checkpointed = model.optimizer if inside else None
         set_trainable(model, phase)
         with distribute_strategy().scope():
             _compile(model, phase.learning_rate, soft=run.teacher is not None)
-        # The epoch this phase ends with: a run stopped inside it trains only what is left of it.
-        first, end = run.state["epoch"], sum(p.epochs for p in phases[: i + 1])
+            if checkpointed is not None:
+                _carry_optimizer_state(checkpointed, model)
         log.info("phase %s: %d epochs at learning rate %.2g, %d trainable weights", phase.name, end - first,
                  phase.learning_rate, sum(int(np.prod(w.shape)) for w in model.trainable_weights))
         if first < end:

@@ -104,3 +104,65 @@ def test_distilled_targets_are_the_teachers_probabilities_to_their_share():
     x_plain, labels = _patches(config, Maker(), steps=1, first_epoch=0)[0]
     np.testing.assert_array_equal(x_plain, x)  # the same draws, taught or not
     np.testing.assert_array_equal(labels, y)
+
+
+@pytest.mark.slow
+def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp_path, monkeypatch):
+    """Stopped inside its first phase and again inside its last, a rerun resumes each time from the checkpoint (not
+    from the starting weights), with Adam's moments, the dropout layers' random states and the order fit shuffles
+    the batches in, and ends with the very weights of a run that never stopped."""
+    import keras
+
+    from app.notes import class_labels
+    from model_build import train
+    from model_build.config import BuildConfig
+    from model_build.convert import save_float_weights
+    from model_build.transfer import Phase
+    from model_build.vggish import build_model
+
+    classes = len(class_labels())
+
+    class Maker:
+        def batch(self, rng, size):
+            return rng.standard_normal((size, 96, 64)).astype(np.float32), rng.integers(0, classes, size)
+
+    config = BuildConfig.quick()
+    rng = np.random.default_rng(0)
+    validation = (rng.standard_normal((32, 96, 64)).astype(np.float32), rng.integers(0, classes, 32))
+    phases = [Phase("head", ("head_", "probs"), 1e-3, 2), Phase("all", ("",), 1e-3, 2)]
+    init = tmp_path / "init.weights.npz"
+    save_float_weights(build_model(classes), init)
+
+    def run(name):
+        return train.train_transfer(config, tmp_path, tmp_path / name, init, phases=phases, validation=validation,
+                                    maker=Maker())
+
+    run("straight")
+    checkpoint = train._Run.checkpoint
+
+    def stopping_after(epoch):
+        def patched(self, phase=None):
+            callback = checkpoint(self, phase)
+            saved = callback.on_epoch_end
+
+            def on_epoch_end(e, logs=None):
+                saved(e, logs)
+                if e + 1 == epoch:
+                    raise KeyboardInterrupt
+
+            callback.on_epoch_end = on_epoch_end
+            return callback
+
+        return patched
+
+    for stop in (1, 3):  # inside the head phase, then inside the last
+        monkeypatch.setattr(train._Run, "checkpoint", stopping_after(stop))
+        with pytest.raises(KeyboardInterrupt):
+            run("stopped")
+    monkeypatch.setattr(train._Run, "checkpoint", checkpoint)
+    state = run("stopped")
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3, 4] and len(state["phases"]) == 2
+    straight = keras.models.load_model(tmp_path / "straight" / "last.keras").get_weights()
+    resumed = keras.models.load_model(tmp_path / "stopped" / "last.keras").get_weights()
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a, b)
