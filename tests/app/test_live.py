@@ -273,14 +273,18 @@ def test_the_input_asked_for_is_taken_back_when_it_returns_and_the_default_stand
 
     session = sessions(mics, watcher=lambda: looks["devices"], timing=dataclasses.replace(FAST, devices_s=0.05))
     session.request_input("my mic", fall_back_to_default=True)
-    until(lambda: session.input_state.status == "ok")
-    assert session.input_state.spec is None  # the default stands in, and says so
-    assert "until my mic returns" in session.take_events()[0].message
+    # The supervisor publishes the new input's state just before it says what happened: wait for the event itself.
+    events = []
+    until(lambda: events.extend(session.take_events()) or events)
+    assert session.input_state.status == "ok" and session.input_state.spec is None  # the default stands in ...
+    assert [e.kind for e in events] == ["opened"] and "until my mic returns" in events[0].message  # ... and says so
     scans = session.input_state.scans
     present["my mic"], looks["devices"] = True, "a b"  # plugged in: the device list changes
-    until(lambda: session.input_state.spec == "my mic")
+    events.clear()
+    until(lambda: events.extend(session.take_events()) or events)
+    assert session.input_state.spec == "my mic"
     assert session.input_state.scans > scans and session.source.frequency_hz == 440.0
-    assert [e.kind for e in session.take_events()] == ["opened"]
+    assert [e.kind for e in events] == ["opened"] and "it is back" in events[0].message
 
 
 def test_an_input_that_opens_after_it_was_abandoned_is_closed_and_an_odd_fault_is_a_reason(sessions):
