@@ -175,9 +175,9 @@ def replay_strum(path: Path, strings: tuple[int, ...], settings):
     from app.audio_file import read_blocks
     from app.engine import SettingsError
     from app.features import to_mono
-    from app.strum import StrumAnalyzer, string_targets
+    from app.strum import StrumAnalyzer
 
-    targets = string_targets(settings.tuning.build(settings.a4_hz), strings, settings.a4_hz)  # checked by Settings
+    targets = settings.string_targets()  # checked when the settings were made
     rate, _, blocks = read_blocks(path, 1 << 15)
     try:
         analyzer = StrumAnalyzer(strings, rate, targets, gate_dbfs=settings.gate_dbfs)

@@ -63,9 +63,14 @@ class Settings:
             raise SettingsError(f"hop must be 5 to 1000 ms, got {self.hop_s * 1000:g} ms")
         if self.strings:  # strings strum tuning can read, each on a target of its own in the tuning
             try:
-                string_targets(self.tuning.build(self.a4_hz), check_strings(self.strings), self.a4_hz)
+                self.string_targets()
             except ValueError as err:
                 raise SettingsError(str(err)) from None
+
+    def string_targets(self) -> tuple[float, ...]:
+        """Where each of `strings` should sound (Hz) in the tuning at this A4; ValueError (one line) for strings
+        strum tuning cannot read or tell apart there."""
+        return string_targets(self.tuning.build(self.a4_hz), check_strings(self.strings), self.a4_hz)
 
 
 # The engine before the fast path: the model at every 50 ms hop. Kept so that benchmarks compare the two on the
@@ -163,8 +168,7 @@ class Analyzer:
         self.strum = None
         if settings.strings:
             try:
-                self.strum = StrumAnalyzer(settings.strings, rate_hz, string_targets(self.tuning, settings.strings,
-                                                                                     settings.a4_hz),
+                self.strum = StrumAnalyzer(settings.strings, rate_hz, settings.string_targets(),
                                            gate_dbfs=settings.gate_dbfs)
             except ValueError as err:  # a rate under 8 kHz: the note view goes on
                 log.warning("strum tuning off: %s", err)
