@@ -169,9 +169,9 @@ def _strum_strings(args) -> tuple[int, ...] | None:
         raise SettingsError(str(err)) from None
 
 
-def replay_strum(path: Path, strings: tuple[int, ...], settings):
-    """Strum readings of a file, hop by hop (app.strum.HOP_S), as a microphone would feed it. Raises SettingsError
-    for a rate strum tuning cannot read, before any result."""
+def replay_strum(path: Path, settings):
+    """Strum readings of a file for settings.strings, hop by hop (app.strum.HOP_S), as a microphone would feed it.
+    Raises SettingsError for a rate strum tuning cannot read, before any result."""
     from app.audio_file import read_blocks
     from app.engine import SettingsError
     from app.features import to_mono
@@ -180,7 +180,7 @@ def replay_strum(path: Path, strings: tuple[int, ...], settings):
     targets = settings.string_targets()  # checked when the settings were made
     rate, _, blocks = read_blocks(path, 1 << 15)
     try:
-        analyzer = StrumAnalyzer(strings, rate, targets, gate_dbfs=settings.gate_dbfs)
+        analyzer = StrumAnalyzer(settings.strings, rate, targets, gate_dbfs=settings.gate_dbfs)
     except ValueError as err:
         raise SettingsError(f"{path}: {err}") from None
 
@@ -221,7 +221,7 @@ def cmd_analyze(args) -> int:
     if strings is None:
         results = replay(args.file, NoteModel(args.model), settings)
     else:
-        results = replay_strum(args.file, strings, settings)
+        results = replay_strum(args.file, settings)
     if args.json:
         for r in results:
             print(json.dumps(r.to_json()), flush=False)

@@ -8,16 +8,17 @@ Two ways in:
   each at a lower learning rate (model_build.transfer.schedule). Each phase's
   validation accuracy is recorded.
 
-Every epoch draws fresh patches with a seed derived from (build seed, epoch,
-batch), so a run is reproducible and resumes exactly: after each epoch the model
-with its optimizer state is saved to `<out>/last.keras`, the random states .keras does
-not keep to `<out>/last-random.json` and the progress to `<out>/state.json` (a run
-stopped inside a phase goes on with the optimizer as it was); the best model goes to `<out>/best.keras`: the one that names a note on
-the fewest of the validation split's no-note patches, and among those the most accurate
-(`is_best`). A product that must never show a note on silence or noise does not take a
-checkpoint that does for a few tenths of a point of accuracy. One false note either way is
-within chance (FALSE_NOTES_CHANCE): there accuracy decides, or a head-only epoch with none
-would beat a far better model with one (issue 27's candidate B: 94.7% against 95.9%).
+Every epoch draws fresh patches with a seed derived from (build seed, epoch, batch), so
+a run is reproducible and resumes exactly: after each epoch the model with its optimizer
+state is saved to `<out>/last.keras`, the random states .keras does not keep to
+`<out>/last-random.json` and the progress to `<out>/state.json` (a run stopped inside a
+phase goes on with the optimizer as it was); the best model goes to `<out>/best.keras`:
+the one that names a note on the fewest of the validation split's no-note patches, and
+among those the most accurate (`is_best`). A product that must never show a note on
+silence or noise does not take a checkpoint that does for a few tenths of a point of
+accuracy. One false note either way is within chance (FALSE_NOTES_CHANCE): there
+accuracy decides, or a head-only epoch with none would beat a far better model with one
+(issue 27's candidate B: 94.7% against 95.9%).
 
 With `average_epochs` N > 1, each epoch's weights are also kept (`<out>/epoch-NN.npz`,
 the last N only), and after the last epoch the mean of the last N (stochastic weight
@@ -196,6 +197,7 @@ class _Run:
         self.no_note_patches = int(np.sum(np.asarray(validation[1]) == label_index(None)))  # is_best's chance
         self.steps = max(1, config.train_patches_per_epoch // config.batch_size)
         self.teacher = None  # with config.distill, train_transfer's teacher (the init model as it came)
+        self._python_random = None  # Python's random state from the checkpoint, for the next fit
         self.state_path, self.last_path = out_dir / "state.json", out_dir / "last.keras"
         fresh = {"epoch": 0, "history": []}
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() and self.last_path.exists() else fresh
@@ -247,20 +249,28 @@ class _Run:
     def save_last(self, model) -> None:
         """The checkpoint a rerun resumes from: the model with its optimizer's state, and the random states training
         draws from that .keras does not keep (its dropout layers', and Python's, from which fit shuffles each epoch's
-        batches), so that a resumed run goes on exactly as if it had not stopped."""
+        batches), so that a resumed run goes on exactly as if it had not stopped. The epoch is written with them: a
+        run killed between the files is not resumed with another epoch's."""
         model.save(self.last_path)
         version, internal, gauss = random.getstate()
-        self.random_path.write_text(json.dumps({"python": [version, list(internal), gauss],
-                                                "dropout": [np.asarray(v).tolist() for v in _seed_states(model)]}))
+        self.random_path.write_text(json.dumps({
+            "epoch": len(self.state["history"]), "python": [version, list(internal), gauss],
+            "dropout": [np.asarray(v).tolist() for v in _seed_states(model)]}))
 
     def load_last(self):
+        """The checkpoint's model, its dropout layers' random states restored; Python's is restored by `fit`, once
+        every model the run needs is built (building one draws from it)."""
         import keras
 
         model = keras.models.load_model(self.last_path)
-        if self.random_path.exists():
-            saved = json.loads(self.random_path.read_text())
+        saved = json.loads(self.random_path.read_text()) if self.random_path.exists() else None
+        if saved is not None and saved.get("epoch") != self.state["epoch"]:
+            log.warning("%s is not of the checkpoint's epoch %d: resuming with other random draws", self.random_path,
+                        self.state["epoch"])
+            saved = None
+        if saved is not None:
             version, internal, gauss = saved["python"]
-            random.setstate((version, tuple(internal), gauss))
+            self._python_random = (version, tuple(internal), gauss)
             states = _seed_states(model)
             if len(saved["dropout"]) == len(states):
                 for v, value in zip(states, saved["dropout"]):
@@ -324,6 +334,9 @@ class _Run:
         from model_build.vggish import low_params
 
         x_val, y_val = self.validation
+        if self._python_random is not None:  # resumed: fit shuffles the batches as the run that stopped would have
+            random.setstate(self._python_random)
+            self._python_random = None
         model.fit(
             _patches(self.config, self.maker, self.steps, first_epoch, self.teacher),
             epochs=epochs,
@@ -424,15 +437,18 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     if labels != class_labels():
         raise ValueError(f"{out_dir} holds a run of {len(labels)} classes, not this build's {len(class_labels())} "
                          f"({class_labels()[0]} to {class_labels()[-2]}); remove it or train in another --work-dir")
-    if len(done) >= len(phases):
-        log.info("all %d phases done", len(phases))
-        if run.averaging_due:  # stopped between the last epoch and the average
-            run.average(run.load_last())
-        return run.state
     from model_build.convert import load_float_model, saved_labels
 
     def start():  # the init model, grown to this build's classes if it has fewer (version 9's B0-C7)
         return with_classes(load_float_model(init_model), saved_labels(init_model), class_labels())
+
+    if len(done) >= len(phases):
+        log.info("all %d phases done", len(phases))
+        if run.averaging_due:  # stopped between the last epoch and the average
+            if config.distill:  # the model learnt from soft targets: scored on one-hot labels
+                run.teacher = start()
+            run.average(run.load_last())
+        return run.state
 
     # A run that has trained an epoch goes on from its checkpoint (grown and factorised already), also when it stopped
     # inside its first phase.
@@ -458,7 +474,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         # The epoch this phase ends with: a run stopped inside it trains only what is left of it, with the optimizer's
         # state (Adam's moments, its step count) as the checkpoint kept it, as if it had not stopped.
         first, end = run.state["epoch"], sum(p.epochs for p in phases[: i + 1])
-        inside = first > end - phase.epochs and model.optimizer is not None
+        inside = first > end - phase.epochs and getattr(model, "optimizer", None) is not None
         checkpointed = model.optimizer if inside else None
         set_trainable(model, phase)
         with distribute_strategy().scope():

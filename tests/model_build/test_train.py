@@ -107,10 +107,14 @@ def test_distilled_targets_are_the_teachers_probabilities_to_their_share():
 
 
 @pytest.mark.slow
-def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp_path, monkeypatch):
-    """Stopped inside its first phase and again inside its last, a rerun resumes each time from the checkpoint (not
-    from the starting weights), with Adam's moments, the dropout layers' random states and the order fit shuffles
-    the batches in, and ends with the very weights of a run that never stopped."""
+@pytest.mark.parametrize("distill", [0.0, 0.5])
+def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp_path, monkeypatch, distill):
+    """Stopped inside its first phase, at its end, and inside its last, a rerun resumes each time from the checkpoint
+    (not from the starting weights), with Adam's moments, the dropout layers' random states and the order fit
+    shuffles the batches in (also when a teacher is built after the checkpoint is loaded), and ends with the very
+    weights of a run that never stopped."""
+    import dataclasses
+
     import keras
 
     from app.notes import class_labels
@@ -126,7 +130,7 @@ def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp
         def batch(self, rng, size):
             return rng.standard_normal((size, 96, 64)).astype(np.float32), rng.integers(0, classes, size)
 
-    config = BuildConfig.quick()
+    config = dataclasses.replace(BuildConfig.quick(), distill=distill)
     rng = np.random.default_rng(0)
     validation = (rng.standard_normal((32, 96, 64)).astype(np.float32), rng.integers(0, classes, 32))
     phases = [Phase("head", ("head_", "probs"), 1e-3, 2), Phase("all", ("",), 1e-3, 2)]
@@ -155,7 +159,7 @@ def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp
 
         return patched
 
-    for stop in (1, 3):  # inside the head phase, then inside the last
+    for stop in (1, 2, 3):  # inside the head phase, at its end (before it is recorded as done), inside the last
         monkeypatch.setattr(train._Run, "checkpoint", stopping_after(stop))
         with pytest.raises(KeyboardInterrupt):
             run("stopped")
@@ -164,5 +168,6 @@ def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp
     assert [h["epoch"] for h in state["history"]] == [1, 2, 3, 4] and len(state["phases"]) == 2
     straight = keras.models.load_model(tmp_path / "straight" / "last.keras").get_weights()
     resumed = keras.models.load_model(tmp_path / "stopped" / "last.keras").get_weights()
+    assert len(straight) == len(resumed)
     for a, b in zip(straight, resumed):
         np.testing.assert_array_equal(a, b)
