@@ -112,8 +112,10 @@ def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp
     """Stopped inside its first phase, at its end, and inside its last, a rerun resumes each time from the checkpoint
     (not from the starting weights), with Adam's moments, the dropout layers' random states and the order fit
     shuffles the batches in (also when a teacher is built after the checkpoint is loaded), and ends with the very
-    weights of a run that never stopped."""
+    weights of a run that never stopped; stopped again before the average of its last two epochs, a rerun scores it
+    (a distilling run on one-hot labels)."""
     import dataclasses
+    import json
 
     import keras
 
@@ -130,7 +132,7 @@ def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp
         def batch(self, rng, size):
             return rng.standard_normal((size, 96, 64)).astype(np.float32), rng.integers(0, classes, size)
 
-    config = dataclasses.replace(BuildConfig.quick(), distill=distill)
+    config = dataclasses.replace(BuildConfig.quick(), distill=distill, average_epochs=2)
     rng = np.random.default_rng(0)
     validation = (rng.standard_normal((32, 96, 64)).astype(np.float32), rng.integers(0, classes, 32))
     phases = [Phase("head", ("head_", "probs"), 1e-3, 2), Phase("all", ("",), 1e-3, 2)]
@@ -171,3 +173,7 @@ def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp
     assert len(straight) == len(resumed)
     for a, b in zip(straight, resumed):
         np.testing.assert_array_equal(a, b)
+    path = tmp_path / "stopped" / "state.json"
+    average = state.pop("average")
+    path.write_text(json.dumps(state))
+    assert run("stopped")["average"] == average
