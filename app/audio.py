@@ -100,7 +100,12 @@ def portaudio_output_to_the_log() -> None:
     to becomes a pipe read by a thread of its own: PortAudio's lines go to the log at debug level (pitchrec -v
     shows them), every other line goes on to the terminal as it came. Python's sys.stderr writes to the terminal
     directly, and so do faulthandler's dumps. What C code writes just before the process aborts can be lost with the
-    pipe; if the thread fails, C's stderr goes back to the terminal. Call it before logging is set up."""
+    pipe; if the thread fails, C's stderr goes back to the terminal. Call it before logging is set up.
+
+    C code never waits on the pipe: a write to it when full fails, and that line is lost (or joined to the next).
+    At exit the pipe's reader stops with every other daemon thread, while a stream abandoned on a dead sound server
+    may still print PortAudio's complaints in a loop from its own thread; waiting on a full pipe, that thread held
+    C's stderr lock, and the interpreter's last flush of stderr waited for the lock for ever."""
     import faulthandler
     import io
     import sys
@@ -109,6 +114,7 @@ def portaudio_output_to_the_log() -> None:
         return
     terminal = os.dup(2)
     read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)  # for descriptor 2 too: a flag of the pipe's end, which dup2 shares
     os.dup2(write_end, 2)
     os.close(write_end)
     sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w", closefd=False), line_buffering=True,

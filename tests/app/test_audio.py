@@ -214,6 +214,33 @@ import sys; print("python's own", file=sys.stderr)
     assert done.stderr == "a line of some other library\npython's own\n"
 
 
+def test_the_process_ends_while_c_code_floods_stderr_from_a_thread_of_its_own():
+    """A PortAudio stream abandoned on a dead sound server prints its complaints in a loop from its own thread. At exit
+    the pipe's reader stops: the printing thread then waited on the full pipe holding C's stderr lock, and the
+    interpreter's last flush of stderr waited for the lock for ever (`pitchrec listen` after the server had gone and
+    come back: 1 run in 5 on a loaded machine). Here one long fprintf stands for the loop."""
+    import subprocess
+    import sys
+
+    script = """
+import ctypes, threading, time
+from app.audio import portaudio_output_to_the_log
+portaudio_output_to_the_log()
+libc = ctypes.CDLL(None)
+line = b"Expression 'self->capture.ready || self->playback.ready' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1\\n"
+flood = line * 1_000_000
+threading.Thread(target=libc.fputs, args=(flood, ctypes.c_void_p.in_dll(libc, "stderr")), daemon=True).start()
+time.sleep(0.05)
+print("exiting", flush=True)
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process did not end")
+    assert done.returncode == 0 and done.stdout == "exiting\n", done.stderr[-500:]
+    assert "Expression" not in done.stderr  # PortAudio's lines never reach the terminal
+
+
 def test_a_tone_spec_opens_a_tone_or_a_chord_and_a_bad_one_says_how_to_write_it():
     from app.audio import DeviceError, ToneInput, open_input
 
