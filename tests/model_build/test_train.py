@@ -130,6 +130,27 @@ def test_training_batches_masked_as_the_config_says_are_the_same_draws_with_band
         BuildConfig(band_mask_p=1.5)
 
 
+def test_random_states_are_restored_beside_a_checkpoint_of_their_own_epoch_only(tmp_path, caplog):
+    import keras
+
+    from model_build.config import BuildConfig
+    from model_build.train import _Run
+
+    run = _Run(BuildConfig(), tmp_path, tmp_path / "out", validation=(np.zeros((2, 96, 64), np.float32), np.array([0, 1])),
+               maker=object())
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5, seed=1), keras.layers.Dense(2)])
+    run.state["history"] = [{}, {}]
+    run.save_last(model)
+    run.state["epoch"] = 2  # the checkpoint's epoch, as the state records it once the epoch is done
+    run.load_last()
+    assert run._python_random is not None
+    run._python_random = None
+    run.state["epoch"] = 1  # a run killed after the checkpoint was written, before the state recorded its epoch
+    with caplog.at_level("WARNING", logger="model_build.train"):
+        run.load_last()
+    assert run._python_random is None and "not of the checkpoint's epoch 1" in caplog.text
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("distill", [0.0, 0.5])
 def test_a_transfer_run_stopped_and_resumed_ends_as_one_run_straight_through(tmp_path, monkeypatch, distill):
