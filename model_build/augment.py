@@ -9,8 +9,7 @@ the label means:
   shoebox rooms, RT60 0.15-1.0 s, drawn once per Augmenter);
 - `microphone` colours with a random 7-band EQ and band-limits (audiomentations);
 - `noise` adds white, pink, brown or babble-like noise at 0-40 dB SNR, or mains hum;
-- `clip` overdrives the input;
-- `mask_bands` (on log-mel patches, not audio) empties a few adjacent mel bands (SpecAugment's frequency mask).
+- `clip` overdrives the input.
 
 Each step has its probability; `Augmenter.noisy_validation()` is the fixed setting
 for the "reverb and 10 dB SNR" validation split. audiomentations draws from
@@ -101,21 +100,6 @@ def room_impulse_responses(rng: np.random.Generator, count: int) -> list[np.ndar
         ir = ir[int(np.argmax(np.abs(ir))) :][: int(IR_MAX_S * SR)]  # direct sound at sample 0
         irs.append((ir / np.abs(ir).max()).astype(np.float32))
     return irs
-
-
-def mask_bands(rng: np.random.Generator, patches: np.ndarray, p: float, widest: int) -> np.ndarray:
-    """Log-mel patches (N, frames, bands) with, in each at chance p, 1 to `widest` adjacent bands brought down to that
-    frame's quietest band: a notch, or a microphone deaf there. The pitch is still the label's; the model has to
-    read it from the partials left (SpecAugment's frequency mask, Park et al. 2019). A copy; p = 0 draws nothing."""
-    out = np.array(patches, dtype=np.float32, copy=True)
-    if p <= 0.0:
-        return out
-    bands = out.shape[-1]
-    for k in np.flatnonzero(rng.random(len(out)) < p):
-        width = int(rng.integers(1, widest + 1))
-        lo = int(rng.integers(0, bands - width + 1))
-        out[k, :, lo : lo + width] = out[k].min(axis=-1, keepdims=True)
-    return out
 
 
 def seed_globals(rng: np.random.Generator) -> None:

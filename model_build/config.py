@@ -140,8 +140,6 @@ class BuildConfig:
     room_p: float = 0.6  # training: the share of patches in a synthetic room ...
     noise_p: float = 0.7  # ... and with noise (model_build.augment.Probabilities) ...
     snr_db: tuple[float, float] = (0.0, 30.0)  # ... at an SNR drawn from this range
-    band_mask_p: float = 0.0  # training: the share of patches with some adjacent mel bands emptied (augment.mask_bands)
-    band_mask_widest: int = 8  # ... at most this many
     shift_cents: float = 30.0  # training pitch shifts: up to this many cents ...
     # ... but synthesized notes, detuned up to 49 cents already, by whole semitones only: no shift carries a note
     # past its label's half-semitone
@@ -166,8 +164,6 @@ class BuildConfig:
         checks = (
             (0.0 < self.learning_rate < 1.0, f"the learning rate is a rate between 0 and 1 (got {self.learning_rate})"),
             (0.0 <= self.init_mix < 1.0, f"the share mixed back to the starting weights is below 1 (got {self.init_mix})"),
-            (0.0 <= self.band_mask_p <= 1.0, f"the share of patches masked is between 0 and 1 (got {self.band_mask_p})"),
-            (self.band_mask_widest >= 1, f"a mask is at least 1 band wide (got {self.band_mask_widest})"),
             (0.0 <= self.distill <= 1.0, f"the distillation share is between 0 and 1 (got {self.distill})"),
             (self.bottleneck is None or self.bottleneck >= 1, f"a bottleneck is at least 1 wide (got {self.bottleneck})"),
             (self.transfer_head_epochs >= 1, f"the head phase takes at least 1 epoch (got {self.transfer_head_epochs})"),

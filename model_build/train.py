@@ -55,7 +55,7 @@ import numpy as np
 
 from app.notes import class_labels, label_index
 from app.params import LowSpectrumParams
-from model_build.augment import Augmenter, mask_bands, training_probabilities
+from model_build.augment import Augmenter, training_probabilities
 from model_build.config import BuildConfig
 from model_build.corpus import NoteBank, PatchMaker, load_validation, model_inputs, select_patches
 
@@ -162,15 +162,10 @@ def _patches(config: BuildConfig, maker: PatchMaker, steps: int, first_epoch: in
 
         def __getitem__(self, i: int):
             rng = np.random.default_rng([config.seed if config.draw_seed is None else config.draw_seed, self.epoch, i])
-            x, y = maker.batch(rng, config.batch_size)
-            if config.band_mask_p:  # its own draws: the patches are the ones a build without masks draws
-                masks = np.random.default_rng([config.seed if config.draw_seed is None else config.draw_seed,
-                                               self.epoch, i, 1])
-                log_mel = mask_bands(masks, x["log_mel"] if isinstance(x, dict) else x, config.band_mask_p,
-                                     config.band_mask_widest)
-                x = {**x, "log_mel": log_mel} if isinstance(x, dict) else log_mel
+            batch = maker.batch(rng, config.batch_size)
             if teacher is None:
-                return x, y
+                return batch
+            x, y = batch
             probs = teacher(model_inputs(x, low_params(teacher)), training=False)
             return x, soft_targets(y, probs, config.distill)
 

@@ -9,7 +9,7 @@ pytest.importorskip("audiomentations")
 pytest.importorskip("pyroomacoustics")
 
 from app.notes import hz_to_midi, label_index, midi_to_hz  # noqa: E402
-from model_build.augment import Augmenter, Probabilities, babble, mask_bands, rms  # noqa: E402
+from model_build.augment import Augmenter, Probabilities, babble, rms  # noqa: E402
 from model_build.corpus import PatchMaker  # noqa: E402
 
 from .test_corpus import f0_by_autocorrelation, tiny_bank  # noqa: E402
@@ -157,28 +157,3 @@ def test_synthesized_notes_shift_by_whole_semitones_unless_told(monkeypatch, syn
         assert off_semitone(synthesized).max() > 20.0
     else:
         assert off_semitone(synthesized).max() < 1e-6 and set(np.round(synthesized / 100.0)) == {-1.0, 1.0}
-
-
-def test_band_masks_empty_a_few_adjacent_bands_down_to_each_frames_quietest():
-    rng = np.random.default_rng(0)
-    patches = rng.normal(0.0, 1.0, (200, 96, 64)).astype(np.float32)
-    masked = mask_bands(np.random.default_rng(1), patches, p=0.5, widest=8)
-    assert masked is not patches and masked.dtype == np.float32
-    changed = np.any(masked != patches, axis=1)  # (patch, band): a band masked in that patch
-    hit = np.flatnonzero(changed.any(axis=1))
-    assert 70 < len(hit) < 130  # about half the patches
-    for k in hit:
-        bands = np.flatnonzero(changed[k])
-        assert 1 <= len(bands) <= 8 and np.all(np.diff(bands) == 1)  # one run of adjacent bands
-        np.testing.assert_array_equal(masked[k][:, bands], np.repeat(patches[k].min(axis=1, keepdims=True), len(bands), 1))
-    untouched = np.setdiff1d(np.arange(len(patches)), hit)
-    np.testing.assert_array_equal(masked[untouched], patches[untouched])
-    widths = [np.count_nonzero(changed[k]) for k in hit]
-    assert {1, 8} <= set(widths)  # every width up to the widest is drawn
-
-
-def test_band_masks_at_no_share_leave_the_patches_and_draw_nothing():
-    patches = np.random.default_rng(0).normal(size=(4, 96, 64)).astype(np.float32)
-    rng = np.random.default_rng(1)
-    np.testing.assert_array_equal(mask_bands(rng, patches, p=0.0, widest=8), patches)
-    assert rng.random() == np.random.default_rng(1).random()

@@ -106,30 +106,6 @@ def test_distilled_targets_are_the_teachers_probabilities_to_their_share():
     np.testing.assert_array_equal(labels, y)
 
 
-def test_training_batches_masked_as_the_config_says_are_the_same_draws_with_bands_emptied():
-    from model_build.config import BuildConfig
-    from model_build.train import _patches
-
-    class Maker:  # two-input patches, as a low-spectrum model takes them
-        def batch(self, rng, size):
-            x = {"log_mel": rng.standard_normal((size, 96, 64)).astype(np.float32),
-                 "low_spectrum": rng.standard_normal((size, 5)).astype(np.float32)}
-            return x, rng.integers(0, 10, size)
-
-    plain = _patches(BuildConfig(batch_size=64), Maker(), steps=2, first_epoch=3)[1]
-    masked = _patches(BuildConfig(batch_size=64, band_mask_p=1.0, band_mask_widest=4), Maker(), steps=2,
-                      first_epoch=3)[1]
-    np.testing.assert_array_equal(masked[1], plain[1])
-    np.testing.assert_array_equal(masked[0]["low_spectrum"], plain[0]["low_spectrum"])
-    changed = np.any(masked[0]["log_mel"] != plain[0]["log_mel"], axis=1)  # (patch, band)
-    assert np.all((changed.sum(axis=1) >= 1) & (changed.sum(axis=1) <= 4))  # every patch, 1 to 4 bands
-    again = _patches(BuildConfig(batch_size=64, band_mask_p=1.0, band_mask_widest=4), Maker(), steps=2,
-                     first_epoch=3)[1]
-    np.testing.assert_array_equal(again[0]["log_mel"], masked[0]["log_mel"])  # reproducible from the draw seed
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        BuildConfig(band_mask_p=1.5)
-
-
 def test_random_states_are_restored_beside_a_checkpoint_of_their_own_epoch_only(tmp_path, caplog):
     import keras
 
