@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (shutil.which("pulseaudio"
 CYCLES = 20
 LOST_S, BACK_S = 2.0, 5.0
 # A frozen GUI thread (issue 25: it waited on PortAudio for good) stops the heartbeat for longer than the window has
-# to say the input is lost. How late a heartbeat comes on a busy machine (0.16 to 0.28 s with both cores loaded) is
-# the machine's speed: printed, not tested.
+# to say the input is lost. The longest gap on a busy machine (0.16 to 0.28 s measured, both cores loaded) is the
+# machine's speed: printed, not tested.
 FROZEN_S = LOST_S
 
 
