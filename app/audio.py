@@ -105,7 +105,8 @@ def portaudio_output_to_the_log() -> None:
     C code never waits on the pipe: a write to it when full fails, and that line is lost (or joined to the next).
     At exit the pipe's reader stops with every other daemon thread, while a stream abandoned on a dead sound server
     may still print PortAudio's complaints in a loop from its own thread; waiting on a full pipe, that thread held
-    C's stderr lock, and the interpreter's last flush of stderr waited for the lock for ever."""
+    C's stderr lock, and the interpreter's last flush of stderr waited for the lock for ever. A child process started
+    later must be given a stderr of its own (as `_pactl` captures it): it would inherit a non-blocking one."""
     import faulthandler
     import io
     import sys
