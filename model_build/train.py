@@ -179,7 +179,7 @@ class _Run:
     """The pieces every training run shares: data, validation, checkpoint state."""
 
     def __init__(self, config: BuildConfig, data_dir: Path, out_dir: Path, bank: NoteBank | None = None,
-                 validation: tuple[np.ndarray, np.ndarray] | None = None, maker=None):
+                 validation: tuple[np.ndarray, np.ndarray] | None = None, maker=None, soft: bool = False):
         import keras
 
         keras.utils.set_random_seed(config.seed)
@@ -196,7 +196,8 @@ class _Run:
         self.validation = validation
         self.no_note_patches = int(np.sum(np.asarray(validation[1]) == label_index(None)))  # is_best's chance
         self.steps = max(1, config.train_patches_per_epoch // config.batch_size)
-        self.teacher = None  # with config.distill, train_transfer's teacher (the init model as it came)
+        self.soft = soft  # trained on class distributions (train_transfer's distillation), not class indices
+        self.teacher = None  # with soft targets, train_transfer's teacher (the init model as it came), once built
         self._python_random = None  # Python's random state from the checkpoint, for the next fit
         self.state_path, self.last_path = out_dir / "state.json", out_dir / "last.keras"
         fresh = {"epoch": 0, "history": []}
@@ -328,7 +329,7 @@ class _Run:
 
     def validation_targets(self, y_val: np.ndarray) -> np.ndarray:
         """The validation labels in the form the loss takes: class indices, or one-hot when distilling (soft targets)."""
-        return y_val if self.teacher is None else one_hot(y_val)
+        return one_hot(y_val) if self.soft else y_val
 
     def fit(self, model, first_epoch: int, epochs: int, phase: str | None = None) -> None:
         from model_build.vggish import low_params
@@ -422,7 +423,7 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     from model_build.transfer import schedule, set_trainable
     from model_build.vggish import add_low_branch, bottleneck_of, factorize, low_params, with_classes
 
-    run = _Run(config, data_dir, out_dir, bank, validation, maker)
+    run = _Run(config, data_dir, out_dir, bank, validation, maker, soft=config.distill > 0)
     phases = phases or schedule(config.learning_rate * 0.3, config.transfer_head_epochs, config.transfer_block_epochs,
                                 config.embedding_stack, config.transfer_decay, config.transfer_final_epochs, config.transfer_blocks)
     done = run.state.setdefault("phases", [])
@@ -437,18 +438,15 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
     if labels != class_labels():
         raise ValueError(f"{out_dir} holds a run of {len(labels)} classes, not this build's {len(class_labels())} "
                          f"({class_labels()[0]} to {class_labels()[-2]}); remove it or train in another --work-dir")
+    if len(done) >= len(phases):
+        log.info("all %d phases done", len(phases))
+        if run.averaging_due:  # stopped between the last epoch and the average (scored on one-hot labels if soft)
+            run.average(run.load_last())
+        return run.state
     from model_build.convert import load_float_model, saved_labels
 
     def start():  # the init model, grown to this build's classes if it has fewer (version 9's B0-C7)
         return with_classes(load_float_model(init_model), saved_labels(init_model), class_labels())
-
-    if len(done) >= len(phases):
-        log.info("all %d phases done", len(phases))
-        if run.averaging_due:  # stopped between the last epoch and the average
-            if config.distill:  # the model learnt from soft targets: scored on one-hot labels
-                run.teacher = start()
-            run.average(run.load_last())
-        return run.state
 
     # A run that has trained an epoch goes on from its checkpoint (grown and factorised already), also when it stopped
     # inside its first phase.
@@ -474,11 +472,10 @@ def train_transfer(config: BuildConfig, data_dir: Path, out_dir: Path, init_mode
         # The epoch this phase ends with: a run stopped inside it trains only what is left of it, with the optimizer's
         # state (Adam's moments, its step count) as the checkpoint kept it, as if it had not stopped.
         first, end = run.state["epoch"], sum(p.epochs for p in phases[: i + 1])
-        inside = first > end - phase.epochs and getattr(model, "optimizer", None) is not None
-        checkpointed = model.optimizer if inside else None
+        checkpointed = getattr(model, "optimizer", None) if first > end - phase.epochs else None  # stopped inside it
         set_trainable(model, phase)
         with distribute_strategy().scope():
-            _compile(model, phase.learning_rate, soft=run.teacher is not None)
+            _compile(model, phase.learning_rate, soft=run.soft)
             if checkpointed is not None:
                 _carry_optimizer_state(checkpointed, model)
         log.info("phase %s: %d epochs at learning rate %.2g, %d trainable weights", phase.name, end - first,
