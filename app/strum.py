@@ -10,7 +10,8 @@ serves every string. Each hop, StringReader.read:
      SOUNDING_DB over the floor. A string that has partials of its own but sounds none of them is silent,
      whatever its shared partials hold: a muted E2 under a sounding B3, its third.
   2. With f0 known to a cent or so from those, the string's other partials are looked for within NEAR_CENTS of
-     where its fit puts them, if no other string can sound there. More partials fit B, so that this string's
+     where its fit puts them, if no string not read yet can sound there; within a main lobe of another string's
+     partial (but ESTABLISH_HZ or more from it), fitted jointly with it. More partials fit B, so that this string's
      partials under another string's are placed within a fraction of a hertz.
   3. Shared partials, for strings with too few of their own: the other strings' partials are placed where their
      fits put them, and this string's is the one frequency that, with them, best explains the complex spectrum
@@ -353,8 +354,8 @@ class StringReader:
         # Strings not read yet that may sound: those with no partial of their own. One that has some and sounds none
         # is silent.
         pending = {i for i, owned in enumerate(self.owned) if not owned}
-        # 2. Further partials near where each fit puts them: none within 2 RESOLVE_HZ of another fitted string's
-        # partial, and none where a string not yet read may sound.
+        # 2. Further partials near where each fit puts them: none where a string not yet read may sound, and none
+        # nearer than ESTABLISH_HZ to another fitted string's partial.
         near = 2 ** (NEAR_CENTS / 1200)
         placed = [self.partials(*fit) if fit else [] for fit in fits]
         for i, fit in enumerate(fits):
@@ -362,10 +363,20 @@ class StringReader:
                 continue
             have = {p.n for p in found[i]}
             for n, g in placed[i]:
-                if n in have or self._pending_may_sound(g, i, pending) or any(
-                        abs(h - g) < 2 * RESOLVE_HZ for j, ps in enumerate(placed) if j != i for _, h in ps):
+                if n in have or self._pending_may_sound(g, i, pending):
                     continue
-                peak = spectrum.peak(g / near, g * near)
+                beside = [h for j, ps in enumerate(placed) if j != i for _, h in ps
+                          if abs(h - g) < 2 * RESOLVE_HZ + g * (near - 1)]
+                if any(abs(h - g) < ESTABLISH_HZ for h in beside):
+                    continue  # too near another string's partial to tell the two apart
+                if any(abs(h - g) < 2 * RESOLVE_HZ for h in beside):
+                    # Within a main lobe of another string's partial, a peak is pulled towards it: fitted beside it.
+                    peak = spectrum.joint(g / near, g * near, beside)
+                    if peak is None or peak[2] < ESTABLISH_HZ:
+                        continue
+                    peak = peak[:2]
+                else:
+                    peak = spectrum.peak(g / near, g * near)
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
             fits[i] = _fit_f0(found[i])
