@@ -331,6 +331,14 @@ class StringReader:
         top = max(p.n for p in found)
         return 0.0 if n <= top else 0.5 * n * f0 * B_SHARE * (n * n - top * top)
 
+    @staticmethod
+    def _beside(placed: list[list[tuple[int, float]]], i: int, f_hz: float,
+                span: float) -> list[tuple[int, int, float]]:
+        """(string, n, Hz) of the other strings' placed partials within a main lobe of where string i's partial may
+        lie (f_hz, within a factor span)."""
+        return [(j, m, g) for j, ps in enumerate(placed) if j != i for m, g in ps
+                if abs(g - f_hz) < 2 * RESOLVE_HZ + f_hz * (span - 1)]
+
     def _pending_may_sound(self, f_hz: float, i: int, pending: set[int]) -> bool:
         """Whether a partial of a string other than i that is not read, and may sound (it has no partial of its own
         to tell), may lie at f_hz."""
@@ -365,16 +373,15 @@ class StringReader:
             for n, g in placed[i]:
                 if n in have or self._pending_may_sound(g, i, pending):
                     continue
-                beside = [h for j, ps in enumerate(placed) if j != i for _, h in ps
-                          if abs(h - g) < 2 * RESOLVE_HZ + g * (near - 1)]
+                beside = [h for _, _, h in self._beside(placed, i, g, near)]
                 if any(abs(h - g) < ESTABLISH_HZ for h in beside):
                     continue  # too near another string's partial to tell the two apart
                 if any(abs(h - g) < 2 * RESOLVE_HZ for h in beside):
                     # Within a main lobe of another string's partial, a peak is pulled towards it: fitted beside it.
-                    peak = spectrum.joint(g / near, g * near, beside)
-                    if peak is None or peak[2] < ESTABLISH_HZ:
+                    fitted = spectrum.joint(g / near, g * near, beside)
+                    if fitted is None or fitted[2] < ESTABLISH_HZ:
                         continue
-                    peak = peak[:2]
+                    peak = fitted[:2]
                 else:
                     peak = spectrum.peak(g / near, g * near)
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
@@ -395,14 +402,14 @@ class StringReader:
                 continue
             own = {p.n for p in found[i]}
             estimate = fits[i][0] if fits[i] else self.targets_hz[i]
+            others = [self.partials(*fit) if fit is not None and j != i else [] for j, fit in enumerate(fits)]
             for n, _, _ in ps[:JOINT_PARTIALS]:
                 f = n * estimate
                 if n in own or (not found[i] and self._pending_may_sound(f, i, pending)):
                     continue  # a string not read yet may sound there: nothing to tell this string by
                 # The first partial found is looked for across the whole search; the next ones near where it puts them.
                 span = reach if not found[i] else 2 ** (NEAR_CENTS / 1200)
-                near_known = [(j, m, g) for j, fit in enumerate(fits) if j != i and fit is not None
-                              for m, g in self.partials(*fit) if abs(g - f) < 2 * RESOLVE_HZ + f * (span - 1)]
+                near_known = self._beside(others, i, f, span)
                 known = [g for _, _, g in near_known]
                 peak = spectrum.joint(f / span, f * span, known) if known else spectrum.peak(f / span, f * span)
                 apart = math.inf
