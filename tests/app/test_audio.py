@@ -230,10 +230,10 @@ libc = ctypes.CDLL(None)
 line = b"Expression 'self->capture.ready || self->playback.ready' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1\\n"
 flood = line * 1_000_000
 printing = threading.Event()
-def fprintf():
+def flood_stderr():
     printing.set()  # the call below follows at once, and holds C's stderr lock until it returns
     libc.fputs(flood, ctypes.c_void_p.in_dll(libc, "stderr"))
-threading.Thread(target=fprintf, daemon=True).start()
+threading.Thread(target=flood_stderr, daemon=True).start()
 printing.wait(30)
 time.sleep(0.05)
 print("exiting", flush=True)
