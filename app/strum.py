@@ -9,10 +9,11 @@ serves every string. Each hop, StringReader.read:
      by up to B_SHARE), the interpolated peak near where the partial should be, if it is a main lobe and stands
      SOUNDING_DB over the floor. A string that has partials of its own but sounds none of them is silent,
      whatever its shared partials hold: a muted E2 under a sounding B3, its third.
-  2. With f0 known to a cent or so from those, the string's other partials are looked for within NEAR_CENTS of
-     where its fit puts them, if no string not read yet can sound there; within a main lobe of another string's
-     partial (but ESTABLISH_HZ or more from it), fitted jointly with it. More partials fit B, so that this string's
-     partials under another string's are placed within a fraction of a hertz.
+  2. With f0 known to a cent or so from those, the string's other partials are looked for within NEAR_CENTS and
+     NEAR_HZ of where its fit puts them (a peak or fit beyond that band is not taken), if no string not read yet can
+     sound there; within a main lobe of another string's partial (but ESTABLISH_HZ or more from it), fitted jointly
+     with it. More partials fit B, so that this string's partials under another string's are placed within a
+     fraction of a hertz.
   3. Shared partials, for strings with too few of their own: the other strings' partials are placed where their
      fits put them, and this string's is the one frequency that, with them, best explains the complex spectrum
      there (least squares in the amplitudes, every candidate frequency scored at once). A string with no partial of
@@ -51,7 +52,8 @@ NFFT = 16384  # zero-padded: 0.98 Hz bins, for interpolation
 MAX_PARTIAL_HZ = 5000.0
 MAX_PARTIALS = 12
 SEARCH_CENTS = 45.0  # a string is read within this much of its target
-NEAR_CENTS = 8.0  # once a string's f0 is known, its further partials are looked for this near where it puts them
+NEAR_CENTS = 8.0  # once a string's f0 is known, its further partials are looked for this near where it puts them ...
+NEAR_HZ = 1.0  # ... and this much further (a short window reads a partial beside others to about a bin)
 RESOLVE_HZ = 2.0 / WINDOW_S  # a Hann main lobe's half width: 5 Hz
 SOUNDING_DB = 20.0  # a partial stands this far over the spectrum's floor ...
 DYNAMIC_RANGE_DB = 50.0  # ... which lies at least this far under the loudest peak
@@ -207,7 +209,10 @@ class _Spectrum:
         side = round(0.75 * NFFT / self.n)
         if k - side < 0 or k + side >= len(self.mag_db) or min(self.mag_db[k - side], self.mag_db[k + side]) < b - MAIN_LOBE_DB:
             return None
-        return (k + d) * self.hz_per_bin, b - 0.25 * (a - c) * d
+        hz = (k + d) * self.hz_per_bin
+        if not lo_hz <= hz <= hi_hz:
+            return None  # the band's edge bins are read whole: a peak interpolated past the band is not in it
+        return hz, b - 0.25 * (a - c) * d
 
     def loudest(self, lo_hz: float, hi_hz: float) -> float:
         lo, hi = max(1, int(lo_hz / self.hz_per_bin)), int(hi_hz / self.hz_per_bin) + 1
@@ -256,6 +261,8 @@ class _Spectrum:
             a, b, c = score[j - 1 : j + 2]
             d = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
         f = float(grid[j] + d * fine_step)
+        if not lo_hz <= f <= hi_hz:
+            return None  # the grids reach a step past the band: the best there is outside it
         k = self._responses(np.asarray(known_hz), bins) if known_hz else None
         # All amplitudes at once, to weigh the candidate against the known ones: a string that does not sound still
         # takes what the others' slightly misplaced partials leave over, but much less than they hold.
@@ -272,6 +279,13 @@ class _Spectrum:
         # where its string's fit puts it): the candidate's frequency then means nothing.
         apart = min((abs(f - g) for g in known_hz), default=math.inf) if raw <= ceiling + CANCEL_DB else 0.0
         return f, level, apart
+
+
+def _near(f_hz: float) -> tuple[float, float]:
+    """The band a string's further partial is looked for in, once its fit puts it at f_hz: NEAR_CENTS and NEAR_HZ
+    either side."""
+    half = f_hz * (2 ** (NEAR_CENTS / 1200) - 1) + NEAR_HZ
+    return f_hz - half, f_hz + half
 
 
 def _level_at(partials: list[_Partial], n: int) -> float:
@@ -378,12 +392,12 @@ class StringReader:
                     continue  # too near another string's partial to tell the two apart
                 if any(abs(h - g) < 2 * RESOLVE_HZ for h in beside):
                     # Within a main lobe of another string's partial, a peak is pulled towards it: fitted beside it.
-                    fitted = spectrum.joint(g / near, g * near, beside)
+                    fitted = spectrum.joint(*_near(g), beside)
                     if fitted is None or fitted[2] < ESTABLISH_HZ:
                         continue
                     peak = fitted[:2]
                 else:
-                    peak = spectrum.peak(g / near, g * near)
+                    peak = spectrum.peak(*_near(g))
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
             fits[i] = _fit_f0(found[i])
@@ -409,9 +423,10 @@ class StringReader:
                     continue  # a string not read yet may sound there: nothing to tell this string by
                 # The first partial found is looked for across the whole search; the next ones near where it puts them.
                 span = reach if not found[i] else 2 ** (NEAR_CENTS / 1200)
+                band = (f / span, f * span) if not found[i] else _near(f)
                 near_known = self._beside(others, i, f, span)
                 known = [g for _, _, g in near_known]
-                peak = spectrum.joint(f / span, f * span, known) if known else spectrum.peak(f / span, f * span)
+                peak = spectrum.joint(*band, known) if known else spectrum.peak(*band)
                 apart = math.inf
                 if known and peak is not None:
                     *peak, apart = peak
@@ -425,7 +440,7 @@ class StringReader:
                     # the neighbours' partials alone would make it, judged from the levels of their own partials
                     # (else it is theirs: this string muted, or ringing in sympathy).
                     expected = 10 * math.log10(sum(10 ** (_level_at(found[j], m) / 10) for j, m, _ in near_known))
-                    if spectrum.loudest(f / span, f * span) < expected + SHARE_EXCESS_DB:
+                    if spectrum.loudest(*band) < expected + SHARE_EXCESS_DB:
                         continue
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))

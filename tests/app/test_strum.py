@@ -89,6 +89,21 @@ def test_a_partial_near_another_strings_is_read_beside_it_not_dropped(seed):
     assert max(abs(c - bass[43]) for c in got) < 0.5
 
 
+@pytest.mark.parametrize("off_cents", [20.0, 30.0])
+def test_a_sinusoid_outside_where_a_strings_fit_puts_its_partial_is_not_taken_for_it(off_cents):
+    # G2's fundamental in tune and a louder sinusoid 2.3 or 3.4 Hz above twice it: further from where the fundamental
+    # puts the second partial than 8 cents and a hertz (a string's stretch, and a short window's error). Taken for
+    # the second partial, it pulls G2 9 cents sharp.
+    t = np.arange(int(1.3 * RATE)) / RATE
+    e1, g2 = midi_to_hz(28), midi_to_hz(43)
+    x = sum(np.sin(2 * np.pi * n * e1 * t + n) / n for n in range(1, 20))
+    x += np.sin(2 * np.pi * g2 * t) + 2 * np.sin(2 * np.pi * 2 * g2 * 2 ** (off_cents / 1200) * t + 1)
+    results = settled((28, 43), (0.1 * x).astype(np.float32), after_s=0.6)
+    got = readings(results, 1)
+    assert len(got) == len(results)
+    assert max(abs(c) for c in got) < 0.5
+
+
 @pytest.mark.parametrize("muted", range(len(GUITAR)))
 def test_a_muted_string_is_never_shown(muted):
     # In tune, the hardest case: a muted B3 sits 2 cents from E2's third partial, a muted E4 on E2's fourth.
