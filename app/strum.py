@@ -9,11 +9,10 @@ serves every string. Each hop, StringReader.read:
      by up to B_SHARE), the interpolated peak near where the partial should be, if it is a main lobe and stands
      SOUNDING_DB over the floor. A string that has partials of its own but sounds none of them is silent,
      whatever its shared partials hold: a muted E2 under a sounding B3, its third.
-  2. With f0 known to a cent or so from those, the string's other partials are looked for within NEAR_CENTS and
-     NEAR_HZ of where its fit puts them (a peak or fit beyond that band is not taken), if no string not read yet can
-     sound there; within a main lobe of another string's partial (but ESTABLISH_HZ or more from it), fitted jointly
-     with it. More partials fit B, so that this string's partials under another string's are placed within a
-     fraction of a hertz.
+  2. With f0 known to a cent or so from those, the string's other partials are looked for within NEAR_CENTS of
+     where its fit puts them, if no string not read yet can sound there; within a main lobe of another string's
+     partial (but ESTABLISH_HZ or more from it), fitted jointly with it. More partials fit B, so that this string's
+     partials under another string's are placed within a fraction of a hertz.
   3. Shared partials, for strings with too few of their own: the other strings' partials are placed where their
      fits put them, and this string's is the one frequency that, with them, best explains the complex spectrum
      there (least squares in the amplitudes, every candidate frequency scored at once). A string with no partial of
@@ -26,6 +25,9 @@ serves every string. Each hop, StringReader.read:
      alone whose partials lie where its own do, it counts only if its loudest partial comes within LONE_SHARE_DB of
      that string's loudest: weaker, it is taken for an open string ringing in sympathy with the one plucked.
   4. f0 and B from a weighted fit of log(f_n / n) = log f0 + B n^2 / 2 over the partials found.
+
+Every band a partial is looked for in (within SEARCH_CENTS or NEAR_CENTS of where it should be) reaches MARGIN_HZ
+further, and a peak or joint fit beyond it is not taken.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
@@ -52,8 +54,8 @@ NFFT = 16384  # zero-padded: 0.98 Hz bins, for interpolation
 MAX_PARTIAL_HZ = 5000.0
 MAX_PARTIALS = 12
 SEARCH_CENTS = 45.0  # a string is read within this much of its target
-NEAR_CENTS = 8.0  # once a string's f0 is known, its further partials are looked for this near where it puts them ...
-NEAR_HZ = 1.0  # ... and this much further (a short window reads a partial beside others to about a bin)
+NEAR_CENTS = 8.0  # once a string's f0 is known, its further partials are looked for this near where it puts them
+MARGIN_HZ = 1.0  # every band a partial is looked for in reaches this much further: a short window reads one to a bin
 RESOLVE_HZ = 2.0 / WINDOW_S  # a Hann main lobe's half width: 5 Hz
 SOUNDING_DB = 20.0  # a partial stands this far over the spectrum's floor ...
 DYNAMIC_RANGE_DB = 50.0  # ... which lies at least this far under the loudest peak
@@ -61,6 +63,10 @@ MAIN_LOBE_DB = 8.0  # how far a peak's shape may fall 3/4 of a window bin either
 B_MAX = 2e-3  # a fitted inharmonicity above this is not believed (f0 from the partials' mean then)
 B_SHARE = 2e-4  # how far other strings' partials may be stretched where a string looks for its own
 MIN_OWN_PARTIALS = 2  # a string with fewer partials of its own is also read from its lowest JOINT_PARTIALS shared ones
+# A string read from one partial alone is not shown if it has this many partials of its own (where no other string's
+# can fall) or more: a plucked string sounds several, and a lone peak there is a resonance or another sound. In the
+# window since an onset (the attack spreads every peak, and a lone one passes for a low string's), the second number.
+ONE_PARTIAL_OWN = (3, 2)
 JOINT_PARTIALS = 4
 FINE_STEPS = 5  # the joint fit's fine grid: this many steps either side of its coarse best
 JOINT_SHARE_DB = 6.0  # a joint fit's candidate this much weaker than the partials placed beside it is not there
@@ -194,8 +200,9 @@ class _Spectrum:
         self.floor_db = max(float(np.median(upto)), float(upto.max()) - DYNAMIC_RANGE_DB)
 
     def peak(self, lo_hz: float, hi_hz: float) -> tuple[float, float] | None:
-        """(Hz, dB) of the highest local maximum between lo_hz and hi_hz, interpolated on the log magnitude; None if
-        the highest point is the band's edge (a neighbour's peak rising into it)."""
+        """(Hz, dB) of the highest point between lo_hz and hi_hz, interpolated on the log magnitude; None if it is not
+        a local maximum (a neighbour's peak rising into the band), not a main lobe, or interpolated outside the
+        band."""
         lo, hi = max(1, int(lo_hz / self.hz_per_bin)), min(len(self.mag_db) - 2, int(hi_hz / self.hz_per_bin) + 1)
         if hi <= lo:
             return None
@@ -211,7 +218,7 @@ class _Spectrum:
             return None
         hz = (k + d) * self.hz_per_bin
         if not lo_hz <= hz <= hi_hz:
-            return None  # the band's edge bins are read whole: a peak interpolated past the band is not in it
+            return None  # the band's edge bins are read whole, and a peak there may be interpolated past the band
         return hz, b - 0.25 * (a - c) * d
 
     def loudest(self, lo_hz: float, hi_hz: float) -> float:
@@ -231,8 +238,8 @@ class _Spectrum:
         """(Hz, dB, Hz from the nearest known) of the one sinusoid between lo_hz and hi_hz that, with sinusoids at
         known_hz (amplitudes unknown), best explains the complex spectrum around it (least squares). With the known
         ones projected out, a candidate r explains |r^H P y|^2 / |P r|^2 of what is left, so every candidate is
-        scored at once. None when it comes out more than JOINT_SHARE_DB under the strongest known one; 0 Hz from the
-        nearest when it is one of a cancelling pair."""
+        scored at once. None when it lies outside lo_hz..hi_hz or comes out more than JOINT_SHARE_DB under the
+        strongest known one; 0 Hz from the nearest when it is one of a cancelling pair."""
         span = 0.5 * (hi_hz - lo_hz) + RESOLVE_HZ
         centre = 0.5 * (lo_hz + hi_hz)
         bins = np.arange(max(1, int((centre - span) / self.hz_per_bin)), int((centre + span) / self.hz_per_bin) + 2)
@@ -262,7 +269,7 @@ class _Spectrum:
             d = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
         f = float(grid[j] + d * fine_step)
         if not lo_hz <= f <= hi_hz:
-            return None  # the grids reach a step past the band: the best there is outside it
+            return None  # the grids reach a coarse step under the band and up to two over it
         k = self._responses(np.asarray(known_hz), bins) if known_hz else None
         # All amplitudes at once, to weigh the candidate against the known ones: a string that does not sound still
         # takes what the others' slightly misplaced partials leave over, but much less than they hold.
@@ -281,11 +288,11 @@ class _Spectrum:
         return f, level, apart
 
 
-def _near(f_hz: float) -> tuple[float, float]:
-    """The band a string's further partial is looked for in, once its fit puts it at f_hz: NEAR_CENTS and NEAR_HZ
-    either side."""
-    half = f_hz * (2 ** (NEAR_CENTS / 1200) - 1) + NEAR_HZ
-    return f_hz - half, f_hz + half
+def _band(f_hz: float, cents: float) -> tuple[float, float]:
+    """Where a partial expected at f_hz is looked for: within `cents` of it, plus MARGIN_HZ either side. A peak or
+    joint fit beyond is not taken."""
+    ratio = 2 ** (cents / 1200)
+    return f_hz / ratio - MARGIN_HZ, f_hz * ratio + MARGIN_HZ
 
 
 def _level_at(partials: list[_Partial], n: int) -> float:
@@ -331,7 +338,8 @@ class StringReader:
         self.nominal = [[(n, f, any(lo - RESOLVE_HZ < f * reach and f / reach < hi + RESOLVE_HZ
                                     for j, ranges in enumerate(others) if j != i for lo, hi in ranges))
                          for n, f in self.partials(f0)] for i, f0 in enumerate(self.targets_hz)]
-        self.owned = [any(not shared for _, _, shared in ps) for ps in self.nominal]
+        self.own_count = [sum(not shared for _, _, shared in ps) for ps in self.nominal]
+        self.owned = [count > 0 for count in self.own_count]
 
     def partials(self, f0: float, b: float = 0.0, most: int | None = MAX_PARTIALS) -> list[tuple[int, float]]:
         """(n, f_n) of the partials under top_hz: the first `most` (those a string is read from), or all of them."""
@@ -369,7 +377,7 @@ class StringReader:
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
         for i, ps in enumerate(self.nominal):  # 1. each string's own partials
             for n, f, shared in ps:
-                peak = None if shared else spectrum.peak(f / reach, f * reach)
+                peak = None if shared else spectrum.peak(*_band(f, SEARCH_CENTS))
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
         fits = [_fit_f0(p) if p else None for p in found]
@@ -392,12 +400,12 @@ class StringReader:
                     continue  # too near another string's partial to tell the two apart
                 if any(abs(h - g) < 2 * RESOLVE_HZ for h in beside):
                     # Within a main lobe of another string's partial, a peak is pulled towards it: fitted beside it.
-                    fitted = spectrum.joint(*_near(g), beside)
+                    fitted = spectrum.joint(*_band(g, NEAR_CENTS), beside)
                     if fitted is None or fitted[2] < ESTABLISH_HZ:
                         continue
                     peak = fitted[:2]
                 else:
-                    peak = spectrum.peak(*_near(g))
+                    peak = spectrum.peak(*_band(g, NEAR_CENTS))
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
             fits[i] = _fit_f0(found[i])
@@ -423,7 +431,7 @@ class StringReader:
                     continue  # a string not read yet may sound there: nothing to tell this string by
                 # The first partial found is looked for across the whole search; the next ones near where it puts them.
                 span = reach if not found[i] else 2 ** (NEAR_CENTS / 1200)
-                band = (f / span, f * span) if not found[i] else _near(f)
+                band = _band(f, NEAR_CENTS if found[i] else SEARCH_CENTS)
                 near_known = self._beside(others, i, f, span)
                 known = [g for _, _, g in near_known]
                 peak = spectrum.joint(*band, known) if known else spectrum.peak(*band)
@@ -445,9 +453,11 @@ class StringReader:
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
                     estimate = _fit_f0(found[i])[0]
-            if lone is not None and not self.owned[i] and found[i] and self._in_sympathy(
+            if lone is not None and fits[lone] is not None and not self.owned[i] and found[i] and self._in_sympathy(
                     found[i], found[lone], fits[lone]):
                 found[i] = []
+            if len(found[i]) == 1 and self.own_count[i] >= ONE_PARTIAL_OWN[0 if whole else 1]:
+                found[i] = []  # one partial of several of its own: not this string
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
                 pending.discard(i)

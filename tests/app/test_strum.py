@@ -9,6 +9,7 @@ from app.tuning import TuningSpec
 
 RATE = 16000
 GUITAR = (40, 45, 50, 55, 59, 64)  # E2 A2 D3 G3 B3 E4
+BASS = (28, 33, 38, 43)  # E1 A1 D2 G2
 
 
 def strum(cents: dict[int, float], seconds: float = 1.3, b: float = 1e-4, gap_s: float = 0.02, seed: int = 0,
@@ -89,11 +90,11 @@ def test_a_partial_near_another_strings_is_read_beside_it_not_dropped(seed):
     assert max(abs(c - bass[43]) for c in got) < 0.5
 
 
-@pytest.mark.parametrize("off_cents", [20.0, 30.0])
+@pytest.mark.parametrize("off_cents", [-30.0, -20.0, 20.0, 30.0])
 def test_a_sinusoid_outside_where_a_strings_fit_puts_its_partial_is_not_taken_for_it(off_cents):
-    # G2's fundamental in tune and a louder sinusoid 2.3 or 3.4 Hz above twice it: further from where the fundamental
-    # puts the second partial than 8 cents and a hertz (a string's stretch, and a short window's error). Taken for
-    # the second partial, it pulls G2 9 cents sharp.
+    # G2's fundamental in tune and a louder sinusoid 2.3 or 3.4 Hz from twice it: further from where the fundamental
+    # puts the second partial than 8 cents plus a hertz (a string's stretch, and a short window's error). Taken for
+    # the second partial, it pulls G2 8 or 9 cents off.
     t = np.arange(int(1.3 * RATE)) / RATE
     e1, g2 = midi_to_hz(28), midi_to_hz(43)
     x = sum(np.sin(2 * np.pi * n * e1 * t + n) / n for n in range(1, 20))
@@ -139,6 +140,17 @@ def test_a_string_ringing_in_sympathy_beside_one_plucked_alone_is_not_shown(unde
     results = settled(GUITAR, audio, after_s=0.0)
     assert readings(results, 4) == [] and {r.mode for r in results} <= {"single", None}
     assert np.median(readings(results, 0)) == pytest.approx(0.0, abs=0.3)
+
+
+@pytest.mark.parametrize("under_db", [20.0, 25.0])
+def test_a_lone_peak_where_a_strings_fundamental_would_be_is_not_that_string(under_db):
+    # A1 plucked alone and a steady sinusoid 30 cents under E1 (a resonance, a hum): E1 has three partials of its
+    # own (1, 3 and 6: no other bass string's can fall there), and a plucked E1 sounds more than one.
+    t = np.arange(int(1.3 * RATE)) / RATE
+    hum = 0.2 * 10 ** (-under_db / 20) * np.sin(2 * np.pi * midi_to_hz(28) * 2 ** (-30 / 1200) * t) * (t > 0.05)
+    results = settled(BASS, (strum({33: 0.0}) + hum).astype(np.float32), after_s=0.0)
+    assert readings(results, 0) == [] and {r.mode for r in results} <= {"single", None}
+    assert np.median(readings(results, 1)) == pytest.approx(0.0, abs=0.3)
 
 
 @pytest.mark.parametrize(("lone", "b3_cents", "under_db"), [(40, 25.0, 3.0), (55, -20.0, 12.0)])
