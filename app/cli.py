@@ -429,7 +429,11 @@ def main(argv: list[str] | None = None) -> int:
     from app.tuning import TuningFileError
 
     args = build_parser().parse_args(argv)
-    if argv is None and args.func in (cmd_devices, cmd_listen, cmd_gui):  # the app itself, not a test calling main
+    if argv is None:  # the app itself, not a test calling main
+        from app.engine import one_blas_thread
+
+        one_blas_thread()
+    if argv is None and args.func in (cmd_devices, cmd_listen, cmd_gui):
         from app.audio import portaudio_output_to_the_log
 
         portaudio_output_to_the_log()

@@ -42,6 +42,16 @@ log = logging.getLogger(__name__)
 A4_MIN_HZ, A4_MAX_HZ = 415.0, 466.0
 
 
+def one_blas_thread() -> None:
+    """Keep NumPy's linear algebra (OpenBLAS) to one thread, process-wide. The analysis's matrices are small (strum
+    tuning fits a dozen sinusoids at a time; the mel filterbank), and on them OpenBLAS's other threads only spin:
+    with two, strum tuning took twice the CPU in the same wall time. The app's entry point calls it, and so do the
+    benchmarks that measure its CPU."""
+    import threadpoolctl
+
+    threadpoolctl.threadpool_limits(1, user_api="blas")
+
+
 class SettingsError(ValueError):
     """A setting out of its range; the message names it and the range."""
 

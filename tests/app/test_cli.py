@@ -291,3 +291,12 @@ def test_listen_refuses_strings_the_tuning_cannot_place_in_one_line(tmp_path):
     result = run("listen", "--device", "tone:110", "--strings", "E2,A2", "--scl", tmp_path / "12.scl", "--kbm",
                  tmp_path / "from48.kbm", "--seconds", "0.5")
     assert_one_line_error(result, "string E2 has no key in the tuning's keyboard mapping")
+
+
+def test_the_app_keeps_numpys_linear_algebra_to_one_thread():
+    # Strum tuning's fits are small: a second OpenBLAS thread only spins on them (twice the CPU, the same wall time).
+    code = ("import sys, threadpoolctl; from app.cli import main; sys.argv = ['pitchrec', 'temperaments']; main(); "
+            "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "1"
