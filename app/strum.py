@@ -27,7 +27,9 @@ serves every string. Each hop, StringReader.read:
   4. f0 and B from a weighted fit of log(f_n / n) = log f0 + B n^2 / 2 over the partials found.
 
 Every band a partial is looked for in (within SEARCH_CENTS or NEAR_CENTS of where it should be) reaches MARGIN_HZ
-further, and a peak or joint fit beyond it is not taken.
+further, and a peak or joint fit beyond it is not taken. A string found with one partial alone, when it has
+ONE_PARTIAL_OWN partials of its own or more (ONE_PARTIAL_OWN_SINCE_ONSET since an onset), is not shown: a plucked
+string sounds several.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
@@ -62,11 +64,14 @@ DYNAMIC_RANGE_DB = 50.0  # ... which lies at least this far under the loudest pe
 MAIN_LOBE_DB = 8.0  # how far a peak's shape may fall 3/4 of a window bin either side and still be a main lobe
 B_MAX = 2e-3  # a fitted inharmonicity above this is not believed (f0 from the partials' mean then)
 B_SHARE = 2e-4  # how far other strings' partials may be stretched where a string looks for its own
-MIN_OWN_PARTIALS = 2  # a string with fewer partials of its own is also read from its lowest JOINT_PARTIALS shared ones
+# A string with fewer partials found is also read from its lowest JOINT_PARTIALS shared ones (step 3, which is also
+# where a string found with one partial meets ONE_PARTIAL_OWN: at least 2, or it would skip step 3).
+MIN_OWN_PARTIALS = 2
 # A string read from one partial alone is not shown if it has this many partials of its own (where no other string's
-# can fall) or more: a plucked string sounds several, and a lone peak there is a resonance or another sound. In the
-# window since an onset (the attack spreads every peak, and a lone one passes for a low string's), the second number.
-ONE_PARTIAL_OWN = (3, 2)
+# can fall) or more: a plucked string sounds several, and a lone peak there is a resonance or another sound ...
+ONE_PARTIAL_OWN = 3
+ONE_PARTIAL_OWN_SINCE_ONSET = 2  # ... and this many, read since an onset (the attack spreads a peak, and a lone one
+# passes for a low string's partial)
 JOINT_PARTIALS = 4
 FINE_STEPS = 5  # the joint fit's fine grid: this many steps either side of its coarse best
 JOINT_SHARE_DB = 6.0  # a joint fit's candidate this much weaker than the partials placed beside it is not there
@@ -370,8 +375,9 @@ class StringReader:
     def read(self, x: np.ndarray, whole: bool = True) -> list[tuple[float | None, float, bool]]:
         """Each string's (f0, or None where it is not read; its strongest partial's level in dB over the spectrum's
         floor; whether, not read, it may be sounding but cannot be told from the others), from a window of audio at
-        rate_hz. Not `whole` (a window shorter than WINDOW_S, since an onset): the strings with no partial of their own
-        are not read, their partials too near the others' for it."""
+        rate_hz. Not `whole` (read since an onset, until it has left the window by SETTLE_S): the strings with no
+        partial of their own are not read, their partials too near the others' for it, and a string found with one
+        partial needs only ONE_PARTIAL_OWN_SINCE_ONSET of its own to be left out."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
         reach = self.reach
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
@@ -415,8 +421,6 @@ class StringReader:
         # near the lone string's counts only within LONE_SHARE_DB of the lone string's loudest partial: much weaker,
         # it is taken for an open string ringing in sympathy with the one plucked (as a soundfont's samples and a real
         # guitar's open strings do), and a string plucked alone is not a strum.
-        sounding = [j for j, owned in enumerate(self.owned) if owned and fits[j] is not None]
-        lone = sounding[0] if len(sounding) == 1 else None
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
             if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (
@@ -453,10 +457,12 @@ class StringReader:
                 if peak is not None and peak[1] - spectrum.floor_db >= SOUNDING_DB:
                     found[i].append(_Partial(n, *peak))
                     estimate = _fit_f0(found[i])[0]
-            if lone is not None and fits[lone] is not None and not self.owned[i] and found[i] and self._in_sympathy(
-                    found[i], found[lone], fits[lone]):
-                found[i] = []
-            if len(found[i]) == 1 and self.own_count[i] >= ONE_PARTIAL_OWN[0 if whole else 1]:
+            if not self.owned[i] and found[i]:
+                # Those with partials of their own come first, so which of them sound is settled by now.
+                sounding = [j for j, owned in enumerate(self.owned) if owned and fits[j] is not None]
+                if len(sounding) == 1 and self._in_sympathy(found[i], found[sounding[0]], fits[sounding[0]]):
+                    found[i] = []
+            if len(found[i]) == 1 and self.own_count[i] >= (ONE_PARTIAL_OWN if whole else ONE_PARTIAL_OWN_SINCE_ONSET):
                 found[i] = []  # one partial of several of its own: not this string
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent

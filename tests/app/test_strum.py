@@ -153,6 +153,19 @@ def test_a_lone_peak_where_a_strings_fundamental_would_be_is_not_that_string(und
     assert np.median(readings(results, 1)) == pytest.approx(0.0, abs=0.3)
 
 
+def test_a_string_ringing_in_sympathy_stays_off_when_a_lone_peak_is_not_taken_for_a_second_string():
+    # DADGAD: A2 plucked alone, A3 ringing 12 dB under it and a lone peak 30 cents under D2. D2 (three partials of its
+    # own, one sounding) is not read; A2 is then the one string sounding, and A3 beside it is its sympathy, not a
+    # strum.
+    dadgad = (38, 45, 50, 55, 57, 62)
+    t = np.arange(int(1.3 * RATE)) / RATE
+    peak = 0.02 * np.sin(2 * np.pi * midi_to_hz(38) * 2 ** (-30 / 1200) * t) * (t > 0.05)
+    results = settled(dadgad, (strum({45: 0.0}) + 10 ** (-12 / 20) * strum({57: 25.0}) + peak).astype(np.float32),
+                      after_s=0.0)
+    assert readings(results, 0) == [] and readings(results, 4) == []
+    assert {r.mode for r in results} <= {"single", None}
+
+
 @pytest.mark.parametrize(("lone", "b3_cents", "under_db"), [(40, 25.0, 3.0), (55, -20.0, 12.0)])
 def test_a_string_with_no_partial_of_its_own_beside_one_plucked_is_read_when_it_is_played(lone, b3_cents, under_db):
     # B3 played with E2 about as loud (5 dB under, the beat of B3 with E2's third partial drops it for a hop or two:
