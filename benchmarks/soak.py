@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.audio import ToneInput  # noqa: E402
-from app.engine import Analyzer, Settings  # noqa: E402
+from app.engine import Analyzer, Settings, one_blas_thread  # noqa: E402
 from app.live import LiveSession  # noqa: E402
 from app.model import NoteModel  # noqa: E402
 from app.notes import NOTE_MAX, NOTE_MIN, midi_to_hz  # noqa: E402
@@ -116,6 +116,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=120.0, help="stream minutes through the Analyzer")
     parser.add_argument("--threaded-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    one_blas_thread()  # as the app runs
     model = NoteModel()
     a = soak_analyzer(model, args.minutes)
     growth = max(mb for _, mb in a["samples"]) - a["rss0"]
