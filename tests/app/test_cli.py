@@ -296,7 +296,8 @@ def test_listen_refuses_strings_the_tuning_cannot_place_in_one_line(tmp_path):
 def test_the_app_keeps_numpys_linear_algebra_to_one_thread():
     # Strum tuning's fits are small: a second OpenBLAS thread only spins on them (twice the CPU, the same wall time).
     code = ("import sys, threadpoolctl; from app.cli import main\n"
-            "def blas(): return [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+            "def blas():\n"
+            "    return [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
             "print(*blas()); sys.argv = ['pitchrec', 'temperaments']; main(); print(*blas())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
