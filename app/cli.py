@@ -430,13 +430,12 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     if argv is None:  # the app itself, not a test calling main
+        from app.audio import portaudio_output_to_the_log
         from app.engine import one_blas_thread
 
         one_blas_thread()
-    if argv is None and args.func in (cmd_devices, cmd_listen, cmd_gui):
-        from app.audio import portaudio_output_to_the_log
-
-        portaudio_output_to_the_log()
+        if args.func in (cmd_devices, cmd_listen, cmd_gui):
+            portaudio_output_to_the_log()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     try:
         return args.func(args)

@@ -379,7 +379,6 @@ class StringReader:
         partial of their own are not read, their partials too near the others' for it, and a string found with one
         partial needs only ONE_PARTIAL_OWN_SINCE_ONSET of its own to be left out."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
-        reach = self.reach
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
         for i, ps in enumerate(self.nominal):  # 1. each string's own partials
             for n, f, shared in ps:
@@ -434,9 +433,9 @@ class StringReader:
                 if n in own or (not found[i] and self._pending_may_sound(f, i, pending)):
                     continue  # a string not read yet may sound there: nothing to tell this string by
                 # The first partial found is looked for across the whole search; the next ones near where it puts them.
-                span = reach if not found[i] else 2 ** (NEAR_CENTS / 1200)
-                band = _band(f, NEAR_CENTS if found[i] else SEARCH_CENTS)
-                near_known = self._beside(others, i, f, span)
+                cents = NEAR_CENTS if found[i] else SEARCH_CENTS
+                band = _band(f, cents)
+                near_known = self._beside(others, i, f, 2 ** (cents / 1200))
                 known = [g for _, _, g in near_known]
                 peak = spectrum.joint(*band, known) if known else spectrum.peak(*band)
                 apart = math.inf

@@ -38,6 +38,12 @@ def strum(cents: dict[int, float], seconds: float = 1.3, b: float = 1e-4, gap_s:
     return (0.2 * x / np.abs(x).max()).astype(np.float32)
 
 
+def steady(hz: float, amplitude: float, seconds: float = 1.3) -> np.ndarray:
+    """A steady sinusoid from 0.05 s (a strum's first onset) on: a resonance, a hum, another sound."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    return amplitude * np.sin(2 * np.pi * hz * t) * (t > 0.05)
+
+
 def settled(strings, audio, rate=RATE, after_s=0.8, **kwargs):
     """The results from after_s on (the strum has rung into the whole window)."""
     return [r for r in StrumAnalyzer(strings, rate, **kwargs).feed(audio) if r.t_s >= after_s]
@@ -146,8 +152,7 @@ def test_a_string_ringing_in_sympathy_beside_one_plucked_alone_is_not_shown(unde
 def test_a_lone_peak_where_a_strings_fundamental_would_be_is_not_that_string(under_db):
     # A1 plucked alone and a steady sinusoid 30 cents under E1 (a resonance, a hum): E1 has three partials of its
     # own (1, 3 and 6: no other bass string's can fall there), and a plucked E1 sounds more than one.
-    t = np.arange(int(1.3 * RATE)) / RATE
-    hum = 0.2 * 10 ** (-under_db / 20) * np.sin(2 * np.pi * midi_to_hz(28) * 2 ** (-30 / 1200) * t) * (t > 0.05)
+    hum = steady(midi_to_hz(28) * 2 ** (-30 / 1200), 0.2 * 10 ** (-under_db / 20))
     results = settled(BASS, (strum({33: 0.0}) + hum).astype(np.float32), after_s=0.0)
     assert readings(results, 0) == [] and {r.mode for r in results} <= {"single", None}
     assert np.median(readings(results, 1)) == pytest.approx(0.0, abs=0.3)
@@ -158,8 +163,7 @@ def test_a_string_ringing_in_sympathy_stays_off_when_a_lone_peak_is_not_taken_fo
     # own, one sounding) is not read; A2 is then the one string sounding, and A3 beside it is its sympathy, not a
     # strum.
     dadgad = (38, 45, 50, 55, 57, 62)
-    t = np.arange(int(1.3 * RATE)) / RATE
-    peak = 0.02 * np.sin(2 * np.pi * midi_to_hz(38) * 2 ** (-30 / 1200) * t) * (t > 0.05)
+    peak = steady(midi_to_hz(38) * 2 ** (-30 / 1200), 0.02)
     results = settled(dadgad, (strum({45: 0.0}) + 10 ** (-12 / 20) * strum({57: 25.0}) + peak).astype(np.float32),
                       after_s=0.0)
     assert readings(results, 0) == [] and readings(results, 4) == []
