@@ -33,8 +33,9 @@ string sounds several.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
-from SHORTEST_S on, and the strings with no partial of their own only once the onset has left the window: a window
-that cuts a sound off spreads its partials, and shows strings that are not there. Mode: "strum" when two or more
+from SHORTEST_S on: a window that cuts a sound off spreads its partials, and shows strings that are not there. Until
+the onset has left the window by SETTLE_S, the strings with no partial of their own are read only from two partials
+or more, one standing ESTABLISH_SINCE_ONSET_BINS of that shorter window's bins from the others'. Mode: "strum" when two or more
 strings sound, "single" when one does, None when none (or the input is under the gate).
 """
 
@@ -77,6 +78,8 @@ FINE_STEPS = 5  # the joint fit's fine grid: this many steps either side of its 
 JOINT_SHARE_DB = 6.0  # a joint fit's candidate this much weaker than the partials placed beside it is not there
 CANCEL_DB = 1.0  # a joint fit's amplitude this far over the band's peak is one of a cancelling pair
 ESTABLISH_HZ = 2.5  # a string with nothing of its own is read once a partial stands this far from the others' ...
+# ... and, in a window since an onset (shorter, with wider main lobes), this many of its bins (rate / length) far
+ESTABLISH_SINCE_ONSET_BINS = 1.5
 UNRESOLVED_HZ = 1.0  # ... and nearer than this, a partial is its only if SHARE_EXCESS_DB louder than theirs
 SHARE_EXCESS_DB = 6.0
 LONE_SHARE_DB = 10.0  # beside one string alone, a string with no partial of its own counts only this near its level
@@ -375,10 +378,12 @@ class StringReader:
     def read(self, x: np.ndarray, whole: bool = True) -> list[tuple[float | None, float, bool]]:
         """Each string's (f0, or None where it is not read; its strongest partial's level in dB over the spectrum's
         floor; whether, not read, it may be sounding but cannot be told from the others), from a window of audio at
-        rate_hz. Not `whole` (read since an onset, until it has left the window by SETTLE_S): the strings with no
-        partial of their own are not read, their partials too near the others' for it, and a string found with one
-        partial needs only ONE_PARTIAL_OWN_SINCE_ONSET of its own to be left out."""
+        rate_hz. Not `whole` (read since an onset, until it has left the window by SETTLE_S): a string with no partial
+        of its own needs a partial ESTABLISH_SINCE_ONSET_BINS of this shorter window's bins from the others', and two
+        partials found; one with partials of its own found with one partial needs only ONE_PARTIAL_OWN_SINCE_ONSET
+        of its own to be left out."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
+        establish_hz = ESTABLISH_HZ if whole else ESTABLISH_SINCE_ONSET_BINS * self.rate_hz / len(x)
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
         for i, ps in enumerate(self.nominal):  # 1. each string's own partials
             for n, f, shared in ps:
@@ -422,8 +427,7 @@ class StringReader:
         # guitar's open strings do), and a string plucked alone is not a strum.
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
-            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (
-                    not whole and not self.owned[i]):
+            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]):
                 continue
             own = {p.n for p in found[i]}
             estimate = fits[i][0] if fits[i] else self.targets_hz[i]
@@ -442,7 +446,7 @@ class StringReader:
                 if known and peak is not None:
                     *peak, apart = peak
                 if peak is not None and not found[i] and any(
-                        abs(peak[0] - g) < ESTABLISH_HZ + self._placement_error_hz(found[j], fits[j][0], m)
+                        abs(peak[0] - g) < establish_hz + self._placement_error_hz(found[j], fits[j][0], m)
                         for j, m, g in near_known):
                     # Nothing of its own tells this string from its neighbours' partials yet: not this one either.
                     continue
@@ -461,8 +465,9 @@ class StringReader:
                 sounding = [j for j, owned in enumerate(self.owned) if owned and fits[j] is not None]
                 if len(sounding) == 1 and self._in_sympathy(found[i], found[sounding[0]], fits[sounding[0]]):
                     found[i] = []
-            if len(found[i]) == 1 and self.own_count[i] >= (ONE_PARTIAL_OWN if whole else ONE_PARTIAL_OWN_SINCE_ONSET):
-                found[i] = []  # one partial of several of its own: not this string
+            if len(found[i]) == 1 and (self.own_count[i] >= (ONE_PARTIAL_OWN if whole else ONE_PARTIAL_OWN_SINCE_ONSET)
+                                       or not (whole or self.owned[i])):
+                found[i] = []  # one partial of several of its own, or of none since an onset: not this string
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
                 pending.discard(i)
@@ -559,8 +564,9 @@ class StrumAnalyzer:
         # A sound that began inside the window is read from its onset on (a window truncated by the onset spreads
         # every partial and shows strings that are not there), once SHORTEST_S of it has come; in whole hops of
         # audio, so that few window lengths occur.
-        # The strings with no partial of their own wait until the onset has left the window by SETTLE_S more: a
-        # partial of their neighbour's still swelling or settling there is hertz off where its fit puts it.
+        # Until the onset has left the window by SETTLE_S more, the strings with no partial of their own need more to
+        # be read (StringReader.read's `whole`): a partial of their neighbour's still swelling or settling there is
+        # hertz off where its fit puts it.
         since = self._since_onset
         if level >= self.gate_dbfs and since >= len(self._audio) + SETTLE_S * ANALYSIS_RATE_HZ:
             readings = self._reader.read(self._audio)

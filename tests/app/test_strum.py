@@ -78,6 +78,18 @@ def test_b3_and_e4_near_the_lower_strings_partials_are_not_shown_wrong(seed):
         assert all(abs(c - detunes[k]) < 5.0 for c in readings(results, k))
 
 
+# Seeds whose every string, B3 and E4 included, is read within 5 cents from 0.4 s after the strum's first onset
+@pytest.mark.parametrize("seed", [1, 5, 28, 30])
+def test_b3_and_e4_standing_apart_from_the_lower_strings_partials_are_read_within_400_ms_of_the_strum(seed):
+    # Read from the window since the onset, as the other strings are, not only once the onset has left the window.
+    detunes = np.random.default_rng(seed).uniform(-30, 30, len(GUITAR))
+    results = [r for r in StrumAnalyzer(GUITAR, RATE).feed(strum(dict(zip(GUITAR, detunes)), seed=seed))
+               if r.t_s >= 0.05 + 0.4]
+    for k, detune in enumerate(detunes):
+        got = [s.cents for r in results for s in r.strings[k : k + 1]]
+        assert all(c is not None and abs(c - detune) < 5.0 for c in got), f"string {k}: {got[:6]}"
+
+
 def test_a_strum_nearly_in_tune_reads_the_strings_with_partials_of_their_own_exactly():
     detunes = [1.0, -2.0, 0.0, 2.0, -1.0, 1.5]
     results = settled(GUITAR, strum(dict(zip(GUITAR, detunes))))
