@@ -35,8 +35,8 @@ StrumAnalyzer streams audio at the device's rate, reads every hop, and gives eac
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
 from SHORTEST_S on: a window that cuts a sound off spreads its partials, and shows strings that are not there. Until
 the onset has left the window by SETTLE_S, the strings with no partial of their own are read only from two partials
-or more, one standing ESTABLISH_SINCE_ONSET_BINS of that shorter window's bins from the others'. Mode: "strum" when two or more
-strings sound, "single" when one does, None when none (or the input is under the gate).
+or more, one standing ESTABLISH_SINCE_ONSET_BINS of that shorter window's bins from the others'. Mode: "strum" when
+two or more strings sound, "single" when one does, None when none (or the input is under the gate).
 """
 
 from __future__ import annotations
@@ -222,7 +222,8 @@ class _Spectrum:
         # A sinusoid's peak is the window's main lobe, 4 window bins wide: 3/4 of a bin either side it is down only
         # ~3.5 dB. A side lobe of a louder peak nearby is a bin wide and has fallen far more there.
         side = round(0.75 * NFFT / self.n)
-        if k - side < 0 or k + side >= len(self.mag_db) or min(self.mag_db[k - side], self.mag_db[k + side]) < b - MAIN_LOBE_DB:
+        if k - side < 0 or k + side >= len(self.mag_db) or (
+                min(self.mag_db[k - side], self.mag_db[k + side]) < b - MAIN_LOBE_DB):
             return None
         hz = (k + d) * self.hz_per_bin
         if not lo_hz <= hz <= hi_hz:
@@ -510,7 +511,8 @@ class StrumAnalyzer:
         self.gate_dbfs = gate_dbfs
         self._resampler = soxr.ResampleStream(self.rate_hz, ANALYSIS_RATE_HZ, 1, dtype="float32")
         # A device rate under twice ANALYSIS_RATE_HZ's band carries partials only up to its own Nyquist share.
-        self._reader = StringReader(self.targets_hz, ANALYSIS_RATE_HZ, top_hz=0.45 * min(self.rate_hz, ANALYSIS_RATE_HZ))
+        self._reader = StringReader(self.targets_hz, ANALYSIS_RATE_HZ,
+                                    top_hz=0.45 * min(self.rate_hz, ANALYSIS_RATE_HZ))
         self._audio = np.zeros(int(WINDOW_S * ANALYSIS_RATE_HZ), np.float32)
         self._newest = np.zeros(0, np.float32)  # the newest hop at rate_hz, for the gate
         self._samples = 0
