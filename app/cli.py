@@ -13,12 +13,15 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+STOP_WITHIN_S = 10.0  # listen stops this soon after Ctrl-C, whatever hangs (closing is bounded well inside it)
 
 
 def cmd_info(args) -> int:
@@ -340,6 +343,10 @@ def cmd_listen(args) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # Stopping is bounded (LiveSession.close, and PortAudio's exit handler), so this never fires but for a bug:
+        # then Ctrl-C still stops, with every thread's stack on stderr to say where it hung. Armed until the
+        # process ends, for the interpreter's own exit too: listen is run as a process of its own.
+        faulthandler.dump_traceback_later(STOP_WITHIN_S, exit=True)
         session.close()
         if not args.lines:
             print()

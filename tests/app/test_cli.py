@@ -1,6 +1,7 @@
 """pitchrec's console commands: results on good files, one-line errors on bad ones."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -305,3 +306,17 @@ def test_the_app_keeps_numpys_linear_algebra_to_one_thread():
     if not before.split() or max(map(int, before.split())) == 1:
         pytest.skip(f"NumPy's linear algebra has one thread here already (or none threadpoolctl sees): {before!r}")
     assert after.split() and max(map(int, after.split())) == 1
+
+
+def test_listen_stops_on_ctrl_c_even_if_closing_the_input_hangs():
+    # Closing is bounded; were it not (a bug), Ctrl-C must still stop listen, saying where it hung.
+    from app.cli import STOP_WITHIN_S
+
+    code = ("import time, app.live, app.cli; app.live.LiveSession.close = lambda self, *a, **k: time.sleep(600); "
+            "app.cli.main(['listen', '--device', 'tone:440', '--lines'])")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "listening on" in proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=STOP_WITHIN_S + 60)
+    assert proc.returncode != 0
+    assert "in <lambda>" in err  # the stack of the hung call
