@@ -311,7 +311,7 @@ def cmd_listen(args) -> int:
         state = session.input_state
         strings = f", strum tuning {' '.join(note_name(m) for m in settings.strings)}" if settings.strings else ""
         print(f"listening on {state.device.key if state.device.index >= 0 else state.device.name} at {state.rate_hz:g} Hz, A4 = {args.a4:g} Hz, "
-              f"{settings.tuning.label}{strings} (Ctrl-C stops)")
+              f"{settings.tuning.label}{strings} (Ctrl-C stops)", flush=True)
         if pitch.rate_limit_note(state.rate_hz, args.a4):
             print(pitch.rate_limit_note(state.rate_hz, args.a4))
         version, started, said = 0, time.monotonic(), ""
@@ -345,7 +345,7 @@ def cmd_listen(args) -> int:
     finally:
         # Stopping is bounded (LiveSession.close, and PortAudio's exit handler), so this never fires but for a bug:
         # then Ctrl-C still stops, with every thread's stack on stderr to say where it hung. Armed until the
-        # process ends, for the interpreter's own exit too: listen is run as a process of its own.
+        # process ends, for the interpreter's own exit too (main cancels it when called in-process).
         faulthandler.dump_traceback_later(STOP_WITHIN_S, exit=True)
         session.close()
         if not args.lines:
@@ -456,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
         # final flush of stdout from raising again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if argv is not None:  # called in-process (a test): listen's exit watchdog must not outlive the call
+            faulthandler.cancel_dump_traceback_later()
 
 
 if __name__ == "__main__":
