@@ -25,6 +25,8 @@ string's onset to the end (ringing) or to the damping:
   - sounding strings read: hops where the string is shown (sounding, with cents);
   - strings not played: hops shown at all, and shown as in tune (within IN_TUNE_CENTS of its target);
   - cents error |shown - true|: median and p90, clean, 20 dB, 10 dB;
+  - before SETTLE_S after the last onset (while the strum is still starting): sounding strings shown, and of those
+    the ones shown more than READ_CENTS off their truth;
   - time to all strings read: from the first onset to the first hop from which every sounding string is shown
     within READ_CENTS of its truth;
   - mode: "strum" on strums, "single" on a string alone, None from DAMP_QUIET_S after damping;
@@ -177,6 +179,8 @@ class Tally:
     to_all_read_s: list = dataclasses.field(default_factory=list)
     missed: dict = dataclasses.field(default_factory=dict)  # string name -> sounding hops not shown
     muted_seen: dict = dataclasses.field(default_factory=dict)  # string name -> muted hops shown
+    early_shown: int = 0  # sounding strings shown before SETTLE_S after the last onset ...
+    early_off: int = 0  # ... and of those, shown more than READ_CENTS off
     mode_right: int = 0
     mode_hops: int = 0
     seconds: float = 0.0
@@ -193,6 +197,7 @@ class Tally:
             "never_all_read": int(np.isnan(late).sum()),
             "missed_by_string": dict(sorted(self.missed.items())),
             "muted_shown_by_string": dict(sorted(self.muted_seen.items())),
+            "early_shown": self.early_shown, "early_off": self.early_off,
             "mode_right": self.mode_right / max(self.mode_hops, 1),
             "cpu_s_per_audio_s": self.cpu_s / max(self.seconds, 1e-9),
         }
@@ -228,6 +233,9 @@ def score(strum: Strum, results, tally: Tally) -> None:
                     tally.muted_seen[s.target] = tally.muted_seen.get(s.target, 0) + 1
                 tally.muted_in_tune += on and abs(s.cents) <= IN_TUNE_CENTS
         if t < last_onset + SETTLE_S:
+            shown_early = [abs(s.cents - c) for s, c in zip(r.strings, truth) if np.isfinite(c) and s.cents is not None]
+            tally.early_shown += len(shown_early)
+            tally.early_off += int(sum(e > READ_CENTS for e in shown_early))
             continue
         tally.mode_hops += 1
         tally.mode_right += r.mode == ("single" if strum.alone else "strum")
@@ -277,12 +285,12 @@ def main(argv=None) -> None:
     rows = run(args.programs, args.strums, args.seed)
     print(f"strum tuning, {args.programs} programs, {args.strums} strums each; CPU: {hardware.describe()}")
     print(f"{'':18} {'read':>7} {'muted shown/in tune/hops':>25} {'cents med':>9} {'p90':>6} "
-          f"{'all read s med/max (never)':>27} {'mode':>6} {'CPU s/s':>8}")
+          f"{'all read s med/max (never)':>27} {'mode':>6} {'CPU s/s':>8} {'early off/shown':>16}")
     for key, r in rows.items():
         print(f"{key:18} {r['sounding_read']:7.1%} {r['muted_shown']:>10}/{r['muted_in_tune']}/{r['muted_hops']:<8} "
               f"{r['cents_median']:9.2f} {r['cents_p90']:6.2f} "
               f"{r['all_read_s_median']:>13.2f}/{r['all_read_s_max']:.2f} ({r['never_all_read']})     "
-              f"{r['mode_right']:6.1%} {r['cpu_s_per_audio_s']:8.3f}")
+              f"{r['mode_right']:6.1%} {r['cpu_s_per_audio_s']:8.3f} {r['early_off']:>9}/{r['early_shown']}")
     if args.json:
         args.json.write_text(json.dumps({"cpu": hardware.describe(), "programs": args.programs, "rows": rows}, indent=1))
 

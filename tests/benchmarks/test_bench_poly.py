@@ -31,6 +31,18 @@ def test_score_counts_reads_muted_strings_errors_and_the_mode():
     assert row["all_read_s_median"] == pytest.approx(0.4 - 0.2)
 
 
+def test_score_counts_strings_shown_off_while_the_strum_starts():
+    # E2 shown 10 cents off its truth 0.1 s after the onset, then right: one of four early hops off
+    s = bench_poly.Strum(np.zeros(10, np.float32), (40,), np.array([2.0]), np.array([0.2]), None, None, False, False,
+                         "x")
+    tally = bench_poly.Tally()
+    results = [StrumResult(t, "single", (reading("E2", 40, None if t < 0.3 else 12.0 if t < 0.35 else 2.5),))
+               for t in np.arange(0.05, 1.0, 0.05)]
+    bench_poly.score(s, results, tally)
+    row = tally.row()
+    assert (row["early_shown"], row["early_off"]) == (4, 1)  # 0.3 to 0.45 s: before SETTLE_S after the onset
+
+
 def test_strums_are_detuned_exactly_and_noisy_copies_share_the_strum():
     rate = bench_poly.RATE_HZ
     renders = {m: strum({m: 0.0}, seconds=3.2, rate=rate) for m in (40, 45)}
