@@ -34,9 +34,10 @@ string sounds several.
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
 from SHORTEST_S on: a window that cuts a sound off spreads its partials, and shows strings that are not there. Until
-the onset has left the window by SETTLE_S, the strings with no partial of their own are read only from two partials
-or more, one standing ESTABLISH_SINCE_ONSET_BINS of that shorter window's bins from the others'. Mode: "strum" when
-two or more strings sound, "single" when one does, None when none (or the input is under the gate).
+the onset has left the window by SETTLE_S, the strings with no partial of their own are read only from
+NO_OWN_SHORTEST_S of audio on, from two partials or more, one standing ESTABLISH_SINCE_ONSET_BINS of the window's
+bins from the others' (step 3's ESTABLISH_HZ is one bin of the whole window). Mode: "strum" when two or more strings
+sound, "single" when one does, None when none (or the input is under the gate).
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ FINE_STEPS = 5  # the joint fit's fine grid: this many steps either side of its 
 JOINT_SHARE_DB = 6.0  # a joint fit's candidate this much weaker than the partials placed beside it is not there
 CANCEL_DB = 1.0  # a joint fit's amplitude this far over the band's peak is one of a cancelling pair
 ESTABLISH_HZ = 2.5  # a string with nothing of its own is read once a partial stands this far from the others' ...
-# ... and, in a window since an onset (shorter, with wider main lobes), this many of its bins (rate / length) far
-ESTABLISH_SINCE_ONSET_BINS = 1.5
+# ... and, in a window since an onset (shorter, its sounds not yet steady), a main lobe's half width far: this many of
+# its bins (rate / length), in a window of NO_OWN_SHORTEST_S or more
+ESTABLISH_SINCE_ONSET_BINS = 2.0
+NO_OWN_SHORTEST_S = 0.25
 UNRESOLVED_HZ = 1.0  # ... and nearer than this, a partial is its only if SHARE_EXCESS_DB louder than theirs
 SHARE_EXCESS_DB = 6.0
 LONE_SHARE_DB = 10.0  # beside one string alone, a string with no partial of its own counts only this near its level
@@ -380,9 +383,9 @@ class StringReader:
         """Each string's (f0, or None where it is not read; its strongest partial's level in dB over the spectrum's
         floor; whether, not read, it may be sounding but cannot be told from the others), from a window of audio at
         rate_hz. Not `whole` (read since an onset, until it has left the window by SETTLE_S): a string with no partial
-        of its own needs a partial ESTABLISH_SINCE_ONSET_BINS of this shorter window's bins from the others', and two
-        partials found; one with partials of its own found with one partial needs only ONE_PARTIAL_OWN_SINCE_ONSET
-        of its own to be left out."""
+        of its own is read only from a window of NO_OWN_SHORTEST_S or more, with a partial ESTABLISH_SINCE_ONSET_BINS
+        of the window's bins from the others' and two partials found; one with partials of its own found with one
+        partial needs only ONE_PARTIAL_OWN_SINCE_ONSET of its own to be left out."""
         spectrum = _Spectrum(np.asarray(x, dtype=np.float64), self.rate_hz)
         establish_hz = ESTABLISH_HZ if whole else ESTABLISH_SINCE_ONSET_BINS * self.rate_hz / len(x)
         found: list[list[_Partial]] = [[] for _ in self.targets_hz]
@@ -428,7 +431,8 @@ class StringReader:
         # guitar's open strings do), and a string plucked alone is not a strum.
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
-            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]):
+            if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (
+                    not (whole or self.owned[i]) and len(x) < NO_OWN_SHORTEST_S * self.rate_hz):
                 continue
             own = {p.n for p in found[i]}
             estimate = fits[i][0] if fits[i] else self.targets_hz[i]
