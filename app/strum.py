@@ -431,8 +431,9 @@ class StringReader:
         # guitar's open strings do), and a string plucked alone is not a strum.
         for i in sorted(range(len(self.nominal)), key=lambda i: not self.owned[i]):
             ps = self.nominal[i]
+            wary = not (whole or self.owned[i])  # nothing of its own, and the window since an onset
             if len(found[i]) >= MIN_OWN_PARTIALS or (self.owned[i] and not found[i]) or (
-                    not (whole or self.owned[i]) and len(x) < NO_OWN_SHORTEST_S * self.rate_hz):
+                    wary and len(x) < NO_OWN_SHORTEST_S * self.rate_hz):
                 continue
             own = {p.n for p in found[i]}
             estimate = fits[i][0] if fits[i] else self.targets_hz[i]
@@ -470,8 +471,8 @@ class StringReader:
                 sounding = [j for j, owned in enumerate(self.owned) if owned and fits[j] is not None]
                 if len(sounding) == 1 and self._in_sympathy(found[i], found[sounding[0]], fits[sounding[0]]):
                     found[i] = []
-            if len(found[i]) == 1 and (self.own_count[i] >= (ONE_PARTIAL_OWN if whole else ONE_PARTIAL_OWN_SINCE_ONSET)
-                                       or not (whole or self.owned[i])):
+            if len(found[i]) == 1 and (
+                    wary or self.own_count[i] >= (ONE_PARTIAL_OWN if whole else ONE_PARTIAL_OWN_SINCE_ONSET)):
                 found[i] = []  # one partial of several of its own, or of none since an onset: not this string
             fits[i] = _fit_f0(found[i]) if found[i] else None
             if fits[i] is not None:  # one not read may still sound: it was not told apart, not heard silent
