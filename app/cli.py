@@ -16,6 +16,7 @@ import argparse
 import faulthandler
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -338,8 +339,9 @@ def cmd_listen(args) -> int:
                 said = line  # a state line, not a result
             if args.lines:
                 print(line.strip(), flush=True)
-            else:
-                print("\r" + line.ljust(100), end="", flush=True)
+            else:  # redrawn in place: never as wide as the terminal, or each redraw wraps onto a line of its own
+                width = max(20, shutil.get_terminal_size((101, 24)).columns - 1)
+                print("\r" + line[:width].ljust(width), end="", flush=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,6 +1,7 @@
 """pitchrec's console commands: results on good files, one-line errors on bad ones."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -319,3 +320,14 @@ def test_listen_stops_on_ctrl_c_even_if_closing_the_input_hangs():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1  # faulthandler's exit
     assert "Timeout (0:00:02)!" in err and "in <lambda>" in err  # the watchdog's dump, the hung call in it
+
+
+def test_listen_redraws_its_line_within_the_terminals_width():
+    # A redrawn line as wide as the terminal wraps, and every redraw then scrolls a line of its own (80 columns).
+    env = {**os.environ, "COLUMNS": "60"}
+    result = subprocess.run([sys.executable, "-m", "app.cli", "listen", "--device", "tone:110", "--preset",
+                             "Guitar: standard", "--seconds", "1.0"], capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    redraws = result.stdout.decode().split("\n")[-2].split("\r")[1:]  # (as text, each "\r" would read as a newline)
+    assert redraws and all(len(r) == 59 for r in redraws), [len(r) for r in redraws]
+    assert any(r.strip().startswith("A2") for r in redraws)
