@@ -56,6 +56,9 @@ class SettingsError(ValueError):
     """A setting out of its range; the message names it and the range."""
 
 
+BELOW_LOWEST_STRING = 12  # semitones: with strings to tune, the lowest note named is an octave under the lowest
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     hop_s: float = 0.020
@@ -173,7 +176,10 @@ class Analyzer:
         # The notes named: A0 to C8, as far as the rate carries them (8 kHz: to G7).
         self.top_midi = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz))
         heard_top = min(NOTE_MAX, pitch.highest_midi(self.rate_hz, settings.a4_hz, share=0.5))
-        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (NOTE_MIN, self.top_midi), heard_top)
+        # With strings to tune, no note far under the lowest is named: a strum's common period is no string's note
+        # (E2 A2 D3 G3 together repeat at A0's period, and the model names that A0 too).
+        lowest = max(NOTE_MIN, min(settings.strings) - BELOW_LOWEST_STRING) if settings.strings else NOTE_MIN
+        self.tracker = NoteTracker(class_midi, settings.a4_hz, settings.tracker, (lowest, self.top_midi), heard_top)
         self.tuning = settings.tuning.build(settings.a4_hz)
         self.strum = None
         if settings.strings:
