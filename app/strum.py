@@ -33,7 +33,8 @@ string sounds several.
 
 StrumAnalyzer streams audio at the device's rate, reads every hop, and gives each string's cents from its target in
 the tuning, or None when it does not sound. After an onset (a level rise) it reads only the audio since the onset,
-from SHORTEST_S on: a window that cuts a sound off spreads its partials, and shows strings that are not there. Until
+from SHORTEST_S on: a window that cuts a sound off spreads its partials, and shows strings that are not there
+(meanwhile the strings keep their last reading, if it is at most HOLD_S old: a re-strum). Until
 the onset has left the window by SETTLE_S, the strings with no partial of their own are read only from
 NO_OWN_SHORTEST_S of audio on, from two partials or more, one standing ESTABLISH_SINCE_ONSET_BINS of the window's
 bins from the others' (step 3's ESTABLISH_HZ is one bin of the whole window). Mode: "strum" when two or more strings
@@ -88,7 +89,8 @@ SHARE_EXCESS_DB = 6.0
 LONE_SHARE_DB = 10.0  # beside one string alone, a string with no partial of its own counts only this near its level
 ONSET_RISE_DB = 6.0  # a block this much louder than the ONSET_REFERENCE_S before it is an onset ...
 ONSET_REFERENCE_S = 0.1
-SHORTEST_S = 0.2  # ... after which strings are read from the audio since it, once this much has come
+SHORTEST_S = 0.2  # ... after which strings are read from the audio since it, once this much has come; until then
+HOLD_S = 0.3  # the last reading stands, if no older than this (a re-strum would blank every row at its loudest)
 SETTLE_S = 0.15
 MIN_RATE_HZ = 8000.0
 GATE_DBFS = -60.0  # under this level (the newest hop's RMS) no string sounds: the app's gate
@@ -524,6 +526,7 @@ class StrumAnalyzer:
         self._read_at = 0  # push: self._samples when the last reading was due
         self._since_onset = len(self._audio)  # samples at ANALYSIS_RATE_HZ since the last onset (a level rise)
         self._last: StrumResult | None = None
+        self._read_s = -math.inf  # stream time of the last reading of a string sounding
 
     def fresh(self) -> StrumAnalyzer:
         """The same analyzer with nothing heard yet (after a gap in the audio)."""
@@ -580,6 +583,11 @@ class StrumAnalyzer:
         elif level >= self.gate_dbfs and since >= SHORTEST_S * ANALYSIS_RATE_HZ:
             step = int(HOP_S * ANALYSIS_RATE_HZ)
             readings = self._reader.read(self._audio[-min(since // step * step, len(self._audio)) :], whole=False)
+        elif level >= self.gate_dbfs and self._samples / self.rate_hz - self._read_s <= HOLD_S + 1e-9:
+            # A new sound, too little of it to read yet, over strings that were sounding a moment ago (a re-strum,
+            # a re-pluck): they keep their last reading until it can be read.
+            self._last = dataclasses.replace(self._last, t_s=self._samples / self.rate_hz)
+            return self._last
         strings = []
         for midi, target, (f0, _, unsure) in zip(self.strings, self.targets_hz, readings):
             cents = None if f0 is None else 1200.0 * math.log2(f0 / target)
@@ -590,4 +598,6 @@ class StrumAnalyzer:
         count = sum(s.sounding for s in strings)
         mode = "strum" if count >= 2 else "single" if count == 1 else None
         self._last = StrumResult(self._samples / self.rate_hz, mode, tuple(strings))
+        if mode is not None:
+            self._read_s = self._last.t_s
         return self._last

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.notes import midi_to_hz
-from app.strum import StrumAnalyzer, parse_strings, string_targets
+from app.strum import HOLD_S, SHORTEST_S, StrumAnalyzer, parse_strings, string_targets
 from app.tuning import TuningSpec
 
 RATE = 16000
@@ -286,3 +286,23 @@ def test_b3_that_cannot_be_told_from_e2s_third_is_marked_unresolved_not_silent()
     quiet = settled(GUITAR, strum({45: 0.0, 50: 0.0}))
     assert all(r.strings[4].resolved and not r.strings[4].sounding for r in quiet)
     assert all(not r.strings[5].resolved and not r.strings[5].sounding for r in quiet)
+
+
+def test_a_restrum_keeps_the_last_readings_until_it_can_be_read():
+    # Strummed again while ringing, each string detuned anew: for the SHORTEST_S before the new strum can be read, the
+    # rows keep their last readings (they went blank, mode None, for four hops at the strum's loudest); then the new.
+    first = strum({40: -4.0, 45: 2.0, 50: 6.0}, seconds=1.2)
+    again = strum({40: 3.0, 45: -5.0, 50: 0.0}, seconds=1.5, seed=1)
+    at = int(1.0 * RATE)
+    x = np.concatenate([first, np.zeros(len(again) + at - len(first), np.float32)])
+    x[at:] += 2 * again  # played harder: an onset
+    results = list(StrumAnalyzer([40, 45, 50], RATE).feed(x))
+    assert all(r.mode == "strum" for r in results if 0.5 <= r.t_s <= 2.4)
+    held = [r for r in results if 1.05 < r.t_s < 1.05 + SHORTEST_S]
+    assert held and all([s.cents for s in r.strings] == pytest.approx([-4.0, 2.0, 6.0], abs=0.5) for r in held)
+    assert [s.cents for s in results[-1].strings] == pytest.approx([3.0, -5.0, 0.0], abs=0.5)
+    # After more than HOLD_S of silence nothing is held: a new strum starts blank.
+    gap = np.concatenate([first, np.zeros(int((HOLD_S + 0.2) * RATE), np.float32), again])
+    results = list(StrumAnalyzer([40, 45, 50], RATE).feed(gap))
+    start = (len(first) + int((HOLD_S + 0.2) * RATE)) / RATE + 0.05
+    assert all(r.mode is None for r in results if start < r.t_s < start + SHORTEST_S)
