@@ -210,7 +210,8 @@ def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> No
     for k, midi in enumerate(strings):
         cents = [r.strings[k].cents for r in results if r.strings[k].sounding]
         unsure = sum(not r.strings[k].resolved for r in results)
-        detail = f"{cents_text(np.median(cents)):>6} cents (median)" if cents else "   not heard"
+        detail = (f"{cents_text(np.median(cents)):>6} cents (median)" if cents
+                  else "   not told apart" if unsure else "   not heard")
         told = f"; not told from the other strings' partials in {unsure} (tune it alone)" if unsure else ""
         print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops{told}")
 

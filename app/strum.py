@@ -99,10 +99,13 @@ STRING_MIN, STRING_MAX = 21, 96  # A0 to C7: strings with two partials under MAX
 
 def parse_strings(text: str) -> tuple[int, ...]:
     """'E2,A2,D3,G3,B3,E4' (commas or spaces) to MIDI notes, in that order. Raises ValueError with one line on an
-    unknown name, an empty list, a string out of range, or one given twice (a unison pair cannot be told apart)."""
+    unknown name, an empty list or name ('E2,,A2'), a string out of range, or one given twice (a unison pair cannot be
+    told apart)."""
     names = [n for n in text.replace(",", " ").split() if n]
     if not names:
         raise ValueError("no strings given: list them, e.g. --strings E2,A2,D3,G3,B3,E4")
+    if any(not part.strip() for part in text.strip().strip(",").split(",")):
+        raise ValueError(f"an empty string name between commas in {text!r}: is a string left out?")
     return check_strings(tuple(midi_from_name(n) for n in names))
 
 

@@ -160,9 +160,20 @@ def test_analyze_strum_summary_gives_each_string(tmp_path):
     assert lines[2].split()[:2] == ["A2", "+12.0"] and "not heard" in lines[3]
 
 
+def test_analyze_strum_summary_says_a_string_not_told_apart_is_not_unheard(tmp_path):
+    # E4 in tune sits on A2's third partial: it may be sounding, so it is not "not heard".
+    path = tmp_path / "strum.flac"
+    write_strum(path, {45: 0.0, 50: 0.0})
+    result = run("analyze", path, "--strings", "A2 D3 E4")
+    assert result.returncode == 0, result.stderr
+    e4 = result.stdout.splitlines()[3]
+    assert e4.split()[0] == "E4" and "not told apart" in e4 and "not heard" not in e4
+
+
 @pytest.mark.parametrize("options, fragment", [
     (["--strings", "E2,Q2"], "not a note name: 'Q2'"),
     (["--strings", ""], "no strings given"),
+    (["--strings", "E2,,A2"], "an empty string name between commas"),
     (["--strings", "E2,E2"], "E2 is given twice"),
     (["--preset", "Banjo"], "no preset 'Banjo'"),
     (["--preset", "Chromatic"], "has no strings"),
