@@ -56,7 +56,10 @@ class SettingsError(ValueError):
     """A setting out of its range; the message names it and the range."""
 
 
-BELOW_LOWEST_STRING = 12  # semitones: with strings to tune, the lowest note named is an octave under the lowest
+# Semitones: with strings to tune, the lowest note named is a fourth under the lowest string. A string tuned down as
+# far as drop C on the standard guitar's strings is still named; a strum's common period is not: it lies an octave or
+# more under its lowest string (D1 for D2 and A2, A0 for E2 and A2, G1 for D3, G3 and B3, C1 for a cello's C2 and G2).
+BELOW_LOWEST_STRING = 5
 
 
 @dataclasses.dataclass(frozen=True)

@@ -365,21 +365,31 @@ def test_with_strings_each_result_carries_the_strum_read_every_50_ms():
     assert Analyzer(ScriptedModel([40]), RATE).process(np.zeros(960, np.float32)).strum is None
 
 
-def test_with_strings_a_strums_common_period_is_not_named():
-    """E2, A2, D3 and G3 sounding together repeat at A0's period, and a model may name it (the shipped one did, for
-    40 ms before the strings' rows came, in the window's large type). With strings to tune, no note more than an
-    octave under the lowest is named; without, the chord's A0 stands."""
+@pytest.mark.parametrize("strings, chord, period", [
+    ((40, 45, 50, 55, 59, 64), (40, 45, 50, 55), 21),  # standard guitar: E2 A2 D3 G3 repeat at A0's period
+    ((38, 45, 50, 55, 59, 64), (38, 45), 26),  # drop D: D2 and A2 at D1's
+    ((40, 45, 50, 55, 59, 64), (50, 55, 59), 31),  # three strings of a standard guitar: D3 G3 B3 at G1's
+    ((36, 43, 50, 57), (36, 43), 24),  # cello: C2 and G2 at C1's
+])
+def test_with_strings_a_strums_common_period_is_not_named(strings, chord, period):
+    """Strings sounding together repeat at a period an octave or more under their lowest, and a model may name it (the
+    shipped one named A0 for 40 ms before the rows came, in the window's large type). With strings to tune, no note
+    more than a fourth under the lowest string is named; without, the chord's period is."""
     t = np.arange(int(1.5 * RATE)) / RATE
-    chord = sum(a * np.sin(2 * np.pi * k * f * t) for f in (82.26, 110.0, 147.34, 194.64)
-                for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)))  # as `--device tone:82.26+110+147.34+194.64`
-    chord = (0.04 * chord).astype(np.float32)
-    guitar = (40, 45, 50, 55, 59, 64)
-    assert "A0" in {r.note for r in Analyzer(ScriptedModel([21]), RATE).feed(chord)}
-    shown = {r.note for r in Analyzer(ScriptedModel([21]), RATE, Settings(strings=guitar)).feed(chord)}
-    assert shown == {None}
-    e2 = Analyzer(ScriptedModel([40]), RATE, Settings(strings=guitar)).feed(
-        (0.2 * np.sin(2 * np.pi * 82.41 * t)).astype(np.float32))
-    assert "E2" in {r.note for r in e2}  # a string alone is named as before
+    tones = sum(a * np.sin(2 * np.pi * k * midi_to_hz(m) * t) for m in chord
+                for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)))  # as `--device tone:...` plays a chord
+    tones = (0.15 / len(chord) * tones).astype(np.float32)
+    assert note_name(period) in {r.note for r in Analyzer(ScriptedModel([period]), RATE).feed(tones)}
+    shown = {r.midi for r in Analyzer(ScriptedModel([period]), RATE, Settings(strings=strings)).feed(tones)}
+    assert all(m is None or m >= min(strings) - 5 for m in shown), shown
+
+
+def test_with_strings_a_string_tuned_down_is_still_named():
+    # The standard guitar's strings, its low string tuned down to C2 (drop C): named, a fourth under E2.
+    t = np.arange(int(1.5 * RATE)) / RATE
+    c2 = (0.2 * np.sin(2 * np.pi * midi_to_hz(36) * t)).astype(np.float32)
+    guitar = Settings(strings=(40, 45, 50, 55, 59, 64))
+    assert "C2" in {r.note for r in Analyzer(ScriptedModel([36]), RATE, guitar).feed(c2)}
 
 
 def test_strum_strings_are_checked():
