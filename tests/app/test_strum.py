@@ -301,6 +301,11 @@ def test_a_restrum_keeps_the_last_readings_until_it_can_be_read():
     held = [r for r in results if 1.05 < r.t_s < 1.05 + SHORTEST_S]
     assert held and all([s.cents for s in r.strings] == pytest.approx([-4.0, 2.0, 6.0], abs=0.5) for r in held)
     assert [s.cents for s in results[-1].strings] == pytest.approx([3.0, -5.0, 0.0], abs=0.5)
+    # After silence nothing is held: a new strum starts blank.
+    gap = np.concatenate([first, np.zeros(int(0.5 * RATE), np.float32), again])
+    results = list(StrumAnalyzer([40, 45, 50], RATE).feed(gap))
+    start = (len(first) + int(0.5 * RATE)) / RATE + 0.05
+    assert all(r.mode is None for r in results if start < r.t_s < start + SHORTEST_S)
 
 
 def test_a_reading_is_held_at_most_hold_s():
