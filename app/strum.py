@@ -374,9 +374,9 @@ class StringReader:
     def _beside(placed: list[list[tuple[int, float]]], i: int, f_hz: float,
                 span: float) -> list[tuple[int, int, float]]:
         """(string, n, Hz) of the other strings' placed partials within a main lobe of where string i's partial may
-        lie (f_hz, within a factor span)."""
+        lie (f_hz, within a factor span, and MARGIN_HZ further, as _band's search)."""
         return [(j, m, g) for j, ps in enumerate(placed) if j != i for m, g in ps
-                if abs(g - f_hz) < 2 * RESOLVE_HZ + f_hz * (span - 1)]
+                if abs(g - f_hz) < 2 * RESOLVE_HZ + f_hz * (span - 1) + MARGIN_HZ]
 
     def _pending_may_sound(self, f_hz: float, i: int, pending: set[int]) -> bool:
         """Whether a partial of a string other than i that is not read, and may sound (it has no partial of its own
