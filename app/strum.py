@@ -104,7 +104,8 @@ def parse_strings(text: str) -> tuple[int, ...]:
     names = [n for n in text.replace(",", " ").split() if n]
     if not names:
         raise ValueError("no strings given: list them, e.g. --strings E2,A2,D3,G3,B3,E4")
-    if any(not part.strip() for part in text.strip().strip(",").split(",")):
+    named = [bool(part.strip()) for part in text.split(",")]  # commas at either end are let pass
+    if not all(named[named.index(True) : len(named) - named[::-1].index(True)]):
         raise ValueError(f"an empty string name between commas in {text!r}: is a string left out?")
     return check_strings(tuple(midi_from_name(n) for n in names))
 

@@ -235,6 +235,7 @@ def test_json_has_one_entry_per_string_in_the_order_given():
     ("D2 A2 D3 G3 A3 D4", (38, 45, 50, 55, 57, 62)),
     (" G4, C4 ,E4,A4 ", (67, 60, 64, 69)),
     ("Bb1,Eb2", (34, 39)),
+    ("E2,A2, ,", (40, 45)),  # commas at either end pass
 ])
 def test_strings_parse_in_the_order_given(text, expected):
     assert parse_strings(text) == expected
@@ -245,6 +246,8 @@ def test_strings_parse_in_the_order_given(text, expected):
     (" , ", "no strings given"),
     ("E2,H2", "not a note name: 'H2'"),
     ("E2,A2,E2", "E2 is given twice"),
+    ("E2,,A2", "an empty string name between commas"),
+    (", E2 , ,A2,", "an empty string name between commas"),
     ("E2,C9", "outside what strum tuning reads"),
 ])
 def test_bad_string_lists_are_refused_in_one_line(text, message):
