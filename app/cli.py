@@ -316,6 +316,9 @@ def cmd_listen(args) -> int:
               f"{settings.tuning.label}{strings} (Ctrl-C stops)", flush=True)
         if pitch.rate_limit_note(state.rate_hz, args.a4):
             print(pitch.rate_limit_note(state.rate_hz, args.a4))
+        if settings.strings:
+            print("while strings sound together, a row each: '=' within 2 cents, '--' not sounding, "
+                  "'?' not told from the others' partials (tune it alone)", flush=True)
         version, started, said = 0, time.monotonic(), ""
         while args.seconds is None or time.monotonic() - started < args.seconds:
             previous = version

@@ -281,6 +281,7 @@ def test_listen_with_strings_reads_a_tone_as_one_string():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "strum tuning E2 A2 D3 G3 B3 E4" in lines[0]
+    assert "'?' not told from the others' partials" in lines[1]  # what the strum line's marks say
     assert any(line.startswith("A2") for line in lines[1:])
     assert not any(line.startswith("strum") for line in lines)
 
