@@ -308,6 +308,7 @@ def cmd_listen(args) -> int:
 
     settings = _settings(args, channel=args.channel, strings=_strum_strings(args) or ())
     session = LiveSession(NoteModel(args.model), settings)
+    drawn = False  # a redrawn line is on the terminal, to end as listen stops
     try:
         session.open_input(args.device)
         state = session.input_state
@@ -346,6 +347,7 @@ def cmd_listen(args) -> int:
             else:  # redrawn in place: never as wide as the terminal, or each redraw wraps onto a line of its own
                 width = max(20, shutil.get_terminal_size((101, 24)).columns - 1)
                 print("\r" + line[:width].ljust(width), end="", flush=True)
+                drawn = True
     except KeyboardInterrupt:
         pass
     finally:
@@ -354,7 +356,7 @@ def cmd_listen(args) -> int:
         # process ends, for the interpreter's own exit too (main cancels it when called in-process).
         faulthandler.dump_traceback_later(STOP_WITHIN_S, exit=True)
         session.close()
-        if not args.lines:
+        if not args.lines and drawn:
             print()
     return 0
 

@@ -343,3 +343,9 @@ def test_listen_redraws_its_line_within_the_terminals_width():
     redraws = result.stdout.decode().split("\n")[-2].split("\r")[1:]  # (as text, each "\r" would read as a newline)
     assert redraws and all(len(r) == 59 for r in redraws), [len(r) for r in redraws]
     assert any(r.strip().startswith("A2") for r in redraws)
+
+
+def test_listen_on_a_device_that_is_not_there_says_so_in_one_line_and_nothing_else():
+    result = run("listen", "--device", "no such microphone", "--seconds", "0.5")
+    assert_one_line_error(result)
+    assert result.stdout == ""  # not a stray empty line before the error
