@@ -57,8 +57,10 @@ TRANSPOSITIONS: dict[str, int] = {"Concert (C)": 0, "B♭ instrument": 2, "E♭ 
 
 
 def preset(name: str) -> Preset:
+    """The preset of that name, in any case ("guitar: standard" from a command line too)."""
+    wanted = name.strip().casefold()
     for p in PRESETS:
-        if p.name == name:
+        if p.name.casefold() == wanted:
             return p
     raise KeyError(f"no preset {name!r}; presets: {', '.join(p.name for p in PRESETS)}")
 

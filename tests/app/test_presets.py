@@ -13,6 +13,12 @@ def test_every_preset_asked_for_exists_with_its_strings():
     assert preset("Bass: 5 strings").strings[0] == 23  # B0
 
 
+def test_a_preset_is_found_in_any_case_and_an_unknown_one_lists_them_all():
+    assert preset(" guitar: DROP d ") is preset("Guitar: drop D")
+    with pytest.raises(KeyError, match="no preset 'Bass: 4-string'; presets: Chromatic, .*Bass: 4 strings"):
+        preset("Bass: 4-string")
+
+
 def test_nearest_string_and_its_cents():
     guitar = preset("Guitar: standard")
     assert guitar.nearest_string(45.3) == (45, 30.000000000000426) or guitar.nearest_string(45.3)[0] == 45
