@@ -208,7 +208,7 @@ def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> No
     print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s, strings {' '.join(note_name(m) for m in strings)}, "
           f"A4 = {args.a4:g} Hz, {settings.tuning.label}; {strums} of {len(results)} hops strummed")
     for k, midi in enumerate(strings):
-        cents = [r.strings[k].cents for r in results if r.strings[k].sounding]
+        cents = [r.strings[k].cents for r in results if r.strings[k].sounding and not r.held]  # each reading once
         unsure = sum(not r.strings[k].resolved for r in results)
         detail = (f"{cents_text(np.median(cents)):>6} cents (median)" if cents
                   else "   not told apart" if unsure else "   not heard")

@@ -161,9 +161,11 @@ class StrumResult:
     t_s: float
     mode: str | None  # "strum", "single" or None
     strings: tuple[StringReading, ...]
+    held: bool = False  # the last reading, kept while a new sound is too short to read (HOLD_S)
 
     def to_json(self) -> dict:
-        return {"t_s": round(self.t_s, 4), "mode": self.mode, "strings": [s.to_json() for s in self.strings]}
+        return {"t_s": round(self.t_s, 4), "mode": self.mode, "strings": [s.to_json() for s in self.strings],
+                "held": self.held}
 
 
 @dataclasses.dataclass
@@ -590,7 +592,7 @@ class StrumAnalyzer:
         elif level >= self.gate_dbfs and self._samples / self.rate_hz - self._read_s <= HOLD_S + 1e-9:
             # A new sound, too little of it to read yet, over strings that were sounding a moment ago (a re-strum,
             # a re-pluck): they keep their last reading until it can be read.
-            self._last = dataclasses.replace(self._last, t_s=self._samples / self.rate_hz)
+            self._last = dataclasses.replace(self._last, t_s=self._samples / self.rate_hz, held=True)
             return self._last
         strings = []
         for midi, target, (f0, _, unsure) in zip(self.strings, self.targets_hz, readings):

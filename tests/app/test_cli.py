@@ -139,7 +139,8 @@ def test_analyze_strum_json_has_one_object_per_hop_and_a_row_per_string(tmp_path
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == round(1.5 / 0.05)
     for row in rows:  # the contract
-        assert set(row) == {"t_s", "mode", "strings"} and row["mode"] in ("strum", "single", None)
+        assert set(row) == {"t_s", "mode", "strings", "held"} and row["mode"] in ("strum", "single", None)
+        assert row["held"] is False  # one strum from silence: nothing to hold
         assert [s["target"] for s in row["strings"]] == ["E2", "A2", "D3", "G3", "B3", "E4"]
         assert [s["midi"] for s in row["strings"]] == [40, 45, 50, 55, 59, 64]
         for s in row["strings"]:

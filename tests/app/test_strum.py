@@ -224,7 +224,7 @@ def test_json_has_one_entry_per_string_in_the_order_given():
     strings = (64, 40, 45)  # any order: reported as given
     result = settled(strings, strum({40: -3.0, 45: 0.0, 64: 0.0}))[-1]
     row = result.to_json()
-    assert set(row) == {"t_s", "mode", "strings"}
+    assert set(row) == {"t_s", "mode", "strings", "held"}
     assert [s["target"] for s in row["strings"]] == ["E4", "E2", "A2"]
     assert all(set(s) == {"target", "midi", "cents", "f0_hz", "sounding", "resolved"} for s in row["strings"])
     assert row["strings"][1]["cents"] == pytest.approx(-3.0, abs=0.2)
@@ -303,6 +303,7 @@ def test_a_restrum_keeps_the_last_readings_until_it_can_be_read():
     assert all(r.mode == "strum" for r in results if 0.5 <= r.t_s <= 2.4)
     held = [r for r in results if 1.05 < r.t_s < 1.05 + SHORTEST_S]
     assert held and all([s.cents for s in r.strings] == pytest.approx([-4.0, 2.0, 6.0], abs=0.5) for r in held)
+    assert all(r.held for r in held) and not any(r.held for r in results if r.t_s < 1.0 or r.t_s > 1.4)
     assert [s.cents for s in results[-1].strings] == pytest.approx([3.0, -5.0, 0.0], abs=0.5)
     # After silence nothing is held: a new strum starts blank.
     gap = np.concatenate([first, np.zeros(int(0.5 * RATE), np.float32), again])
