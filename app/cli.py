@@ -207,13 +207,14 @@ def print_strum_summary(args, settings, strings: tuple[int, ...], results) -> No
     strums = sum(r.mode == "strum" for r in results)
     print(f"{args.file}: {results[-1].t_s if results else 0:.2f} s, strings {' '.join(note_name(m) for m in strings)}, "
           f"A4 = {args.a4:g} Hz, {settings.tuning.label}; {strums} of {len(results)} hops strummed")
+    read = [r for r in results if not r.held]  # each reading once: not again while a re-strum is too short to read
     for k, midi in enumerate(strings):
-        cents = [r.strings[k].cents for r in results if r.strings[k].sounding and not r.held]  # each reading once
-        unsure = sum(not r.strings[k].resolved for r in results)
+        cents = [r.strings[k].cents for r in read if r.strings[k].sounding]
+        unsure = sum(not r.strings[k].resolved for r in read)
         detail = (f"{cents_text(np.median(cents)):>6} cents (median)" if cents
                   else "   not told apart" if unsure else "   not heard")
         told = f"; not told from the other strings' partials in {unsure} (tune it alone)" if unsure else ""
-        print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(results)} hops{told}")
+        print(f"  {note_name(midi):4s} {detail}  sounding in {len(cents)} of {len(read)} hops{told}")
 
 
 def cmd_analyze(args) -> int:
