@@ -375,12 +375,11 @@ def test_with_strings_a_strums_common_period_is_not_named(strings, chord, period
     """Strings sounding together repeat at a period an octave or more under their lowest, and a model may name it (the
     shipped one named A0 for 40 ms before the rows came, in the window's large type). With strings to tune, no note
     more than a fourth under the lowest string is named; without, the chord's period is."""
-    t = np.arange(int(1.5 * RATE)) / RATE
-    tones = sum(a * np.sin(2 * np.pi * k * midi_to_hz(m) * t) for m in chord
-                for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)))  # as `--device tone:...` plays a chord
-    tones = (0.15 / len(chord) * tones).astype(np.float32)
-    assert note_name(period) in {r.note for r in Analyzer(ScriptedModel([period]), RATE).feed(tones)}
-    shown = {r.midi for r in Analyzer(ScriptedModel([period]), RATE, Settings(strings=strings)).feed(tones)}
+    from tests.app.test_strum import tones
+
+    sound = (0.15 / len(chord) * tones(chord, 1.5, RATE)).astype(np.float32)
+    assert note_name(period) in {r.note for r in Analyzer(ScriptedModel([period]), RATE).feed(sound)}
+    shown = {r.midi for r in Analyzer(ScriptedModel([period]), RATE, Settings(strings=strings)).feed(sound)}
     assert all(m is None or m >= min(strings) - 5 for m in shown), shown
 
 

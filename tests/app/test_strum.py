@@ -38,6 +38,14 @@ def strum(cents: dict[int, float], seconds: float = 1.3, b: float = 1e-4, gap_s:
     return (0.2 * x / np.abs(x).max()).astype(np.float32)
 
 
+def tones(midis, seconds: float, rate: int = RATE) -> np.ndarray:
+    """Steady harmonic tones, one per note, from the start, as `--device tone:...` plays a chord (app.audio.ToneInput's
+    four harmonics), each peaking near 1.95 alone: scale to taste."""
+    t = np.arange(int(seconds * rate)) / rate
+    return sum(a * np.sin(2 * np.pi * k * midi_to_hz(m) * t) for m in midis
+               for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)))
+
+
 def steady(hz: float, amplitude: float, seconds: float = 1.3) -> np.ndarray:
     """A steady sinusoid from 0.05 s (a strum's first onset) on: a resonance, a hum, another sound."""
     t = np.arange(int(seconds * RATE)) / RATE
@@ -316,10 +324,8 @@ def test_a_reading_is_held_at_most_hold_s():
     # Three strings sounding steadily, struck hard for 50 ms every 0.15 s from 1.0 s, faster than the audio since a
     # strike can be read: the last reading, at about 1.0 s, stands HOLD_S, then the rows are blank until one can be.
     t = np.arange(int(2.0 * RATE)) / RATE
-    tones = sum(a * np.sin(2 * np.pi * k * midi_to_hz(m) * t) for m in (40, 45, 50)
-                for k, a in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)))
     struck = sum((t >= at) & (t < at + 0.05) for at in (1.0, 1.15, 1.3))
-    x = (0.005 * tones * (1 + 8 * struck)).astype(np.float32)
+    x = (0.005 * tones((40, 45, 50), 2.0) * (1 + 8 * struck)).astype(np.float32)
     results = list(StrumAnalyzer([40, 45, 50], RATE).feed(x))
     read = max(r.t_s for r in results if r.t_s <= 1.0 and r.mode == "strum")
     assert all(r.mode == "strum" for r in results if read <= r.t_s <= read + HOLD_S - 0.01)
